@@ -1,0 +1,35 @@
+# Quick start: `make demo` (an offline review of examples/demo.diff) and `make test`.
+# Each target creates .venv and installs the project into it first, when needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@if [ -n "$$REVIEWBOT_API_KEY" ]; then \
+		$(BIN)/reviewbot review --diff examples/demo.diff; \
+	else \
+		echo "REVIEWBOT_API_KEY is not set: a bundled sample response (examples/demo-response.json) stands in for the model." >&2; \
+		$(BIN)/reviewbot review --diff examples/demo.diff --sample-response examples/demo-response.json; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

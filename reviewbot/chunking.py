@@ -1,0 +1,162 @@
+"""Plan model requests under a token budget: most important code first, nothing dropped silently."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from reviewbot.diff import FileDiff, Hunk, Skipped
+
+CHARS_PER_TOKEN = 3.2  # code tokenises denser than prose; a deliberate over-estimate
+FILE_OVERHEAD = 24  # the file header and hunk headers in the prompt
+LINE_OVERHEAD = 9  # "R1234 + " prefix and newline
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """The files (or parts of files) sent together in one request."""
+
+    files: tuple[FileDiff, ...]
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    chunks: tuple[Chunk, ...]
+    not_reviewed: tuple[Skipped, ...]
+    tokens: int
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, deliberately generous token estimate (no tokenizer download at run time)."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def hunk_tokens(h: Hunk) -> int:
+    chars = sum(len(ln.text) + LINE_OVERHEAD for ln in h.lines) + len(h.header) + 20
+    return math.ceil(chars / CHARS_PER_TOKEN)
+
+
+def file_tokens(f: FileDiff) -> int:
+    return FILE_OVERHEAD + sum(hunk_tokens(h) for h in f.hunks)
+
+
+_DOC_EXT = {".md", ".rst", ".txt", ".adoc"}
+_CONFIG_EXT = {".json", ".yml", ".yaml", ".toml", ".ini", ".cfg", ".xml", ".lock", ".csv"}
+
+
+def importance(f: FileDiff) -> tuple[int, int, str]:
+    """Sort key: source code before tests, config and docs; bigger changes first."""
+    p = PurePosixPath(f.path.lower())
+    parts = set(p.parts)
+    if p.suffix in _DOC_EXT or "docs" in parts:
+        rank = 3
+    elif p.suffix in _CONFIG_EXT:
+        rank = 2
+    elif {"test", "tests", "spec", "__tests__"} & parts or p.name.startswith("test_") or (
+        p.stem.endswith(("_test", ".test", ".spec", "_spec"))
+    ):
+        rank = 1
+    else:
+        rank = 0
+    changed = sum(h.changed for h in f.hunks)
+    return (rank, -changed, f.path)
+
+
+def plan_chunks(
+    files: Sequence[FileDiff],
+    request_budget: int,
+    total_budget: int,
+) -> Plan:
+    """Split files into requests of at most `request_budget` diff tokens, `total_budget` in all.
+
+    Files too large for one request are split by hunks; anything that fits nowhere is
+    returned in `not_reviewed` with the reason.
+    """
+    ordered = sorted(files, key=importance)
+    units: list[tuple[int, FileDiff, int]] = []  # (order, part of a file, tokens)
+    not_reviewed: list[Skipped] = []
+    spent = 0
+    for order, f in enumerate(ordered):
+        for part, why in _split(f, request_budget):
+            if part is None:
+                not_reviewed.append(Skipped(f.path, why))
+                continue
+            cost = file_tokens(part)
+            if spent + cost > total_budget:
+                not_reviewed.append(
+                    Skipped(f.path, f"over the total token budget ({total_budget:,} tokens)")
+                    if len(part.hunks) == len(f.hunks)
+                    else Skipped(f.path, f"{_hunk_span(part)}: over the total token budget")
+                )
+                continue
+            spent += cost
+            units.append((order, part, cost))
+    return Plan(_pack(units, request_budget), tuple(not_reviewed), spent)
+
+
+def _split(f: FileDiff, budget: int) -> list[tuple[FileDiff | None, str]]:
+    if file_tokens(f) <= budget:
+        return [(f, "")]
+    out: list[tuple[FileDiff | None, str]] = []
+    group: list[Hunk] = []
+    size = FILE_OVERHEAD
+    for h in f.hunks:
+        cost = hunk_tokens(h)
+        if FILE_OVERHEAD + cost > budget:
+            out.append((None, f"hunk {_hunk_label(h)} is larger than one request's budget"))
+            continue
+        if size + cost > budget and group:
+            out.append((f.with_hunks(group), ""))
+            group, size = [], FILE_OVERHEAD
+        group.append(h)
+        size += cost
+    if group:
+        out.append((f.with_hunks(group), ""))
+    return out
+
+
+def _pack(units: list[tuple[int, FileDiff, int]], budget: int) -> tuple[Chunk, ...]:
+    """Longest-first into the fewest near-equal bins, so concurrent requests finish together."""
+    if not units:
+        return ()
+    total = sum(cost for _, _, cost in units)
+    bins: list[list[tuple[int, FileDiff, int]]] = [[] for _ in range(math.ceil(total / budget))]
+    loads = [0] * len(bins)
+    for unit in sorted(units, key=lambda u: -u[2]):
+        i = min(range(len(bins)), key=loads.__getitem__)
+        if loads[i] + unit[2] > budget:
+            fits = [j for j in range(len(bins)) if loads[j] + unit[2] <= budget]
+            if fits:
+                i = min(fits, key=loads.__getitem__)
+            else:
+                bins.append([])
+                loads.append(0)
+                i = len(bins) - 1
+        bins[i].append(unit)
+        loads[i] += unit[2]
+    chunks = []
+    filled = [(b, load) for b, load in zip(bins, loads, strict=True) if b]
+    for b, load in sorted(filled, key=lambda x: min(u[0] for u in x[0])):
+        b.sort(key=lambda u: (u[0], u[1].hunks[0].index))
+        chunks.append(Chunk(_merge([u[1] for u in b]), load))
+    return tuple(chunks)
+
+
+def _merge(parts: list[FileDiff]) -> tuple[FileDiff, ...]:
+    """Parts of one file that landed in the same request become one file again."""
+    merged: dict[str, FileDiff] = {}
+    for p in parts:
+        prev = merged.get(p.path)
+        merged[p.path] = p if prev is None else prev.with_hunks(prev.hunks + p.hunks)
+    return tuple(merged.values())
+
+
+def _hunk_label(h: Hunk) -> str:
+    return f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@"
+
+
+def _hunk_span(f: FileDiff) -> str:
+    return ", ".join(_hunk_label(h) for h in f.hunks)

@@ -1,0 +1,144 @@
+"""Settings from defaults, the repository's config file and explicit options → one frozen Config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from reviewbot.diff import split_patterns
+from reviewbot.errors import ConfigError
+from reviewbot.findings import SEVERITIES
+
+DEFAULT_MODEL = "openai/gpt-5-3-codex"
+DEFAULT_BASE_URL = "https://api.aimlapi.com/v1"
+EFFORTS = ("minimal", "low", "medium", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a review run needs to know, built once at the entry point and passed down."""
+
+    model: str = DEFAULT_MODEL
+    base_url: str = DEFAULT_BASE_URL
+    api_key: str = field(default="", repr=False)
+    reasoning_effort: str = "medium"
+    max_comments: int = 25
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    instructions: str = ""
+    prompts_dir: Path | None = None
+    severity_threshold: str = "nit"
+    review_drafts: bool = False
+    max_request_tokens: int = 48_000
+    max_total_tokens: int = 600_000
+    max_output_tokens: int = 32_000
+    concurrency: int = 4
+    timeout: float = 600.0
+
+    def with_overrides(self, values: Mapping[str, Any]) -> Config:
+        """A copy with the given (already named) settings checked and applied."""
+        return replace(self, **{k: _check(k, v) for k, v in values.items() if v is not None})
+
+
+# Keys a repository config file may set; the api key and endpoint stay with the workflow.
+FILE_KEYS = frozenset(
+    {
+        "include", "exclude", "instructions", "max_comments", "severity_threshold",
+        "review_drafts", "reasoning_effort", "model", "max_request_tokens",
+        "max_total_tokens", "max_output_tokens",
+    }
+)  # fmt: skip
+
+
+def parse_config_file(text: str, source: str) -> dict[str, Any]:
+    """Parse and check a YAML config file; a bad key or value is an error naming it."""
+    import yaml  # only needed when a config file is present
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{source}{where}: not valid YAML") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in FILE_KEYS:
+            allowed = ", ".join(sorted(FILE_KEYS))
+            raise ConfigError(f"{source}: unknown key {key!r} (allowed: {allowed})")
+        try:
+            out[name] = _check(name, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+    return out
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a local config file (the CLI's --config)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    return parse_config_file(text, str(path))
+
+
+_TYPES = {f.name: f.type for f in fields(Config)}
+
+
+def _check(name: str, value: Any) -> Any:
+    """Coerce one setting to its type, or raise ConfigError naming it."""
+    kind = _TYPES.get(name)
+    if kind is None:
+        raise ConfigError(f"unknown setting {name!r}")
+    if name in ("include", "exclude"):
+        if not isinstance(value, str | list | tuple) or (
+            not isinstance(value, str) and not all(isinstance(v, str) for v in value)
+        ):
+            raise ConfigError(f"{name!r} must be a list of glob patterns")
+        return split_patterns(value)
+    if kind == "int":
+        if isinstance(value, bool):
+            raise ConfigError(f"{name!r} must be a whole number, not {value!r}")
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"{name!r} must be a whole number, not {value!r}") from None
+        if number < 0 or (number == 0 and name != "max_comments"):
+            raise ConfigError(f"{name!r} must be positive, not {number}")
+        return number
+    if kind == "float":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name!r} must be a number, not {value!r}") from None
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1", "on"):
+            return True
+        if text in ("false", "no", "0", "off", ""):
+            return False
+        raise ConfigError(f"{name!r} must be true or false, not {value!r}")
+    if kind == "Path | None":
+        return Path(str(value))
+    if not isinstance(value, str):
+        raise ConfigError(f"{name!r} must be text, not {value!r}")
+    value = value.strip() if name != "instructions" else value
+    if name == "severity_threshold" and value.lower() not in SEVERITIES:
+        raise ConfigError(f"{name!r} must be one of {', '.join(SEVERITIES)}, not {value!r}")
+    if name == "reasoning_effort" and value.lower() not in EFFORTS:
+        raise ConfigError(f"{name!r} must be one of {', '.join(EFFORTS)}, not {value!r}")
+    if name in ("severity_threshold", "reasoning_effort"):
+        return value.lower()
+    if name in ("model", "base_url") and not value:
+        raise ConfigError(f"{name!r} must not be empty")
+    if name == "base_url" and not value.startswith(("https://", "http://")):
+        raise ConfigError(f"'base_url' must be an http(s) URL, not {value!r}")
+    return value

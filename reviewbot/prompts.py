@@ -1,0 +1,95 @@
+"""Render the Jinja templates in prompts/ into a request's `instructions` and `input`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from reviewbot.diff import FileDiff
+from reviewbot.errors import ConfigError
+
+INSTRUCTIONS = "instructions.j2"
+INPUT = "input.j2"
+
+
+def bundled_templates() -> Path:
+    """The templates shipped with reviewbot (inside the wheel, or prompts/ in a checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "prompts", here.parent / "prompts"):
+        if (candidate / INSTRUCTIONS).is_file():
+            return candidate
+    raise ConfigError("reviewbot's bundled prompt templates are missing from the installation")
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestText:
+    """The PR's own words: untrusted, shown to the model as data."""
+
+    title: str = ""
+    body: str = ""
+
+
+class PromptRenderer:
+    """Renders the two templates; a user's templates directory overrides the bundled ones."""
+
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        search = [str(bundled_templates())]
+        if templates_dir is not None:
+            if not templates_dir.is_dir():
+                raise ConfigError(f"prompts directory not found: {templates_dir}")
+            search.insert(0, str(templates_dir))
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(search),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def _render(self, name: str, **context: object) -> str:
+        try:
+            return self._env.get_template(name).render(**context)
+        except jinja2.TemplateError as exc:
+            where = f" line {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+            raise ConfigError(f"prompt template {name}{where}: {exc.message}") from exc
+
+    def instructions(self, extra_instructions: str = "") -> str:
+        """Static text (cacheable prefix): role, rules, rubric, repository instructions."""
+        return self._render(INSTRUCTIONS, extra_instructions=extra_instructions.strip())
+
+    def input(
+        self,
+        files: tuple[FileDiff, ...],
+        pr: PullRequestText | None = None,
+        part: int = 1,
+        part_count: int = 1,
+    ) -> str:
+        """The variable text: PR title and description, then every hunk with cited numbers."""
+        pr = pr or PullRequestText()
+        nonce = _nonce(files, pr)
+        return self._render(
+            INPUT,
+            nonce=nonce,
+            pr_title=pr.title.strip(),
+            pr_body=pr.body.strip(),
+            files=files,
+            part=part,
+            part_count=part_count,
+        )
+
+
+def _nonce(files: tuple[FileDiff, ...], pr: PullRequestText) -> str:
+    """An id for the untrusted-data fences that the data itself cannot contain or predict."""
+    h = hashlib.sha256()
+    h.update(pr.title.encode("utf-8", "replace"))
+    h.update(pr.body.encode("utf-8", "replace"))
+    for f in files:
+        h.update(f.path.encode("utf-8", "replace"))
+        for hunk in f.hunks:
+            for ln in hunk.lines:
+                h.update(ln.text.encode("utf-8", "replace"))
+    return h.hexdigest()[:20]

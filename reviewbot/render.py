@@ -1,0 +1,239 @@
+"""Text for people and machines: comment bodies, the review body, markdown, JSON and SARIF."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reviewbot import __version__
+from reviewbot.anchor import BodyNote, Comment
+from reviewbot.diff import RIGHT, FileDiff, Skipped
+from reviewbot.findings import SEVERITIES, Finding
+from reviewbot.review import ReviewResult
+
+GITHUB_BODY_LIMIT = 65_536
+BODY_BUDGET = 60_000  # room left for the marker and the truncation note
+LIST_LIMIT = 40
+ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
+
+_MENTION = re.compile(r"(?<![\w`/.@])@(?=[A-Za-z0-9])")
+_TEAM = re.compile(r"(?<![\w`/.@])#(?=\d)")
+
+
+def sanitize(text: str, limit: int = BODY_BUDGET) -> str:
+    """Model prose made safe to post: no pings, no hidden HTML markers, within GitHub's limit."""
+    text = _MENTION.sub("@\u200b", text)
+    text = text.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+    text = re.sub(r"</?(?:details|summary|picture|source|img|svg|style|script)\b[^>]*>", "", text)
+    if len(text) > limit:
+        text = text[: limit - 40].rstrip() + "\n\n…(truncated by reviewbot)"
+    return text
+
+
+def fence_for(text: str) -> str:
+    """A backtick fence longer than any backtick run inside `text` (at least three)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def finding_heading(f: Finding) -> str:
+    return f"{ICONS[f.severity]} **{f.severity.capitalize()}**: {sanitize(f.title, 500)}"
+
+
+def comment_body(c: Comment) -> str:
+    """The markdown of one inline comment, with a suggestion block when the fix is concrete."""
+    parts = [finding_heading(c.finding)]
+    if c.finding.body:
+        parts.append(sanitize(c.finding.body, 20_000))
+    fix = c.finding.suggestion
+    if c.suggestion is not None:
+        fence = fence_for(c.suggestion)
+        parts.append(f"{fence}suggestion\n{c.suggestion.rstrip(chr(10))}\n{fence}")
+    elif fix:
+        fence = fence_for(fix)
+        parts.append(f"Suggested fix:\n{fence}\n{fix.rstrip(chr(10))}\n{fence}")
+    if c.moved_from is not None:
+        parts.append(f"<sub>The model cited line {c.moved_from}; placed on the line it quoted.</sub>")
+    if c.note:
+        parts.append(f"<sub>{c.note}</sub>")
+    return "\n\n".join(parts)[: GITHUB_BODY_LIMIT - 100]
+
+
+def note_line(n: BodyNote) -> str:
+    f = n.finding
+    where = f"`{f.path}:{f.line}`" if f.path and f.line else (f"`{f.path}`" if f.path else "")
+    text = sanitize(f.body, 2_000).replace("\n", " ")
+    head = f"- {ICONS[f.severity]} **{f.severity}** {where} {sanitize(f.title, 300)}".rstrip()
+    return f"{head}: {text} _({n.reason})_" if text else f"{head} _({n.reason})_"
+
+
+def _bullets(lines: list[str], limit: int = LIST_LIMIT) -> list[str]:
+    if len(lines) <= limit:
+        return lines
+    return [*lines[:limit], f"- …and {len(lines) - limit} more"]
+
+
+def severity_counts(findings: Iterable[Finding]) -> str:
+    counts = Counter(f.severity for f in findings)
+    return ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "no findings"
+
+
+def skipped_lines(skipped: Iterable[Skipped]) -> list[str]:
+    return [f"- `{s.path}`: {s.reason}" for s in skipped]
+
+
+def review_body(result: ReviewResult, model: str, marker: str = "") -> str:
+    """The review's top-level body: summary, what is not inline, what was not reviewed, cost."""
+    out = ["### reviewbot", ""]
+    if result.summary:
+        out += [sanitize(result.summary, 8_000), ""]
+    out.append(
+        f"**{severity_counts(result.findings)}**; {len(result.comments)} inline "
+        f"comment{'s' if len(result.comments) != 1 else ''}; "
+        f"{result.files_reviewed} file{'s' if result.files_reviewed != 1 else ''} reviewed."
+    )
+    if result.status == "partial":
+        out += ["", "⚠️ **Partial review**: some changes were not reviewed (listed below)."]
+    if result.notes:
+        out += ["", "<b>Findings not on the diff</b>", "", *_bullets([note_line(n) for n in result.notes])]
+    if result.skipped:
+        out += ["", "<b>Not reviewed</b>", "", *_bullets(skipped_lines(result.skipped))]
+    if result.below_threshold:
+        out += ["", f"{result.below_threshold} finding(s) below the severity threshold are not shown."]
+    if result.problems:
+        out += ["", "<b>Problems</b>", "", *_bullets([f"- {sanitize(p, 500)}" for p in result.problems], 10)]
+    u = result.usage
+    out += [
+        "",
+        f"<sub>{model} · {u.requests} request{'s' if u.requests != 1 else ''} · "
+        f"{u.input_tokens:,} input tokens ({u.cached_tokens:,} cached) · "
+        f"{u.output_tokens:,} output tokens</sub>",
+    ]
+    body = "\n".join(out)
+    if len(body) > BODY_BUDGET:
+        body = body[: BODY_BUDGET - 60].rstrip() + "\n\n…(review body truncated)"
+    return body + (f"\n{marker}" if marker else "")
+
+
+# ---------------------------------------------------------------- CLI formats
+
+
+def markdown(result: ReviewResult, files: Mapping[str, FileDiff], model: str) -> str:
+    """The review as GitHub would show it: the body, then each inline comment under its code."""
+    out = [review_body(result, model)]
+    for c in result.comments:
+        side = "" if c.side == RIGHT else " (old side)"
+        span = f"{c.start_line}-{c.line}" if c.start_line else str(c.line)
+        out += ["", "---", f"**`{c.path}`** line {span}{side}", ""]
+        excerpt = _excerpt(files.get(c.path), c)
+        if excerpt:
+            out += [f"{fence_for(excerpt)}diff", excerpt, fence_for(excerpt), ""]
+        out.append(comment_body(c))
+    return "\n".join(out) + "\n"
+
+
+def _excerpt(f: FileDiff | None, c: Comment, context: int = 3) -> str:
+    """The diff lines GitHub shows above a comment: the range, plus a little context."""
+    if f is None:
+        return ""
+    lines = f.side_map(c.side)
+    hunk_index = lines[c.line][0]
+    hunk = f.hunks[hunk_index] if hunk_index < len(f.hunks) else None
+    if hunk is None:
+        return ""
+    first = c.start_line or c.line
+    rows = []
+    for ln in hunk.lines:
+        n = ln.new if c.side == RIGHT else ln.old
+        if n is not None and first - context <= n <= c.line:
+            rows.append(f"{ln.kind}{ln.text}")
+    return "\n".join(rows)
+
+
+def as_json(result: ReviewResult) -> str:
+    """The `--format json` document of DESIGN.md section 3."""
+    inline = {(c.finding.key) for c in result.comments}
+    findings = []
+    for f in result.findings:
+        item: dict[str, Any] = {
+            "path": f.path, "line": f.line, "start_line": f.start_line, "side": f.side,
+            "severity": f.severity, "title": f.title, "body": f.body, "code": f.code,
+            "suggestion": f.suggestion, "anchored": f.key in inline,
+        }  # fmt: skip
+        findings.append(item)
+    doc = {
+        "status": result.status,
+        "summary": result.summary,
+        "findings": findings,
+        "comments": [
+            {"path": c.path, "line": c.line, "start_line": c.start_line, "side": c.side,
+             "body": comment_body(c)}
+            for c in result.comments
+        ],  # fmt: skip
+        "not_reviewed": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+        "problems": list(result.problems),
+        "usage": {
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+            "cached_tokens": result.usage.cached_tokens,
+            "requests": result.usage.requests,
+        },
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+_LEVEL = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
+
+
+def as_sarif(result: ReviewResult) -> str:
+    """SARIF 2.1.0 for GitHub code scanning: one rule per severity, one result per finding."""
+    rules = [
+        {
+            "id": f"reviewbot/{s}",
+            "name": f"Reviewbot{s.capitalize()}",
+            "shortDescription": {"text": f"{s.capitalize()} finding from an AI code review"},
+            "defaultConfiguration": {"level": _LEVEL[s]},
+        }
+        for s in SEVERITIES
+    ]
+    results = []
+    for f in result.findings:
+        res: dict[str, Any] = {
+            "ruleId": f"reviewbot/{f.severity}",
+            "ruleIndex": SEVERITIES.index(f.severity),
+            "level": _LEVEL[f.severity],
+            "message": {"text": f"{f.title}\n\n{f.body}".strip()},
+            "partialFingerprints": {"reviewbot/v1": _fingerprint(f)},
+        }
+        if f.path:
+            loc: dict[str, Any] = {"artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"}}
+            if f.line and f.side == RIGHT:
+                loc["region"] = {"startLine": f.start_line or f.line, "endLine": f.line}
+            res["locations"] = [{"physicalLocation": loc}]
+        results.append(res)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "reviewbot",
+                        "version": __version__,
+                        "informationUri": "https://github.com/reviewbot/reviewbot",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _fingerprint(f: Finding) -> str:
+    return hashlib.sha256("\0".join(map(str, f.key)).encode()).hexdigest()[:32]
