@@ -75,9 +75,9 @@ def _anchor_one(
     target = _line_of_quote(f.code, lines, near=line)
     if line not in lines or (target is not None and _quote(f.code) != _strip(lines[line][1])):
         if target is None:
-            where = "not on the diff" if line else "missing"
-            return BodyNote(f, f"line {line} is {where} for the {f.side} side" if line else
-                            "the model gave no line number")  # fmt: skip
+            if not line:
+                return BodyNote(f, "the model gave no line number")
+            return BodyNote(f, f"line {line} is not on the diff for the {f.side} side")
         moved_from, line = (line or None), target
     hunk = lines[line][0]
 
@@ -110,9 +110,7 @@ def _quote(code: str | None) -> str:
     return parts[-1] if parts else ""
 
 
-def _line_of_quote(
-    code: str | None, lines: Mapping[int, tuple[int, str]], near: int
-) -> int | None:
+def _line_of_quote(code: str | None, lines: Mapping[int, tuple[int, str]], near: int) -> int | None:
     """Diff line whose text is exactly the quoted code, nearest to `near` (lower on ties)."""
     quote = _quote(code)
     if not quote:
@@ -121,4 +119,3 @@ def _line_of_quote(
     if not matches:
         return None
     return min(matches, key=lambda n: (abs(n - near), n))
-

@@ -55,8 +55,10 @@ def importance(f: FileDiff) -> tuple[int, int, str]:
         rank = 3
     elif p.suffix in _CONFIG_EXT:
         rank = 2
-    elif {"test", "tests", "spec", "__tests__"} & parts or p.name.startswith("test_") or (
-        p.stem.endswith(("_test", ".test", ".spec", "_spec"))
+    elif (
+        {"test", "tests", "spec", "__tests__"} & parts
+        or p.name.startswith("test_")
+        or (p.stem.endswith(("_test", ".test", ".spec", "_spec")))
     ):
         rank = 1
     else:

@@ -38,8 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", help="model id (default openai/gpt-5-3-codex)")
     r.add_argument("--base-url", help="Responses API base (default https://api.aimlapi.com/v1)")
     r.add_argument("--config", metavar="PATH", type=Path, help="reviewbot YAML config file")
-    r.add_argument("--dry-run", action="store_true",
-                   help="print the request plan and rendered prompts; call nothing")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the request plan and rendered prompts; call nothing",
+    )
     r.add_argument("--max-comments", type=int, help="most inline comments (default 25)")
     r.add_argument("--include", action="append", metavar="GLOB", help="only review these paths")
     r.add_argument("--exclude", action="append", metavar="GLOB", help="skip these paths")
@@ -50,9 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-total-tokens", type=int, help="diff tokens per review (600000)")
     r.add_argument("--title", default="", help="pull request title to give the model")
     r.add_argument("--description", default="", help="pull request description")
-    r.add_argument("--sample-response", metavar="JSON", type=Path,
-                   help="answer every request with this saved Responses API reply (no network)")
-    sub.add_parser("action", help="run as a GitHub Action (reads the Actions environment)")
+    r.add_argument(
+        "--sample-response",
+        metavar="JSON",
+        type=Path,
+        help="answer every request with this saved Responses API reply (no network)",
+    )
     return parser
 
 
@@ -63,10 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reviewbot.errors import ReviewbotError
 
     try:
-        if args.command == "action":
-            from reviewbot.action import run_action
-
-            return run_action(os.environ)
         return review_command(args)
     except ReviewbotError as exc:
         print(f"reviewbot: error: {exc}", file=sys.stderr)

@@ -45,11 +45,19 @@ class Config:
 # Keys a repository config file may set; the api key and endpoint stay with the workflow.
 FILE_KEYS = frozenset(
     {
-        "include", "exclude", "instructions", "max_comments", "severity_threshold",
-        "review_drafts", "reasoning_effort", "model", "max_request_tokens",
-        "max_total_tokens", "max_output_tokens",
+        "include",
+        "exclude",
+        "instructions",
+        "max_comments",
+        "severity_threshold",
+        "review_drafts",
+        "reasoning_effort",
+        "model",
+        "max_request_tokens",
+        "max_total_tokens",
+        "max_output_tokens",
     }
-)  # fmt: skip
+)
 
 
 def parse_config_file(text: str, source: str) -> dict[str, Any]:

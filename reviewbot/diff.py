@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchedFile, PatchSet
 
 from reviewbot.errors import DiffError
 
@@ -84,9 +84,14 @@ class FileDiff:
     def with_hunks(self, hunks: Sequence[Hunk]) -> FileDiff:
         """The same file restricted to some of its hunks (used when a file is split)."""
         return FileDiff(
-            self.path, self.old_path, self.status, tuple(hunks), self.binary,
-            self.old_mode, self.new_mode,
-        )  # fmt: skip
+            self.path,
+            self.old_path,
+            self.status,
+            tuple(hunks),
+            self.binary,
+            self.old_mode,
+            self.new_mode,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +147,11 @@ class _LineCounter:
             yield part + "\n"
 
 
-def _convert(pf: object) -> FileDiff:
-    src = _clean_path(pf.source_file)  # type: ignore[attr-defined]
-    tgt = _clean_path(pf.target_file)  # type: ignore[attr-defined]
-    binary = bool(pf.is_binary_file)  # type: ignore[attr-defined]
-    patch_info = [str(x) for x in (pf.patch_info or [])]  # type: ignore[attr-defined]
+def _convert(pf: PatchedFile) -> FileDiff:
+    src = _clean_path(pf.source_file)
+    tgt = _clean_path(pf.target_file)
+    binary = bool(pf.is_binary_file)
+    patch_info = [str(x) for x in (pf.patch_info or [])]
     if binary and src and tgt and src == tgt:
         # "Binary files /dev/null and b/x differ" carries the truth in the git header.
         if any(x.startswith("new file mode") for x in patch_info):
@@ -154,7 +159,7 @@ def _convert(pf: object) -> FileDiff:
         elif any(x.startswith("deleted file mode") for x in patch_info):
             tgt = None
     hunks: list[Hunk] = []
-    for index, h in enumerate(pf):  # type: ignore[attr-defined]
+    for index, h in enumerate(pf):
         lines = tuple(
             DiffLine(ln.line_type, ln.source_line_no, ln.target_line_no, _strip_eol(ln.value))
             for ln in h
@@ -162,9 +167,14 @@ def _convert(pf: object) -> FileDiff:
         )
         hunks.append(
             Hunk(
-                index, h.source_start, h.source_length, h.target_start, h.target_length,
-                (h.section_header or "").strip(), lines,
-            )  # fmt: skip
+                index,
+                h.source_start,
+                h.source_length,
+                h.target_start,
+                h.target_length,
+                (h.section_header or "").strip(),
+                lines,
+            )
         )
     if src is None and tgt is None:
         raise DiffError("malformed diff: a file has neither an old nor a new path")
@@ -183,13 +193,14 @@ def _convert(pf: object) -> FileDiff:
         status=status,
         hunks=tuple(hunks),
         binary=binary,
-        old_mode=pf.source_mode,  # type: ignore[attr-defined]
-        new_mode=pf.target_mode,  # type: ignore[attr-defined]
+        old_mode=pf.source_mode,
+        new_mode=pf.target_mode,
     )
 
 
 def _strip_eol(value: str) -> str:
-    return value[:-1] if value.endswith("\n") else value
+    """The line's text without its line ending (a CRLF file's CR included)."""
+    return value.rstrip("\n").removesuffix("\r")
 
 
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
@@ -233,20 +244,42 @@ def _unquote_c(s: str) -> str:
 
 DEFAULT_EXCLUDES: dict[str, tuple[str, ...]] = {
     "lock file": (
-        "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml",
-        "poetry.lock", "Pipfile.lock", "uv.lock", "Cargo.lock", "Gemfile.lock",
-        "composer.lock", "go.sum", "*.lock", "packages.lock.json",
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "Pipfile.lock",
+        "uv.lock",
+        "Cargo.lock",
+        "Gemfile.lock",
+        "composer.lock",
+        "go.sum",
+        "*.lock",
+        "packages.lock.json",
     ),
     "vendored": (
-        "vendor/", "vendors/", "third_party/", "third-party/", "node_modules/",
-        "bower_components/", "Pods/",
+        "vendor/",
+        "vendors/",
+        "third_party/",
+        "third-party/",
+        "node_modules/",
+        "bower_components/",
+        "Pods/",
     ),
     "generated": (
-        "*.pb.go", "*_pb2.py", "*_pb2.pyi", "*_pb2_grpc.py", "*.generated.*", "*.g.dart",
-        "*.freezed.dart", "__snapshots__/", "*.snap",
+        "*.pb.go",
+        "*_pb2.py",
+        "*_pb2.pyi",
+        "*_pb2_grpc.py",
+        "*.generated.*",
+        "*.g.dart",
+        "*.freezed.dart",
+        "__snapshots__/",
+        "*.snap",
     ),
     "minified": ("*.min.js", "*.min.css", "*.js.map", "*.css.map", "*.min.mjs"),
-}  # fmt: skip
+}
 
 _GENERATED_MARKERS = ("@generated", "DO NOT EDIT", "Code generated by", "autogenerated")
 

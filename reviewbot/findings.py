@@ -28,26 +28,30 @@ FINDING_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("path", "string", "File path exactly as in the diff header."),
     FieldSpec("line", "integer", "Line the comment is about: the number after R or L in the diff."),
     FieldSpec(
-        "start_line", "integer",
+        "start_line",
+        "integer",
         "First line of a multi-line range (same side and hunk, below `line`), else null.",
         nullable=True,
     ),
-    FieldSpec("side", "string", "RIGHT for R lines (new file), LEFT for L lines (old).",
-              enum=SIDES),
+    FieldSpec(
+        "side", "string", "RIGHT for R lines (new file), LEFT for L lines (old).", enum=SIDES
+    ),
     FieldSpec("severity", "string", "How much it matters.", enum=SEVERITIES),
     FieldSpec("title", "string", "One-line statement of the problem."),
     FieldSpec("body", "string", "Why it is a problem and how to fix it; concise markdown."),
     FieldSpec(
-        "code", "string",
+        "code",
+        "string",
         "The exact text of line `line`, copied from the diff without its number and marker.",
         nullable=True,
     ),
     FieldSpec(
-        "suggestion", "string",
+        "suggestion",
+        "string",
         "Full replacement text for lines start_line..line (RIGHT only), or null.",
         nullable=True,
     ),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True, slots=True)

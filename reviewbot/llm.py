@@ -175,7 +175,7 @@ class ResponsesClient:
         )
 
     def _backoff(self, attempt: int) -> float:
-        base = min(self._s.backoff_base * 2**attempt, self._s.backoff_cap)
+        base = min(self._s.backoff_base * 2.0**attempt, self._s.backoff_cap)
         return base * (0.75 + random.random() * 0.5)
 
 
@@ -198,7 +198,7 @@ def retry_after(headers: httpx.Headers) -> float | None:
         when = email.utils.parsedate_to_datetime(ra)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, float(when.timestamp()) - time.time())
 
 
 def error_message(resp: httpx.Response) -> str:

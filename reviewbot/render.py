@@ -57,7 +57,9 @@ def comment_body(c: Comment) -> str:
         fence = fence_for(fix)
         parts.append(f"Suggested fix:\n{fence}\n{fix.rstrip(chr(10))}\n{fence}")
     if c.moved_from is not None:
-        parts.append(f"<sub>The model cited line {c.moved_from}; placed on the line it quoted.</sub>")
+        parts.append(
+            f"<sub>The model cited line {c.moved_from}; placed on the line it quoted.</sub>"
+        )
     if c.note:
         parts.append(f"<sub>{c.note}</sub>")
     return "\n\n".join(parts)[: GITHUB_BODY_LIMIT - 100]
@@ -99,13 +101,26 @@ def review_body(result: ReviewResult, model: str, marker: str = "") -> str:
     if result.status == "partial":
         out += ["", "⚠️ **Partial review**: some changes were not reviewed (listed below)."]
     if result.notes:
-        out += ["", "<b>Findings not on the diff</b>", "", *_bullets([note_line(n) for n in result.notes])]
+        out += [
+            "",
+            "<b>Findings not on the diff</b>",
+            "",
+            *_bullets([note_line(n) for n in result.notes]),
+        ]
     if result.skipped:
         out += ["", "<b>Not reviewed</b>", "", *_bullets(skipped_lines(result.skipped))]
     if result.below_threshold:
-        out += ["", f"{result.below_threshold} finding(s) below the severity threshold are not shown."]
+        out += [
+            "",
+            f"{result.below_threshold} finding(s) below the severity threshold are not shown.",
+        ]
     if result.problems:
-        out += ["", "<b>Problems</b>", "", *_bullets([f"- {sanitize(p, 500)}" for p in result.problems], 10)]
+        out += [
+            "",
+            "<b>Problems</b>",
+            "",
+            *_bullets([f"- {sanitize(p, 500)}" for p in result.problems], 10),
+        ]
     u = result.usage
     out += [
         "",
@@ -160,20 +175,32 @@ def as_json(result: ReviewResult) -> str:
     findings = []
     for f in result.findings:
         item: dict[str, Any] = {
-            "path": f.path, "line": f.line, "start_line": f.start_line, "side": f.side,
-            "severity": f.severity, "title": f.title, "body": f.body, "code": f.code,
-            "suggestion": f.suggestion, "anchored": f.key in inline,
-        }  # fmt: skip
+            "path": f.path,
+            "line": f.line,
+            "start_line": f.start_line,
+            "side": f.side,
+            "severity": f.severity,
+            "title": f.title,
+            "body": f.body,
+            "code": f.code,
+            "suggestion": f.suggestion,
+            "anchored": f.key in inline,
+        }
         findings.append(item)
     doc = {
         "status": result.status,
         "summary": result.summary,
         "findings": findings,
         "comments": [
-            {"path": c.path, "line": c.line, "start_line": c.start_line, "side": c.side,
-             "body": comment_body(c)}
+            {
+                "path": c.path,
+                "line": c.line,
+                "start_line": c.start_line,
+                "side": c.side,
+                "body": comment_body(c),
+            }
             for c in result.comments
-        ],  # fmt: skip
+        ],
         "not_reviewed": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         "problems": list(result.problems),
         "usage": {

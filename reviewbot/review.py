@@ -87,9 +87,16 @@ def run_review(
     if not plan.chunks:
         why = "no reviewable changes" if not prepared.files else "nothing fit the token budget"
         return ReviewResult(
-            SKIPPED, f"Nothing to review: {why}.", (), (), (), tuple(not_reviewed), (),
-            Usage(), 0,
-        )  # fmt: skip
+            SKIPPED,
+            f"Nothing to review: {why}.",
+            (),
+            (),
+            (),
+            tuple(not_reviewed),
+            (),
+            Usage(),
+            0,
+        )
 
     replies = model.run(prepared.requests, on_done) if prepared.requests else []
     usage = Usage()
@@ -116,7 +123,9 @@ def run_review(
                 continue
         failed_chunks += 1
         problems.append(f"{label}: {problem}")
-        not_reviewed.extend(Skipped(f.path, f"model request failed: {problem}") for f in chunk.files)
+        not_reviewed.extend(
+            Skipped(f.path, f"model request failed: {problem}") for f in chunk.files
+        )
 
     threshold = SEVERITY_RANK[config.severity_threshold]
     unique = dedupe(raw)

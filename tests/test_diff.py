@@ -1,0 +1,227 @@
+"""Diff parsing against golden files made by real `git diff`, plus properties and filters."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reviewbot.diff import FileDiff, filter_files, glob_match, parse_diff, split_patterns
+from reviewbot.errors import DiffError
+from tests.conftest import DATA
+
+DIFFS = DATA / "diffs"
+CASES = sorted(p.stem for p in DIFFS.glob("*.diff"))
+UPDATE = os.environ.get("REVIEWBOT_UPDATE_GOLDEN") == "1"
+
+
+def as_data(files: list[FileDiff]) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": f.path,
+            "old_path": f.old_path,
+            "status": f.status,
+            "binary": f.binary,
+            "modes": [f.old_mode, f.new_mode],
+            "hunks": [
+                {
+                    "old": [h.old_start, h.old_len],
+                    "new": [h.new_start, h.new_len],
+                    "header": h.header,
+                    "lines": [[ln.kind, ln.old, ln.new, ln.text] for ln in h.lines],
+                }
+                for h in f.hunks
+            ],
+            "right": {str(n): hunk for n, (hunk, _) in sorted(f.right.items())},
+            "left": {str(n): hunk for n, (hunk, _) in sorted(f.left.items())},
+        }
+        for f in files
+    ]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_line_maps(case: str) -> None:
+    got = as_data(parse_diff((DIFFS / f"{case}.diff").read_bytes()))
+    golden = DIFFS / f"{case}.json"
+    if UPDATE:
+        golden.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n")
+    assert got == json.loads(golden.read_text())
+
+
+def test_multi_hunk_maps_name_the_hunk_of_each_line() -> None:
+    [f] = parse_diff((DIFFS / "multi_hunk_modified.diff").read_bytes())
+    assert f.right[2] == (0, "LINE TWO")
+    assert f.left[2] == (0, "line2")
+    assert f.right[15] == (1, "line fifteen")
+    assert f.right[21] == (1, "line21")
+    assert 10 not in f.right and 6 not in f.right  # between the hunks
+    assert (f.added, f.removed) == (3, 2)
+
+
+def test_statuses_of_the_mixed_diff() -> None:
+    files = {f.path: f for f in parse_diff((DIFFS / "mixed.diff").read_bytes())}
+    assert files["added.py"].status == "added"
+    assert files["deleted.py"].status == "deleted"
+    assert files["new_name.txt"].status == "renamed" and not files["new_name.txt"].hunks
+    assert files["new_name.txt"].old_path == "old_name.txt"
+    assert files["renamed_dst.txt"].right[3] == (0, "C")
+    assert files["image.png"].binary
+    assert (files["run.sh"].old_mode, files["run.sh"].new_mode) == ("100644", "100755")
+    assert "héllo wörld.py" in files
+
+
+def test_crlf_converted_diff_parses_like_the_original() -> None:
+    original = parse_diff((DIFFS / "multi_hunk_modified.diff").read_bytes())
+    converted = parse_diff((DIFFS / "crlf_converted.diff").read_bytes())
+    assert as_data(converted) == as_data(original)
+
+
+def test_crlf_inside_content_is_not_part_of_the_text() -> None:
+    [f] = parse_diff((DIFFS / "crlf_content.diff").read_bytes())
+    assert f.right[2] == (0, "TWO") and f.left[2] == (0, "two")
+
+
+def test_non_utf8_bytes_become_replacement_characters() -> None:
+    [f] = parse_diff((DIFFS / "non_utf8.diff").read_bytes())
+    assert f.right[1][1] == "caf\ufffd latin1"
+
+
+def test_empty_diff_has_no_files() -> None:
+    assert parse_diff(b"") == [] and parse_diff("\n\n") == []
+
+
+def test_malformed_hunk_names_the_line() -> None:
+    text = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\nzzz\n"
+    with pytest.raises(DiffError, match=r"^malformed diff at line 8: Hunk diff line expected: zzz"):
+        parse_diff(text)
+
+
+def test_truncated_hunk_is_an_error() -> None:
+    text = "--- a/x\n+++ b/x\n@@ -1,5 +1,5 @@\n a\n-b\n+c\n"
+    with pytest.raises(DiffError, match=r"line 6: Hunk is shorter than expected"):
+        parse_diff(text)
+
+
+def test_text_that_is_not_a_diff_is_an_error() -> None:
+    with pytest.raises(DiffError, match="not a unified diff"):
+        parse_diff("hello\nworld\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("+- @\\\n,0123456789abdif-/ab\t\r\"")), max_size=300))
+def test_parse_never_crashes_on_arbitrary_text(text: str) -> None:
+    try:
+        files = parse_diff(text)
+    except DiffError as exc:
+        assert "\n" not in str(exc)
+        return
+    for f in files:
+        for n, (hunk, _) in f.right.items():
+            assert n >= 0 and 0 <= hunk < len(f.hunks)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_parse_never_crashes_on_arbitrary_bytes(data: bytes) -> None:
+    try:
+        parse_diff(b"diff --git a/x b/x\n--- a/x\n+++ b/x\n" + data)
+    except DiffError:
+        pass
+
+
+# ------------------------------------------------------------------ filters
+
+
+def paths(files: list[FileDiff]) -> list[str]:
+    return [f.path for f in files]
+
+
+def test_default_filters_skip_binary_lock_deleted_and_hunkless() -> None:
+    keep, skipped = filter_files(parse_diff((DIFFS / "mixed.diff").read_bytes()))
+    reasons = {s.path: s.reason for s in skipped}
+    assert reasons == {
+        "image.png": "binary file",
+        "deleted.py": "file deleted",
+        "new_name.txt": "renamed without changes",
+        "run.sh": "file mode change only",
+    }
+    assert "added.py" in paths(keep) and "mod.txt" in paths(keep)
+    assert len(keep) + len(skipped) == 11
+
+
+def make(path: str, lines: list[str], start: int = 1) -> FileDiff:
+    body = "".join(f"+{t}\n" for t in lines)
+    text = f"--- a/{path}\n+++ b/{path}\n@@ -{start},0 +{start},{len(lines)} @@\n{body}"
+    return parse_diff(text)[0]
+
+
+def test_lock_vendored_generated_and_minified_are_skipped_with_reasons() -> None:
+    files = [
+        make("package-lock.json", ["{}"]),
+        make("web/yarn.lock", ["x"]),
+        make("vendor/lib/a.go", ["package a"]),
+        make("api/v1/service.pb.go", ["package v1"]),
+        make("gen/models.py", ["# @generated by tool", "x = 1"]),
+        make("static/app.min.js", ["var a=1"]),
+        make("static/bundle.js", ["x" * 2000]),
+        make("src/main.py", ["print(1)"]),
+    ]
+    keep, skipped = filter_files(files)
+    assert paths(keep) == ["src/main.py"]
+    assert [s.reason for s in skipped] == [
+        "lock file (skipped by default)",
+        "lock file (skipped by default)",
+        "vendored (skipped by default)",
+        "generated (skipped by default)",
+        "generated file (marker in header)",
+        "minified (skipped by default)",
+        "minified (very long lines)",
+    ]
+
+
+def test_include_overrides_defaults_and_exclude_wins_over_nothing() -> None:
+    files = [make("vendor/ours/x.go", ["a"]), make("src/a.py", ["a"]), make("docs/a.md", ["a"])]
+    keep, skipped = filter_files(files, include=("vendor/ours/**", "src/**"), exclude=("src/a.py",))
+    assert paths(keep) == ["vendor/ours/x.go"]
+    assert {s.path: s.reason for s in skipped} == {
+        "src/a.py": "excluded by pattern 'src/a.py'",
+        "docs/a.md": "not matched by include patterns",
+    }
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "hit"),
+    [
+        ("*.py", "a/b/c.py", True),
+        ("*.py", "a/b/c.pyc", False),
+        ("src/*.py", "src/a.py", True),
+        ("src/*.py", "src/x/a.py", False),
+        ("src/**/*.py", "src/x/y/a.py", True),
+        ("src/**/*.py", "src/a.py", True),
+        ("**/test_*.py", "test_a.py", True),
+        ("docs/", "docs/a/b.md", True),
+        ("docs/", "mydocs/a.md", False),
+        ("vendor", "x/vendor/y.go", True),
+        ("/build", "build/out.js", True),
+        ("/build", "src/build/out.js", False),
+        ("file[0-9].txt", "file7.txt", True),
+    ],
+)
+def test_glob_match(pattern: str, path: str, hit: bool) -> None:
+    assert glob_match(pattern, path) is hit
+
+
+def test_split_patterns_accepts_newlines_commas_and_lists() -> None:
+    assert split_patterns("a/**\n b.py, c/ \n\n") == ("a/**", "b.py", "c/")
+    assert split_patterns(["x", " y "]) == ("x", "y")
+    assert split_patterns(None) == ()
+
+
+def test_unicode_path_is_unquoted(tmp_path: Path) -> None:
+    [f] = parse_diff((DIFFS / "unicode_path.diff").read_bytes())
+    assert f.path == "héllo wörld.py" and f.status == "added" and f.right[1][1] == 'print("héllo")'
