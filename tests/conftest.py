@@ -34,3 +34,81 @@ def cassette_vcr(module: str) -> vcr.VCR:
         filter_headers=["authorization"],
         match_on=["method", "scheme", "host", "port", "path"],
     )
+
+
+class FakeResponses:
+    """A Responses endpoint on 127.0.0.1: answers from a queue, then with `default`."""
+
+    def __init__(self, default: tuple[int, dict[str, str], bytes]) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.default = default
+        self.queue: list[tuple[int, dict[str, str], bytes]] = []
+        self.seen: list[tuple[str, dict[str, str], bytes]] = []
+        self.delay = 0.0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                import time
+
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                fake.seen.append((self.path, dict(self.headers), body))
+                if fake.delay:
+                    time.sleep(fake.delay)
+                status, headers, payload = fake.queue.pop(0) if fake.queue else fake.default
+                self.send_response(status)
+                for k, v in {"content-type": "application/json", **headers}.items():
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def responses_body(review: dict[str, object]) -> bytes:
+    import json
+
+    body = {
+        "id": "resp_1",
+        "object": "response",
+        "status": "completed",
+        "output": [
+            {"type": "reasoning", "id": "rs_1", "summary": []},
+            {
+                "type": "message",
+                "id": "msg_1",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": json.dumps(review)}],
+            },
+        ],
+        "usage": {
+            "input_tokens": 100,
+            "output_tokens": 20,
+            "input_tokens_details": {"cached_tokens": 0},
+        },
+    }
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+def fake_responses() -> Iterator[FakeResponses]:
+    review = {"summary": "Looks fine.", "findings": []}
+    server = FakeResponses((200, {}, responses_body(review)))
+    yield server
+    server.close()

@@ -161,7 +161,9 @@ def test_concurrency_is_bounded_and_order_kept() -> None:
     settings = ClientSettings("http://fake/v1", FAKE_KEY, "m", concurrency=3)
     c = ResponsesClient(settings, response_schema(), httpx.MockTransport(handler))
     done: list[tuple[int, int]] = []
-    replies = c.run([ModelRequest("i", str(n)) for n in range(10)], lambda d, t: done.append((d, t)))
+    replies = c.run(
+        [ModelRequest("i", str(n)) for n in range(10)], lambda d, t: done.append((d, t))
+    )
     assert [r.text for r in replies] == [str(n) for n in range(10)]
     assert peak == 3
     assert done[-1] == (10, 10)

@@ -1,0 +1,268 @@
+"""End-to-end runs of `reviewbot review`, as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, responses_body
+
+DEMO_DIFF = ROOT / "examples" / "demo.diff"
+DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
+
+
+def run(
+    *args: str, key: str | None = None, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    env.pop("REVIEWBOT_API_KEY", None)
+    if key is not None:
+        env["REVIEWBOT_API_KEY"] = key
+    return subprocess.run(
+        [sys.executable, "-m", "reviewbot", *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or ROOT,
+        timeout=60,
+    )
+
+
+def demo(*extra: str) -> subprocess.CompletedProcess[str]:
+    return run("review", "--diff", str(DEMO_DIFF), "--sample-response", str(DEMO_RESPONSE), *extra)
+
+
+def test_missing_key_exits_2_naming_the_variable() -> None:
+    p = run("review", "--diff", str(DEMO_DIFF))
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "reviewbot: error: no API key: set REVIEWBOT_API_KEY (or use --dry-run to see the prompts)"
+    ]
+    assert p.stdout == ""
+
+
+def test_demo_prints_the_review_as_github_shows_it() -> None:
+    p = demo()
+    assert p.returncode == 0, p.stderr
+    assert "saved response" in p.stderr and "stands in" in p.stderr
+    out = p.stdout
+    assert "🔴 **Critical**: SQL injection" in out
+    assert '```suggestion\n    return db.execute("SELECT * FROM users WHERE name = ?"' in out
+    assert "`app/users.py:31` delete_user has no authorisation check" in out
+    assert "- `package-lock.json`: lock file (skipped by default)" in out
+    assert "- `static/logo.png`: binary file" in out
+    assert "The model cited line 20; placed on the line it quoted." in out
+
+
+def test_json_format_follows_the_contract() -> None:
+    p = demo("--format", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert set(doc) >= {"summary", "findings", "usage"}
+    assert doc["usage"] == {
+        "input_tokens": 1934,
+        "output_tokens": 1187,
+        "cached_tokens": 1024,
+        "requests": 1,
+    }
+    anchored = {(f["path"], f["line"]): f["anchored"] for f in doc["findings"]}
+    assert anchored == {
+        ("app/users.py", 12): True,
+        ("app/users.py", 16): True,
+        ("app/users.py", 20): True,
+        ("app/config.py", 5): True,
+        ("app/users.py", 31): False,
+    }
+    for f in doc["findings"]:
+        assert set(f) >= {
+            "path",
+            "line",
+            "start_line",
+            "side",
+            "severity",
+            "title",
+            "body",
+            "suggestion",
+            "anchored",
+        }
+    assert doc["status"] == "reviewed"
+
+
+def test_sarif_output_is_valid_sarif_2_1_0() -> None:
+    p = demo("--format", "sarif")
+    assert p.returncode == 0, p.stderr
+    log = json.loads(p.stdout)
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    validator = jsonschema.Draft4Validator(schema)
+    assert list(validator.iter_errors(log)) == []
+    results = log["runs"][0]["results"]
+    assert len(results) == 5
+    sql = results[0]
+    assert sql["level"] == "error"
+    assert sql["locations"][0]["physicalLocation"]["region"] == {"startLine": 11, "endLine": 12}
+
+
+def test_dry_run_needs_no_key_and_prints_plan_and_prompts() -> None:
+    p = run("review", "--diff", str(DEMO_DIFF), "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("# Request plan: 1 request(s)")
+    assert "not reviewed: package-lock.json: lock file (skipped by default)" in p.stdout
+    assert "# instructions (the same for every request)" in p.stdout
+    assert "R11 +     query = \"SELECT * FROM users WHERE name = '%s'\" % name" in p.stdout
+
+
+def test_diff_from_stdin() -> None:
+    p = run("review", "--diff", "-", "--dry-run", stdin=DEMO_DIFF.read_bytes())
+    assert p.returncode == 0 and "FILE: app/users.py (modified)" in p.stdout
+
+
+def test_malformed_diff_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.diff"
+    bad.write_text("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\nzzz\n")
+    p = run("review", "--diff", str(bad), "--dry-run")
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == [
+        "reviewbot: error: malformed diff at line 7: Hunk diff line expected: zzz"
+    ]
+
+
+def test_missing_diff_file_is_usage_error() -> None:
+    p = run("review", "--diff", "/nonexistent.diff", key=FAKE_KEY)
+    assert p.returncode == 2 and "cannot read diff /nonexistent.diff" in p.stderr
+
+
+def test_empty_diff_is_nothing_to_review_exit_0() -> None:
+    p = run(
+        "review",
+        "--diff",
+        "-",
+        stdin=b"",
+        key=FAKE_KEY,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "Nothing to review: no reviewable changes." in p.stdout
+
+
+def test_git_range_reviews_the_repository_diff(tmp_path: Path) -> None:
+    def git(*a: str) -> None:
+        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "one")
+    (tmp_path / "a.py").write_text("x = 2\n")
+    git("commit", "-qam", "two")
+    p = run("review", "--git", "HEAD~1..HEAD", "--dry-run", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "L1 - x = 1" in p.stdout and "R1 + x = 2" in p.stdout
+    bad = run("review", "--git", "nope..HEAD", "--dry-run", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("reviewbot: error: git diff nope..HEAD")
+
+
+def test_full_path_against_a_local_endpoint_with_retry(fake_responses: FakeResponses) -> None:
+    review = {
+        "summary": "One problem. Ping @octocat <!-- reviewbot:marker -->",
+        "findings": [
+            {
+                "path": "app/config.py",
+                "line": 5,
+                "start_line": None,
+                "side": "RIGHT",
+                "severity": "major",
+                "title": "TIMEOUT is a string",
+                "body": "cc @admin-team, see <!-- hidden -->",
+                "code": 'TIMEOUT = "30"',
+                "suggestion": "TIMEOUT = ```30```\n",
+            }
+        ],
+    }
+    fake_responses.queue.append((429, {"retry-after": "0"}, b'{"error": {"message": "slow down"}}'))
+    fake_responses.default = (200, {}, responses_body(review))
+    p = run(
+        "review",
+        "--diff",
+        str(DEMO_DIFF),
+        "--base-url",
+        fake_responses.base_url,
+        "--model",
+        "my/model",
+        key=FAKE_KEY,
+    )
+    assert p.returncode == 0, p.stderr
+    assert len(fake_responses.seen) == 2
+    path, headers, body = fake_responses.seen[-1]
+    assert path == "/v1/responses"
+    assert headers["Authorization"] == f"Bearer {FAKE_KEY}"
+    assert json.loads(body)["model"] == "my/model"
+    assert FAKE_KEY not in p.stdout + p.stderr
+    assert "@\u200boctocat" in p.stdout and "@octocat" not in p.stdout
+    assert "@\u200badmin-team" in p.stdout
+    assert "<!--" not in p.stdout
+    assert "````suggestion\nTIMEOUT = ```30```\n````" in p.stdout
+
+
+def test_bad_key_fails_fast_exit_1_without_leaking_it(fake_responses: FakeResponses) -> None:
+    fake_responses.default = (401, {}, b'{"error": {"message": "Incorrect API key provided"}}')
+    p = run("review", "--diff", str(DEMO_DIFF), "--base-url", fake_responses.base_url, key=FAKE_KEY)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines()[-1] == (
+        "reviewbot: error: the model endpoint refused the request (401): Incorrect API key provided"
+    )
+    assert len(fake_responses.seen) == 1
+    assert FAKE_KEY not in p.stdout + p.stderr
+
+
+def test_endpoint_down_says_nothing_was_reviewed(fake_responses: FakeResponses) -> None:
+    fake_responses.default = (503, {"retry-after": "0"}, b'{"message": "down", "statusCode": 503}')
+    p = run(
+        "review",
+        "--diff",
+        str(DEMO_DIFF),
+        "--base-url",
+        fake_responses.base_url,
+        "--format",
+        "json",
+        key=FAKE_KEY,
+    )
+    assert p.returncode == 1
+    assert (
+        "reviewbot: error: nothing was reviewed: request 1 of 1: gave up after 5 attempts"
+        in p.stderr
+    )
+    assert json.loads(p.stdout)["status"] == "failed"
+
+
+def test_malformed_model_output_is_reported_not_crashed(fake_responses: FakeResponses) -> None:
+    body = json.loads(responses_body({}))
+    body["output"][1]["content"][0]["text"] = "I think it is fine!"
+    fake_responses.default = (200, {}, json.dumps(body).encode())
+    p = run("review", "--diff", str(DEMO_DIFF), "--base-url", fake_responses.base_url, key=FAKE_KEY)
+    assert p.returncode == 1
+    assert "malformed model output (not JSON: I think it is fine!)" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_config_file_with_unknown_key_names_it(tmp_path: Path) -> None:
+    cfg = tmp_path / "reviewbot.yml"
+    cfg.write_text("max_coments: 3\n")
+    p = run("review", "--diff", str(DEMO_DIFF), "--config", str(cfg), "--dry-run")
+    assert p.returncode == 2
+    assert "unknown key 'max_coments'" in p.stderr
+
+
+@pytest.mark.parametrize("flag", ["--max-comments=1"])
+def test_max_comments_moves_the_rest_to_the_body(flag: str) -> None:
+    p = demo(flag, "--format", "json")
+    doc = json.loads(p.stdout)
+    assert len(doc["comments"]) == 1 and doc["comments"][0]["line"] == 12
+    assert sum(f["anchored"] for f in doc["findings"]) == 1

@@ -1,0 +1,119 @@
+"""The pipeline in-process with a fake model (the Model protocol), and the review body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from reviewbot.config import Config
+from reviewbot.llm import ModelReply, ModelRequest, Usage
+from reviewbot.render import review_body, sanitize
+from reviewbot.review import prepare, run_review
+from tests.test_chunking_prompts import gen_file
+
+
+class FakeModel:
+    def __init__(self, answers: Callable[[int, ModelRequest], ModelReply]) -> None:
+        self.answers = answers
+        self.requests: list[ModelRequest] = []
+
+    def run(
+        self,
+        requests: Sequence[ModelRequest],
+        on_done: Callable[[int, int], None] | None = None,
+    ) -> list[ModelReply]:
+        self.requests.extend(requests)
+        return [self.answers(i, r) for i, r in enumerate(requests)]
+
+
+def reply(findings: list[dict[str, object]], summary: str = "ok") -> ModelReply:
+    return ModelReply(json.dumps({"summary": summary, "findings": findings}), Usage(10, 5, 0, 0, 1))
+
+
+def f(path: str, line: int, severity: str = "major", title: str = "t") -> dict[str, object]:
+    return {"path": path, "line": line, "start_line": None, "side": "RIGHT", "severity": severity,
+            "title": title, "body": "b", "code": None, "suggestion": None}  # fmt: skip
+
+
+DIFF = "".join(gen_file(f"src/m{i}.py", 2) for i in range(4))
+
+
+def small_budget() -> Config:
+    one = prepare(gen_file("src/m0.py", 2), Config()).plan.tokens
+    return Config(max_request_tokens=one * 2)
+
+
+def test_one_failed_request_makes_a_partial_review_that_says_what_was_missed() -> None:
+    config = small_budget()
+    prepared = prepare(DIFF, config)
+    assert len(prepared.requests) == 2
+
+    def answers(i: int, req: ModelRequest) -> ModelReply:
+        if i == 1:
+            return ModelReply(
+                None, Usage(requests=1), "the response is incomplete (max_output_tokens)"
+            )
+        return reply([f("src/m0.py", 2)])
+
+    result = run_review(prepared, config, FakeModel(answers))
+    assert result.status == "partial"
+    failed = {s.path for s in result.skipped}
+    assert len(failed) == 2 and failed.isdisjoint(p.path for p in prepared.plan.chunks[0].files)
+    assert all(
+        "model request failed: the response is incomplete" in s.reason for s in result.skipped
+    )
+    body = review_body(result, "m")
+    assert "Partial review" in body and "<b>Not reviewed</b>" in body
+    assert result.usage.requests == 2
+
+
+def test_all_requests_failing_is_failed_status() -> None:
+    prepared = prepare(DIFF, Config())
+    model = FakeModel(lambda i, r: ModelReply("not json", Usage(requests=1)))
+    result = run_review(prepared, Config(), model)
+    assert result.status == "failed" and result.reviewed_nothing
+    assert result.problems[0].startswith("request 1 of 1: malformed model output")
+
+
+def test_duplicates_across_chunks_are_posted_once_and_threshold_counts_hidden() -> None:
+    config = small_budget().with_overrides({"severity_threshold": "major"})
+    prepared = prepare(DIFF, config)
+    dup = f("src/m0.py", 2, title="Same")
+    model = FakeModel(lambda i, r: reply([dup, f("src/m1.py", 3, "nit", "small")]))
+    result = run_review(prepared, config, model)
+    assert result.status == "reviewed"
+    assert [(c.path, c.line) for c in result.comments] == [("src/m0.py", 2)]
+    assert result.below_threshold == 1
+    assert "1 finding(s) below the severity threshold are not shown." in review_body(result, "m")
+
+
+def test_nothing_reviewable_skips_without_calling_the_model() -> None:
+    lock = gen_file("package-lock.json", 1)
+    model = FakeModel(lambda i, r: reply([]))
+    result = run_review(prepare(lock, Config()), Config(), model)
+    assert result.status == "skipped" and model.requests == []
+    assert result.skipped[0].reason == "lock file (skipped by default)"
+
+
+def test_findings_for_files_of_a_failed_chunk_go_to_the_body() -> None:
+    config = small_budget()
+    prepared = prepare(DIFF, config)
+    second = prepared.plan.chunks[1].files[0].path
+
+    def answers(i: int, req: ModelRequest) -> ModelReply:
+        if i == 1:
+            return ModelReply(None, Usage(requests=1), "the model refused: no")
+        return reply([f(second, 2)])  # the model talks about a file it was not shown
+
+    result = run_review(prepared, config, FakeModel(answers))
+    assert result.comments == ()
+    assert result.notes[0].reason.startswith("file not reviewed inline (model request failed")
+
+
+def test_review_body_is_sanitised_and_within_limits() -> None:
+    assert sanitize("hi @octocat and @org/team") == "hi @\u200boctocat and @\u200borg/team"
+    assert sanitize("mail a@b.com and `@decorator`") == "mail a@b.com and `@decorator`"
+    assert sanitize("<!-- reviewbot:fake -->") == "&lt;!-- reviewbot:fake --&gt;"
+    assert sanitize("<details><summary>x</summary>hidden</details>") == "xhidden"
+    long = sanitize("x" * 100_000)
+    assert len(long) < 65_536 and long.endswith("(truncated by reviewbot)")
