@@ -131,7 +131,7 @@ def test_user_templates_override_bundled(tmp_path: Path) -> None:
 
 def test_undefined_variable_in_a_template_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "instructions.j2").write_text("{{ no_such_thing }}")
-    with pytest.raises(ConfigError, match="instructions.j2: 'no_such_thing' is undefined"):
+    with pytest.raises(ConfigError, match=r"instructions\.j2: 'no_such_thing' is undefined"):
         PromptRenderer(tmp_path).instructions()
 
 

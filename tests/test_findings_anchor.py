@@ -29,10 +29,10 @@ DIFF = """\
 -import sys
 +import sys, json
 +x = 1
- 
+
  def main():
      return 1
- 
+
 @@ -20,3 +21,4 @@ def other():
      a = 1
 -    b = 2

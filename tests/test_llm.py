@@ -91,9 +91,11 @@ def test_unauthorized_fails_fast_with_openai_message() -> None:
 
 
 def test_forbidden_fails_fast_with_aimlapi_message() -> None:
-    with VCR.use_cassette("forbidden_aimlapi_shape.yaml"):
-        with pytest.raises(LLMError, match=r"\(403\): Your plan does not include access"):
-            client().run([REQ])
+    with (
+        VCR.use_cassette("forbidden_aimlapi_shape.yaml"),
+        pytest.raises(LLMError, match=r"\(403\): Your plan does not include access"),
+    ):
+        client().run([REQ])
 
 
 def test_incomplete_response_is_reported_not_parsed() -> None:
