@@ -1,0 +1,183 @@
+"""Speed and size figures for reviewbot's own work (the model's latency is not ours).
+
+Prints, on this machine:
+  1. `reviewbot --help` wall time (median of 7);
+  2. `reviewbot review --dry-run` on a generated 200-file, 10,000-changed-line diff: wall, peak RSS;
+  3. a full review of that diff against a local fake endpoint that answers each request after
+     1 s: wall time, number of requests, files reviewed, and the ratio to the ideal
+     ceil(requests / concurrency) seconds;
+  4. the size of a fresh virtual environment after `pip install .` (skip with --no-install).
+
+Run: `make bench` or `.venv/bin/python bench/run.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOALS = {"help": 0.4, "dry_run": 1.0, "dry_run_mb": 150, "review": 2.5, "venv_mb": 65}
+
+
+def generated_diff(files: int = 200, hunks: int = 5, added: int = 10) -> str:
+    """A diff of `files` Python files, each with `hunks` hunks of `added` new lines."""
+    out: list[str] = []
+    for i in range(files):
+        path = f"pkg/module_{i:03d}/service_{i:03d}.py"
+        out += [f"diff --git a/{path} b/{path}", "index 1234567..89abcde 100644",
+                f"--- a/{path}", f"+++ b/{path}"]  # fmt: skip
+        for h in range(hunks):
+            old = 1 + h * 40
+            new = old + h * added
+            out.append(f"@@ -{old},6 +{new},{6 + added} @@ def handler_{h}(request):")
+            out += [f"     context_line_{h}_{k} = compute(value_{k})" for k in range(3)]
+            out += [
+                f"+    result_{h}_{k} = self.client.fetch(request.args.get('k{k}'), timeout=30)"
+                for k in range(added)
+            ]
+            out += [f"     trailing_{h}_{k} = finish(value_{k})" for k in range(3)]
+    return "\n".join(out) + "\n"
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MB, exit code of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        assert proc.stderr is not None
+        sys.exit(f"command failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+class SlowEndpoint:
+    """Answers every POST after `delay` seconds with an empty review."""
+
+    def __init__(self, delay: float) -> None:
+        body = json.dumps({
+            "status": "completed",
+            "output": [{"type": "message", "content": [
+                {"type": "output_text", "text": json.dumps({"summary": "ok", "findings": []})}]}],
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        }).encode()  # fmt: skip
+        self.requests = 0
+
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                endpoint.requests += 1
+                time.sleep(delay)
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+def venv_size(tmp: Path) -> tuple[float, float]:
+    """MB of a fresh venv after `pip install .`, with and without pip/setuptools themselves."""
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+         "--disable-pip-version-check", str(ROOT)],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    total = du(venv)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    tooling = sum(du(p) for p in site.iterdir() if p.name.split("-")[0] in ("pip", "setuptools"))
+    return total / 2**20, (total - tooling) / 2**20
+
+
+def du(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--no-install", action="store_true", help="skip the venv size figure")
+    args = parser.parse_args()
+    exe = [sys.executable, "-m", "reviewbot"]
+    print(f"reviewbot benchmark · {os.cpu_count()} cores · Python {sys.version.split()[0]}")
+
+    helps = sorted(run_measured([*exe, "--help"])[0] for _ in range(7))
+    print(
+        f"help:      {statistics.median(helps):.3f} s wall (median of 7; goal < {GOALS['help']} s)"
+    )
+
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        diff = tmp / "big.diff"
+        diff.write_text(generated_diff())
+        changed = sum(
+            1
+            for ln in diff.read_text().splitlines()
+            if ln.startswith("+") and not ln.startswith("+++")
+        )
+        wall, rss, _ = run_measured([*exe, "review", "--diff", str(diff), "--dry-run"])
+        print(
+            f"dry-run:   {wall:.3f} s wall, {rss:.0f} MB peak RSS on 200 files / {changed:,} "
+            f"changed lines (goal < {GOALS['dry_run']} s, < {GOALS['dry_run_mb']} MB)"
+        )
+
+        endpoint = SlowEndpoint(delay=1.0)
+        env = {**os.environ, "REVIEWBOT_API_KEY": "bench-not-a-key"}
+        out = tmp / "review.json"
+        start = time.perf_counter()
+        with out.open("w") as fh:
+            subprocess.run(
+                [*exe, "review", "--diff", str(diff), "--base-url", endpoint.url, "--format", "json"],
+                check=True, stdout=fh, env=env,
+            )  # fmt: skip
+        wall = time.perf_counter() - start
+        doc = json.loads(out.read_text())
+        left_out = len(doc["not_reviewed"])
+        ideal = math.ceil(endpoint.requests / 4) * 1.0
+        print(
+            f"review:    {wall:.3f} s wall for {endpoint.requests} requests at 1 s each, "
+            f"concurrency 4; {200 - left_out} of 200 files reviewed, {left_out} left out; "
+            f"wall / ideal {ideal:.0f} s = {wall / ideal:.2f} (goal < {GOALS['review']} s)"
+        )
+        endpoint.server.shutdown()
+
+        if not args.no_install:
+            total, without = venv_size(tmp)
+            print(
+                f"install:   {total:.1f} MB venv after `pip install .`; {without:.1f} MB without "
+                f"pip/setuptools themselves (goal < {GOALS['venv_mb']} MB)"
+            )
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
