@@ -36,8 +36,12 @@ def generated_diff(files: int = 200, hunks: int = 5, added: int = 10) -> str:
     out: list[str] = []
     for i in range(files):
         path = f"pkg/module_{i:03d}/service_{i:03d}.py"
-        out += [f"diff --git a/{path} b/{path}", "index 1234567..89abcde 100644",
-                f"--- a/{path}", f"+++ b/{path}"]  # fmt: skip
+        out += [
+            f"diff --git a/{path} b/{path}",
+            "index 1234567..89abcde 100644",
+            f"--- a/{path}",
+            f"+++ b/{path}",
+        ]
         for h in range(hunks):
             old = 1 + h * 40
             new = old + h * added
@@ -68,12 +72,23 @@ class SlowEndpoint:
     """Answers every POST after `delay` seconds with an empty review."""
 
     def __init__(self, delay: float) -> None:
-        body = json.dumps({
-            "status": "completed",
-            "output": [{"type": "message", "content": [
-                {"type": "output_text", "text": json.dumps({"summary": "ok", "findings": []})}]}],
-            "usage": {"input_tokens": 1, "output_tokens": 1},
-        }).encode()  # fmt: skip
+        body = json.dumps(
+            {
+                "status": "completed",
+                "output": [
+                    {
+                        "type": "message",
+                        "content": [
+                            {
+                                "type": "output_text",
+                                "text": json.dumps({"summary": "ok", "findings": []}),
+                            }
+                        ],
+                    }
+                ],
+                "usage": {"input_tokens": 1, "output_tokens": 1},
+            }
+        ).encode()
         self.requests = 0
 
         endpoint = self
@@ -107,10 +122,19 @@ def venv_size(tmp: Path) -> tuple[float, float]:
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-         "--disable-pip-version-check", str(ROOT)],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            str(ROOT),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     total = du(venv)
     site = next((venv / "lib").glob("python*/site-packages"))
     tooling = sum(du(p) for p in site.iterdir() if p.name.split("-")[0] in ("pip", "setuptools"))
@@ -156,9 +180,20 @@ def main() -> None:
         start = time.perf_counter()
         with out.open("w") as fh:
             subprocess.run(
-                [*exe, "review", "--diff", str(diff), "--base-url", endpoint.url, "--format", "json"],
-                check=True, stdout=fh, env=env,
-            )  # fmt: skip
+                [
+                    *exe,
+                    "review",
+                    "--diff",
+                    str(diff),
+                    "--base-url",
+                    endpoint.url,
+                    "--format",
+                    "json",
+                ],
+                check=True,
+                stdout=fh,
+                env=env,
+            )
         wall = time.perf_counter() - start
         doc = json.loads(out.read_text())
         left_out = len(doc["not_reviewed"])
