@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ class ResponsesClient:
         self,
         settings: ClientSettings,
         schema: dict[str, Any],
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._s = settings
         self._schema = schema
@@ -87,42 +88,39 @@ class ResponsesClient:
         requests: Sequence[ModelRequest],
         on_done: Callable[[int, int], None] | None = None,
     ) -> list[ModelReply]:
-        """Send all requests (at most `concurrency` at once); replies keep the request order."""
-        return asyncio.run(self._run_all(requests, on_done))
+        """Send all requests (at most `concurrency` at once); replies keep the request order.
 
-    async def _run_all(
-        self, requests: Sequence[ModelRequest], on_done: Callable[[int, int], None] | None
-    ) -> list[ModelReply]:
-        sem = asyncio.Semaphore(max(1, self._s.concurrency))
-        done = 0
+        A permanent error (bad key, unknown model) cancels what has not started and is raised.
+        """
+        workers = max(1, min(self._s.concurrency, len(requests)))
         timeout = httpx.Timeout(self._s.timeout, connect=15.0)
-        limits = httpx.Limits(max_connections=max(1, self._s.concurrency))
+        limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
         headers = {
             "Authorization": f"Bearer {self._s.api_key}",
             "Content-Type": "application/json",
             "User-Agent": "reviewbot/0.1",
         }
-        async with httpx.AsyncClient(
-            timeout=timeout, limits=limits, headers=headers, transport=self._transport
-        ) as client:
-
-            async def one(req: ModelRequest) -> ModelReply:
-                nonlocal done
-                async with sem:
-                    reply = await self._send(client, req)
-                done += 1
-                if on_done:
-                    on_done(done, len(requests))
-                return reply
-
-            tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        replies: list[ModelReply | None] = [None] * len(requests)
+        done = 0
+        lock = threading.Lock()
+        with (
+            httpx.Client(
+                timeout=timeout, limits=limits, headers=headers, transport=self._transport
+            ) as client,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reviewbot-llm") as pool,
+        ):
+            futures = {pool.submit(self._send, client, req): i for i, req in enumerate(requests)}
             try:
-                return list(await asyncio.gather(*tasks))
+                for future in as_completed(futures):
+                    replies[futures[future]] = future.result()
+                    with lock:
+                        done += 1
+                    if on_done:
+                        on_done(done, len(requests))
             except LLMError:
-                for t in tasks:
-                    t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                pool.shutdown(wait=True, cancel_futures=True)
                 raise
+        return [r for r in replies if r is not None]
 
     def body(self, req: ModelRequest) -> dict[str, Any]:
         """The JSON body of one request (no temperature: reasoning models reject it)."""
@@ -144,14 +142,14 @@ class ResponsesClient:
             "prompt_cache_key": "reviewbot-review-v1",
         }
 
-    async def _send(self, client: httpx.AsyncClient, req: ModelRequest) -> ModelReply:
+    def _send(self, client: httpx.Client, req: ModelRequest) -> ModelReply:
         url = self._s.base_url.rstrip("/") + "/responses"
         payload = json.dumps(self.body(req)).encode()
         last = ""
         for attempt in range(self._s.max_retries + 1):
             delay: float | None
             try:
-                resp = await client.post(url, content=payload)
+                resp = client.post(url, content=payload)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last = f"{type(exc).__name__} talking to {url}"
                 delay = None
@@ -169,7 +167,7 @@ class ResponsesClient:
                 break
             wait = self._backoff(attempt) if delay is None else min(delay, 120.0)
             logger.warning("model request failed (%s); retrying in %.1fs", last, wait)
-            await asyncio.sleep(wait)
+            time.sleep(wait)
         return ModelReply(
             None, Usage(requests=1), f"gave up after {self._s.max_retries + 1} attempts: {last}"
         )

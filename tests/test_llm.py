@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import httpx
 import pytest
@@ -145,14 +147,16 @@ def test_concurrency_is_bounded_and_order_kept() -> None:
     in_flight = 0
     peak = 0
 
-    async def handler(request: httpx.Request) -> httpx.Response:
-        import asyncio
+    lock = threading.Lock()
 
+    def handler(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0.01)
-        in_flight -= 1
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        time.sleep(0.02)
+        with lock:
+            in_flight -= 1
         text = json.loads(request.content)["input"]
         body = {
             "status": "completed",
