@@ -42,12 +42,16 @@ def anchor_findings(
     files: Mapping[str, FileDiff],
     not_reviewed: Mapping[str, str] | None = None,
     max_comments: int = 25,
+    right_only: bool = False,
 ) -> Anchored:
     """Place each finding on its exact diff line, else in the body; cap inline comments."""
     not_reviewed = not_reviewed or {}
     comments: list[Comment] = []
     notes: list[BodyNote] = []
     for f in findings:
+        if right_only and f.side != RIGHT:
+            notes.append(BodyNote(f, "on the old side of a file; only new changes were reviewed"))
+            continue
         placed = _anchor_one(f, files, not_reviewed)
         if isinstance(placed, Comment):
             comments.append(placed)

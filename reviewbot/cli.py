@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="answer every request with this saved Responses API reply (no network)",
     )
+    sub.add_parser(
+        "action",
+        help="run as a GitHub Action (reads the Actions environment and INPUT_* variables)",
+    )
     return parser
 
 
@@ -69,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reviewbot.errors import ReviewbotError
 
     try:
+        if args.command == "action":
+            from reviewbot.action import run_action
+
+            return run_action(os.environ)
         return review_command(args)
     except ReviewbotError as exc:
         print(f"reviewbot: error: {exc}", file=sys.stderr)

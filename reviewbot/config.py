@@ -126,14 +126,7 @@ def _check(name: str, value: Any) -> Any:
         except (TypeError, ValueError):
             raise ConfigError(f"{name!r} must be a number, not {value!r}") from None
     if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "yes", "1", "on"):
-            return True
-        if text in ("false", "no", "0", "off", ""):
-            return False
-        raise ConfigError(f"{name!r} must be true or false, not {value!r}")
+        return parse_bool(name, value)
     if kind == "Path | None":
         return Path(str(value))
     if not isinstance(value, str):
@@ -150,3 +143,15 @@ def _check(name: str, value: Any) -> Any:
     if name == "base_url" and not value.startswith(("https://", "http://")):
         raise ConfigError(f"'base_url' must be an http(s) URL, not {value!r}")
     return value
+
+
+def parse_bool(name: str, value: Any) -> bool:
+    """true/false (also yes/no, on/off, 1/0) or ConfigError naming the setting."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off", ""):
+        return False
+    raise ConfigError(f"{name!r} must be true or false, not {value!r}")

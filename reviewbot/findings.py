@@ -192,6 +192,15 @@ def _finding(item: object) -> tuple[Finding | None, str | None]:
     return finding, "; ".join(notes) or None
 
 
+def fingerprint(f: Finding) -> str:
+    """A short id that survives line shifts: file, title and quoted code (or line if none)."""
+    import hashlib
+
+    anchor = _norm(f.code) if f.code else str(f.line)
+    raw = "\0".join((f.path, f.side, _norm(f.title), anchor))
+    return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:12]
+
+
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     """Drop exact repeats (same place, same title) that overlapping chunks can produce."""
     seen: set[tuple[str, str, int, int | None, str]] = set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
@@ -12,7 +11,7 @@ from typing import Any
 from reviewbot import __version__
 from reviewbot.anchor import BodyNote, Comment
 from reviewbot.diff import RIGHT, FileDiff, Skipped
-from reviewbot.findings import SEVERITIES, Finding
+from reviewbot.findings import SEVERITIES, Finding, fingerprint
 from reviewbot.review import ReviewResult
 
 GITHUB_BODY_LIMIT = 65_536
@@ -234,7 +233,7 @@ def as_sarif(result: ReviewResult) -> str:
             "ruleIndex": SEVERITIES.index(f.severity),
             "level": _LEVEL[f.severity],
             "message": {"text": f"{f.title}\n\n{f.body}".strip()},
-            "partialFingerprints": {"reviewbot/v1": _fingerprint(f)},
+            "partialFingerprints": {"reviewbot/v1": fingerprint(f)},
         }
         if f.path:
             loc: dict[str, Any] = {"artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"}}
@@ -260,7 +259,3 @@ def as_sarif(result: ReviewResult) -> str:
         ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
-
-
-def _fingerprint(f: Finding) -> str:
-    return hashlib.sha256("\0".join(map(str, f.key)).encode()).hexdigest()[:32]

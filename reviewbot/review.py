@@ -80,8 +80,13 @@ def run_review(
     config: Config,
     model: Model,
     on_done: Callable[[int, int], None] | None = None,
+    anchor_on: Sequence[FileDiff] | None = None,
 ) -> ReviewResult:
-    """Call the model for every planned request and turn the replies into anchored comments."""
+    """Call the model for every planned request and turn the replies into anchored comments.
+
+    `anchor_on` is the diff GitHub will anchor comments on when the model saw only part of
+    it (an incremental review); then comments go on new-side lines only.
+    """
     plan = prepared.plan
     not_reviewed = list(prepared.skipped) + list(plan.not_reviewed)
     if not plan.chunks:
@@ -130,9 +135,12 @@ def run_review(
     threshold = SEVERITY_RANK[config.severity_threshold]
     unique = dedupe(raw)
     shown = [f for f in unique if SEVERITY_RANK[f.severity] <= threshold]
-    files_by_path = {f.path: f for f in prepared.files if f.path in reviewed_paths}
+    anchor_files = prepared.files if anchor_on is None else anchor_on
+    files_by_path = {f.path: f for f in anchor_files if f.path in reviewed_paths}
     reasons = {s.path: s.reason for s in not_reviewed}
-    anchored = anchor_findings(shown, files_by_path, reasons, config.max_comments)
+    anchored = anchor_findings(
+        shown, files_by_path, reasons, config.max_comments, right_only=anchor_on is not None
+    )
 
     if failed_chunks == len(plan.chunks):
         status = FAILED

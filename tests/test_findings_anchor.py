@@ -49,9 +49,16 @@ def files() -> dict[str, FileDiff]:
 
 def finding(**kw: Any) -> Finding:
     base: dict[str, Any] = dict(
-        path="app.py", line=3, start_line=None, side="RIGHT", severity="major",
-        title="t", body="b", code=None, suggestion=None,
-    )  # fmt: skip
+        path="app.py",
+        line=3,
+        start_line=None,
+        side="RIGHT",
+        severity="major",
+        title="t",
+        body="b",
+        code=None,
+        suggestion=None,
+    )
     base.update(kw)
     return Finding(**base)
 

@@ -31,8 +31,17 @@ def reply(findings: list[dict[str, object]], summary: str = "ok") -> ModelReply:
 
 
 def f(path: str, line: int, severity: str = "major", title: str = "t") -> dict[str, object]:
-    return {"path": path, "line": line, "start_line": None, "side": "RIGHT", "severity": severity,
-            "title": title, "body": "b", "code": None, "suggestion": None}  # fmt: skip
+    return {
+        "path": path,
+        "line": line,
+        "start_line": None,
+        "side": "RIGHT",
+        "severity": severity,
+        "title": title,
+        "body": "b",
+        "code": None,
+        "suggestion": None,
+    }
 
 
 DIFF = "".join(gen_file(f"src/m{i}.py", 2) for i in range(4))

@@ -1,0 +1,388 @@
+"""`reviewbot action`: the GitHub Action entry — event, gate, fetch, review, publish, report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from reviewbot.config import Config, parse_bool, parse_config_file
+from reviewbot.errors import ConfigError, LLMError, ReviewbotError, UsageError
+from reviewbot.event import PR_EVENTS, WRITE_PERMISSIONS, Ignore, Trigger, read_event
+from reviewbot.findings import fingerprint
+from reviewbot.github import GitHubClient, PriorReview, PullInfo, ReviewRejected, marker
+from reviewbot.review import Model, ReviewResult
+
+logger = logging.getLogger(__name__)
+
+# Inputs whose empty value means "use the repository config, else the built-in default".
+CONFIG_INPUTS = ("model", "base_url", "max_comments", "include", "exclude", "reasoning_effort")
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """The action's inputs (INPUT_<NAME> variables), read once."""
+
+    api_key: str = field(repr=False)
+    github_token: str = field(repr=False)
+    trigger_phrase: str
+    config_path: str
+    dry_run: bool
+    fail_on_error: bool
+    overrides: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the run did, for the outputs, the step summary and the exit code."""
+
+    status: str
+    message: str
+    review_url: str = ""
+    findings: int = 0
+    inline_comments: int = 0
+    summary_lines: list[str] = field(default_factory=list)
+
+
+def read_inputs(env: Mapping[str, str]) -> Inputs:
+    """Read INPUT_* variables; a hyphenated input name is a clear configuration error."""
+    hyphenated = sorted(k for k in env if k.startswith("INPUT_") and "-" in k)
+    if hyphenated:
+        names = ", ".join(k.removeprefix("INPUT_").lower() for k in hyphenated)
+        raise ConfigError(f"input names use underscores, not hyphens: {names}")
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(f"INPUT_{name.upper()}", "").strip() or default
+
+    return Inputs(
+        api_key=get("api_key"),
+        github_token=get("github_token") or env.get("GITHUB_TOKEN", ""),
+        trigger_phrase=get("trigger_phrase", "/review"),
+        config_path=get("config", ".github/reviewbot.yml"),
+        dry_run=parse_bool("dry_run", get("dry_run", "false")),
+        fail_on_error=parse_bool("fail_on_error", get("fail_on_error", "true")),
+        overrides={name: get(name) for name in CONFIG_INPUTS if get(name)},
+    )
+
+
+def run_action(
+    env: Mapping[str, str],
+    make_github: Callable[[str, str, str], GitHubClient] | None = None,
+    make_model: Callable[[Config], Model] | None = None,
+) -> int:
+    """Run the Action and return the exit code (factories let tests pace GitHub)."""
+    report = Reporter(env)
+    fail_on_error = True
+    try:
+        inputs = read_inputs(env)
+        fail_on_error = inputs.fail_on_error
+        if inputs.api_key:
+            print(f"::add-mask::{inputs.api_key}", flush=True)
+        outcome = _run(env, inputs, make_github or _github, make_model or _model)
+    except ReviewbotError as exc:
+        text = str(exc)
+        report.finish(Outcome("failed", text, summary_lines=[f"❌ {text}"]))
+        if fail_on_error or isinstance(exc, UsageError):
+            print(f"::error::reviewbot: {text}", flush=True)
+            return exc.exit_code
+        print(f"::warning::reviewbot: {text} (fail_on_error is false)", flush=True)
+        return 0
+    report.finish(outcome)
+    if outcome.status == "failed":
+        if fail_on_error:
+            print(f"::error::reviewbot: {outcome.message}", flush=True)
+            return 1
+        print(f"::warning::reviewbot: {outcome.message} (fail_on_error is false)", flush=True)
+        return 0
+    print(f"::notice::reviewbot: {outcome.message}", flush=True)
+    return 0
+
+
+def _github(token: str, repo: str, api_url: str) -> GitHubClient:
+    return GitHubClient(token, repo, api_url)
+
+
+def _model(config: Config) -> Model:
+    from reviewbot.findings import response_schema
+    from reviewbot.llm import ClientSettings, ResponsesClient
+
+    settings = ClientSettings(
+        base_url=config.base_url,
+        api_key=config.api_key,
+        model=config.model,
+        reasoning_effort=config.reasoning_effort,
+        max_output_tokens=config.max_output_tokens,
+        concurrency=config.concurrency,
+        timeout=config.timeout,
+    )
+    return ResponsesClient(settings, response_schema())
+
+
+def _run(
+    env: Mapping[str, str],
+    inputs: Inputs,
+    make_github: Callable[[str, str, str], GitHubClient],
+    make_model: Callable[[Config], Model],
+) -> Outcome:
+    event_name = env.get("GITHUB_EVENT_NAME", "")
+    payload = _payload(env)
+    decision = read_event(
+        event_name, payload, env.get("GITHUB_REPOSITORY", ""), inputs.trigger_phrase
+    )
+    if isinstance(decision, Ignore):
+        return Outcome(
+            "skipped", decision.reason, summary_lines=[f"Nothing to do: {decision.reason}."]
+        )
+    trigger = decision
+    if trigger.event == "pull_request" and trigger.fork:
+        why = (
+            "this pull request comes from a fork: on `pull_request` GitHub gives fork runs a "
+            "read-only token and no secrets, so reviewbot cannot review it. Use the "
+            "`pull_request_target` example (examples/review-fork-prs.yml), which never checks "
+            "out the fork's code."
+        )
+        return Outcome("skipped", why, summary_lines=[f"⚠️ Not reviewed: {why}"])
+    if not inputs.api_key:
+        raise UsageError(
+            "the api_key input is empty: pass your key, e.g. api_key: ${{ secrets.AIMLAPI_KEY }}"
+        )
+    if not inputs.github_token:
+        raise UsageError("the github_token input is empty")
+    if not trigger.repo or "/" not in trigger.repo:
+        raise UsageError("GITHUB_REPOSITORY is not set to owner/name")
+
+    api_url = env.get("GITHUB_API_URL", "https://api.github.com")
+    gh = make_github(inputs.github_token, trigger.repo, api_url)
+    if trigger.comment_id is not None:
+        permission = gh.permission(trigger.commenter or "")
+        if permission not in WRITE_PERMISSIONS:
+            who = trigger.commenter
+            why = f"{who} asked for a review but has {permission} permission (write needed)"
+            return Outcome("skipped", why, summary_lines=[f"Not reviewed: {why}."])
+        gh.react(trigger.comment_id, "eyes")
+
+    pr = gh.pull(trigger.pr_number)
+    if pr.state == "closed":
+        return Outcome(
+            "skipped", f"#{pr.number} is closed", summary_lines=["The pull request is closed."]
+        )
+    priors = gh.prior_reviews(pr.number)
+    if not trigger.full and any(p.head_sha == pr.head_sha for p in priors):
+        why = (
+            f"{pr.head_sha[:7]} was already reviewed; nothing new to post "
+            f"(comment `{inputs.trigger_phrase} full` to review again)"
+        )
+        return Outcome("skipped", why, summary_lines=[why])
+    config = _config(gh, pr, inputs)
+    if pr.draft and trigger.event in PR_EVENTS and not config.review_drafts:
+        why = f"#{pr.number} is a draft (set review_drafts: true in the config to review drafts)"
+        return Outcome("skipped", why, summary_lines=[f"Not reviewed: {why}."])
+    return _review(gh, pr, trigger, config, inputs, make_model(config), priors)
+
+
+def _payload(env: Mapping[str, str]) -> dict[str, Any]:
+    path = env.get("GITHUB_EVENT_PATH", "")
+    if not path:
+        raise UsageError(
+            "GITHUB_EVENT_PATH is not set: `reviewbot action` runs inside GitHub Actions"
+        )
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the event payload {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"the event payload {path} is not a JSON object")
+    return data
+
+
+def _config(gh: GitHubClient, pr: PullInfo, inputs: Inputs) -> Config:
+    """Defaults < the config file on the base branch (never the head) < explicit inputs."""
+    config = Config()
+    text = gh.config_file(inputs.config_path, pr.base_sha)
+    if text is not None:
+        config = config.with_overrides(
+            parse_config_file(text, f"{inputs.config_path} ({pr.base_ref})")
+        )
+    try:
+        return config.with_overrides({**inputs.overrides, "api_key": inputs.api_key})
+    except ConfigError as exc:
+        raise ConfigError(f"input {exc}") from None
+
+
+def _review(
+    gh: GitHubClient,
+    pr: PullInfo,
+    trigger: Trigger,
+    config: Config,
+    inputs: Inputs,
+    model: Model,
+    priors: list[PriorReview],
+) -> Outcome:
+    from reviewbot.diff import parse_diff
+    from reviewbot.prompts import PullRequestText
+    from reviewbot.review import prepare, run_review
+
+    posted = frozenset().union(*(p.fingerprints for p in priors))
+
+    fetched = gh.diff(pr.number)
+    notes: list[str] = []
+    if fetched.via_files_api:
+        notes.append("The diff exceeded GitHub's diff limits; it was rebuilt from the files API.")
+    review_text = fetched.text
+    anchor_on = None
+    last = priors[-1].head_sha if priors else None
+    if last and not trigger.full and last != pr.head_sha:
+        incremental = gh.incremental_diff(last, pr.head_sha)
+        if incremental is None:
+            notes.append(
+                f"The last reviewed commit {last[:7]} is no longer part of this branch "
+                "(force-push): full review."
+            )
+        else:
+            notes.append(f"Incremental review: only the changes since {last[:7]}.")
+            review_text = incremental
+            anchor_on = parse_diff(fetched.text)
+    prepared = prepare(review_text, config, PullRequestText(pr.title, pr.body))
+    if fetched.missing:  # changed files GitHub could not send: a partial review, said so
+        plan = replace(prepared.plan, not_reviewed=prepared.plan.not_reviewed + fetched.missing)
+        prepared = replace(prepared, plan=plan)
+    result = run_review(prepared, config, model, anchor_on=anchor_on)
+    if result.status == "failed":
+        raise LLMError(
+            "nothing was reviewed: "
+            + (result.problems[0] if result.problems else "no request succeeded")
+        )
+
+    fresh_comments = tuple(c for c in result.comments if fingerprint(c.finding) not in posted)
+    fresh_notes = tuple(n for n in result.notes if fingerprint(n.finding) not in posted)
+    repeated = len(result.comments) + len(result.notes) - len(fresh_comments) - len(fresh_notes)
+    if repeated:
+        notes.append(f"{repeated} finding(s) already posted on an earlier commit are not repeated.")
+    result = replace(result, comments=fresh_comments, notes=fresh_notes)
+    if result.status == "skipped" and not fresh_notes:
+        return Outcome(
+            "skipped", "no reviewable changes", summary_lines=_summary(result, pr, notes, "")
+        )
+
+    fps = sorted(posted | {fingerprint(f) for f in result.findings})
+    url = _publish(gh, pr, result, config, notes, marker(pr.head_sha, fps), inputs.dry_run)
+    verb = "would post" if inputs.dry_run else "posted"
+    message = f"{verb} a review of #{pr.number} with {len(result.comments)} inline comment(s)"
+    return Outcome(
+        status=result.status,
+        message=message,
+        review_url=url,
+        findings=len(result.comments) + len(result.notes),
+        inline_comments=len(result.comments),
+        summary_lines=_summary(result, pr, notes, url),
+    )
+
+
+def _publish(
+    gh: GitHubClient,
+    pr: PullInfo,
+    result: ReviewResult,
+    config: Config,
+    notes: list[str],
+    mark: str,
+    dry_run: bool,
+) -> str:
+    from reviewbot import render
+    from reviewbot.anchor import BodyNote
+
+    def body_of(r: ReviewResult) -> str:
+        extra = "\n".join(f"_{n}_" for n in notes)
+        body = render.review_body(r, config.model)
+        return f"{body}\n\n{extra}\n{mark}" if extra else f"{body}\n{mark}"
+
+    comments = [_comment_payload(c) for c in result.comments]
+    if dry_run:
+        print("::group::reviewbot dry run: the review that would be posted")
+        print(body_of(result))
+        for c, payload in zip(result.comments, comments, strict=True):
+            print(f"\n--- {c.path}:{c.line} ({c.side})\n{payload['body']}")
+        print("::endgroup::", flush=True)
+        return ""
+    try:
+        return gh.post_review(pr.number, pr.head_sha, body_of(result), comments)
+    except ReviewRejected as exc:
+        logger.warning("%s; posting the comments in the review body instead", exc)
+        moved = tuple(
+            BodyNote(c.finding, f"GitHub did not accept it inline: {exc}") for c in result.comments
+        )
+        fallback = replace(result, comments=(), notes=moved + result.notes)
+        return gh.post_review(pr.number, pr.head_sha, body_of(fallback), [])
+
+
+def _comment_payload(c: Any) -> dict[str, Any]:
+    from reviewbot import render
+
+    payload: dict[str, Any] = {
+        "path": c.path,
+        "body": render.comment_body(c),
+        "line": c.line,
+        "side": c.side,
+    }
+    if c.start_line is not None:
+        payload["start_line"] = c.start_line
+        payload["start_side"] = c.side
+    return payload
+
+
+def _summary(result: ReviewResult, pr: PullInfo, notes: list[str], url: str) -> list[str]:
+    from reviewbot import render
+
+    u = result.usage
+    lines = [
+        f"### reviewbot: #{pr.number} at `{pr.head_sha[:7]}` — {result.status}",
+        "",
+        f"- Findings: {render.severity_counts(result.findings)} "
+        f"({len(result.comments)} inline, {len(result.notes)} in the review body)",
+        f"- Files reviewed: {result.files_reviewed}; not reviewed: {len(result.skipped)}",
+        f"- Tokens: {u.input_tokens:,} in ({u.cached_tokens:,} cached), {u.output_tokens:,} out, "
+        f"{u.requests} request(s)",
+    ]
+    if url:
+        lines.append(f"- Review: {url}")
+    lines += [f"- {n}" for n in notes]
+    if result.skipped:
+        lines += [
+            "",
+            "<details><summary>Not reviewed</summary>",
+            "",
+            *render.skipped_lines(result.skipped),
+            "",
+            "</details>",
+        ]
+    if result.problems:
+        lines += ["", "Problems:", *[f"- {p}" for p in result.problems[:10]]]
+    return lines
+
+
+class Reporter:
+    """Writes $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY (and nothing when they are unset)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._output = env.get("GITHUB_OUTPUT", "")
+        self._summary = env.get("GITHUB_STEP_SUMMARY", "")
+
+    def finish(self, outcome: Outcome) -> None:
+        outputs = {
+            "status": outcome.status,
+            "review_url": outcome.review_url,
+            "findings": str(outcome.findings),
+            "inline_comments": str(outcome.inline_comments),
+        }
+        if self._output:
+            with open(self._output, "a", encoding="utf-8") as fh:
+                for k, v in outputs.items():
+                    fh.write(f"{k}={v}\n")
+        if self._summary:
+            text = "\n".join(outcome.summary_lines or [f"reviewbot: {outcome.message}"])
+            with open(self._summary, "a", encoding="utf-8") as fh:
+                fh.write(text[:1_000_000] + "\n")
+        print(f"reviewbot: {outcome.status}: {outcome.message}", file=sys.stderr, flush=True)

@@ -1,0 +1,437 @@
+"""Writes tests/cassettes/action/*.yaml: GitHub and Responses API exchanges in documented shapes.
+
+No machine here reaches GitHub or the model, so the cassettes are written, not recorded: the
+pull request object is the real webhook payload's (tests/data/events), the error bodies and
+headers are the ones GitHub and the AI/ML API document (../shared/API-NOTES.md). Run
+`.venv/bin/python -m tests.make_cassettes` after changing a scenario; tests only replay.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reviewbot.findings import Finding, fingerprint
+from reviewbot.github import marker
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "cassettes" / "action"
+EVENTS = HERE / "data" / "events"
+API = "https://api.github.com/repos/Codertocat/Hello-World"
+MODEL_URL = "https://api.aimlapi.com/v1/responses"
+HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+NEW_HEAD = "5b1d3c1f2ad0c8d3a2b1e6f7c8d9e0f1a2b3c4d5"
+BASE = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
+DIFF_MEDIA = "application/vnd.github.diff"
+JSON_MEDIA = "application/json; charset=utf-8"
+
+PR_DIFF = (
+    """\
+diff --git a/hello.py b/hello.py
+index 1111111..2222222 100644
+--- a/hello.py
++++ b/hello.py
+@@ -1,3 +1,5 @@
+ def greet(name):
+-    print("Hello " + name)
++    print("Helo " + name)
++    return name
++
+"""
+    + " \n"
+)  # the last context line is an empty line of the file
+# What the push after HEAD added (the blank line 5 became a call).
+INCREMENTAL_PATCH = "@@ -3,3 +3,3 @@ def greet(name):\n     return name\n-\n+greet(input())\n "
+SYNC_DIFF = PR_DIFF.replace("+\n \n", "+greet(input())\n \n")
+
+TYPO = {
+    "path": "hello.py",
+    "line": 2,
+    "start_line": None,
+    "side": "RIGHT",
+    "severity": "major",
+    "title": "Greeting is misspelled",
+    "body": "`Helo` should be `Hello`.",
+    "code": '    print("Helo " + name)',
+    "suggestion": '    print("Hello " + name)\n',
+}
+INPUT_CALL = {
+    "path": "hello.py",
+    "line": 4,
+    "start_line": None,
+    "side": "RIGHT",
+    "severity": "minor",
+    "title": "Module-level call runs on import",
+    "body": "Guard it with `if __name__ == '__main__':`.",
+    "code": "greet(input())",
+    "suggestion": None,
+}
+OFF_DIFF = {
+    "path": "hello.py",
+    "line": 40,
+    "start_line": None,
+    "side": "RIGHT",
+    "severity": "nit",
+    "title": "Unrelated: add a docstring",
+    "body": "Not part of this change.",
+    "code": None,
+    "suggestion": None,
+}
+
+
+def typo_fingerprint() -> str:
+    return fingerprint(Finding(**TYPO))  # type: ignore[arg-type]
+
+
+def pull(head: str = HEAD, **changes: Any) -> dict[str, Any]:
+    pr = copy.deepcopy(json.loads((EVENTS / "pull_request.opened.json").read_text()))[
+        "pull_request"
+    ]
+    pr["head"]["sha"] = head
+    pr.update(changes)
+    return pr
+
+
+def bot_review(head: str, fps: list[str]) -> dict[str, Any]:
+    return {
+        "id": 80,
+        "node_id": "PRR_1",
+        "state": "COMMENTED",
+        "commit_id": head,
+        "user": {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"},
+        "body": f"### reviewbot\n\nEarlier review.\n{marker(head, fps)}",
+        "html_url": "https://github.com/Codertocat/Hello-World/pull/2#pullrequestreview-80",
+        "submitted_at": "2026-11-20T10:00:00Z",
+    }
+
+
+def gh(
+    method: str,
+    path: str,
+    status: int,
+    body: Any,
+    accept: str | None = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+) -> dict[str, Any]:
+    text = body if isinstance(body, str) else json.dumps(body)
+    ctype = "text/plain; charset=utf-8" if accept == DIFF_MEDIA and status == 200 else JSON_MEDIA
+    reason = {
+        200: "OK",
+        201: "Created",
+        403: "Forbidden",
+        404: "Not Found",
+        406: "Not Acceptable",
+        422: "Unprocessable Entity",
+    }[status]
+    req_headers = {"Accept": [accept]} if accept else {}
+    return {
+        "request": {
+            "method": method,
+            "uri": f"{API}{path}{query}",
+            "body": None,
+            "headers": req_headers,
+        },
+        "response": {
+            "status": {"code": status, "message": reason},
+            "headers": {
+                "Content-Type": [ctype],
+                "X-GitHub-Request-Id": ["0001:0002"],
+                **{k: [v] for k, v in (headers or {}).items()},
+            },
+            "body": {"string": text},
+        },
+    }
+
+
+def model(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "request": {"method": "POST", "uri": MODEL_URL, "body": None, "headers": {}},
+        "response": {
+            "status": {"code": status, "message": "OK" if status == 200 else "Error"},
+            "headers": {
+                "content-type": ["application/json"],
+                **{k: [v] for k, v in (headers or {}).items()},
+            },
+            "body": {"string": json.dumps(body)},
+        },
+    }
+
+
+def review_reply(
+    *findings: dict[str, Any], summary: str = "Renames the greeting."
+) -> dict[str, Any]:
+    text = json.dumps({"summary": summary, "findings": list(findings)})
+    return model(
+        200,
+        {
+            "id": "resp_1",
+            "object": "response",
+            "status": "completed",
+            "model": "openai/gpt-5-3-codex",
+            "output": [
+                {"id": "rs_1", "type": "reasoning", "summary": []},
+                {
+                    "id": "msg_1",
+                    "type": "message",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "annotations": [], "text": text}],
+                },
+            ],
+            "usage": {
+                "input_tokens": 1200,
+                "input_tokens_details": {"cached_tokens": 1024},
+                "output_tokens": 300,
+                "output_tokens_details": {"reasoning_tokens": 200},
+            },
+        },
+    )
+
+
+NOT_FOUND = {
+    "message": "Not Found",
+    "documentation_url": "https://docs.github.com/rest/repos/contents#get-repository-content",
+    "status": "404",
+}
+REVIEW_OK = {
+    "id": 81,
+    "state": "COMMENTED",
+    "commit_id": HEAD,
+    "body": "…",
+    "user": {"login": "github-actions[bot]", "type": "Bot"},
+    "html_url": "https://github.com/Codertocat/Hello-World/pull/2#pullrequestreview-81",
+}
+
+
+def reads(
+    head: str = HEAD,
+    reviews: list[dict[str, Any]] | None = None,
+    config: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """GET pull, GET reviews (markers), GET config at the base sha (404 unless given)."""
+    return [
+        gh("GET", "/pulls/2", 200, pull(head)),
+        gh("GET", "/pulls/2/reviews", 200, reviews or [], query="?page=1&per_page=100"),
+        gh(
+            "GET",
+            "/contents/.github/reviewbot.yml",
+            200 if config else 404,
+            config or NOT_FOUND,
+            query=f"?ref={BASE}",
+        ),
+    ]
+
+
+def diff(text: str = PR_DIFF) -> dict[str, Any]:
+    return gh("GET", "/pulls/2", 200, text, accept=DIFF_MEDIA)
+
+
+def post_review(
+    status: int = 200, body: Any = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return gh("POST", "/pulls/2/reviews", status, body or REVIEW_OK, headers=headers)
+
+
+def config_file(text: str) -> dict[str, Any]:
+    return {
+        "type": "file",
+        "encoding": "base64",
+        "name": "reviewbot.yml",
+        "path": ".github/reviewbot.yml",
+        "sha": "3d21ec53a331a6f037a91c368710b99387d012c1",
+        "size": len(text),
+        "content": base64.b64encode(text.encode()).decode(),
+    }
+
+
+def permission(level: str) -> dict[str, Any]:
+    return gh(
+        "GET",
+        "/collaborators/octocat/permission",
+        200,
+        {"permission": level, "role_name": level, "user": {"login": "octocat"}},
+    )
+
+
+SECONDARY = {
+    "message": "You have exceeded a secondary rate limit. Please wait a few minutes "
+    "before you try again. If you reach out to GitHub Support for help, please include "
+    "the request ID 0001:0002.",
+    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+}
+DOWN = {
+    "message": "Service temporarily unavailable",
+    "path": "/v1/responses",
+    "requestId": "d1",
+    "statusCode": 503,
+    "timestamp": "2026-11-25T10:00:00.000Z",
+}
+
+SCENARIOS: dict[str, list[dict[str, Any]]] = {
+    "opened": [*reads(), diff(), review_reply(TYPO, OFF_DIFF), post_review()],
+    "opened_with_config": [
+        *reads(config=config_file("exclude:\n  - '*.md'\ninstructions: Prefer f-strings.\n")),
+        diff(),
+        review_reply(TYPO),
+        post_review(),
+    ],
+    "bad_config": [*reads(config=config_file("max_coments: 3\n"))],
+    "rerun_same_head": [*reads(reviews=[bot_review(HEAD, [typo_fingerprint()])])[:2]],
+    "synchronize_incremental": [
+        *reads(NEW_HEAD, reviews=[bot_review(HEAD, [typo_fingerprint()])]),
+        diff(SYNC_DIFF),
+        gh(
+            "GET",
+            f"/compare/{HEAD}...{NEW_HEAD}",
+            200,
+            {
+                "status": "ahead",
+                "ahead_by": 1,
+                "behind_by": 0,
+                "total_commits": 1,
+                "files": [
+                    {
+                        "filename": "hello.py",
+                        "status": "modified",
+                        "additions": 1,
+                        "deletions": 1,
+                        "changes": 2,
+                        "patch": INCREMENTAL_PATCH,
+                    }
+                ],
+            },
+        ),
+        review_reply(TYPO, INPUT_CALL, summary="Calls greet at import time."),
+        post_review(),
+    ],
+    "synchronize_force_push": [
+        *reads(NEW_HEAD, reviews=[bot_review(HEAD, [])]),
+        diff(SYNC_DIFF),
+        gh("GET", f"/compare/{HEAD}...{NEW_HEAD}", 404, {"message": "Not Found", "status": "404"}),
+        review_reply(TYPO, INPUT_CALL),
+        post_review(),
+    ],
+    "comment_by_writer": [
+        permission("write"),
+        gh("POST", "/issues/comments/492700400/reactions", 201, {"id": 1, "content": "eyes"}),
+        *reads(),
+        diff(),
+        review_reply(TYPO),
+        post_review(),
+    ],
+    "comment_by_reader": [permission("read")],
+    "diff_too_large": [
+        *reads(),
+        gh(
+            "GET",
+            "/pulls/2",
+            406,
+            {
+                "message": "Sorry, the diff exceeded the maximum number of lines (20000)",
+                "errors": [{"resource": "PullRequest", "field": "diff", "code": "too_large"}],
+                "documentation_url": "https://docs.github.com/rest/pulls/pulls#get-a-pull-request",
+                "status": "406",
+            },
+            accept=DIFF_MEDIA,
+        ),
+        gh(
+            "GET",
+            "/pulls/2/files",
+            200,
+            [
+                {
+                    "sha": "2222222",
+                    "filename": "hello.py",
+                    "status": "modified",
+                    "additions": 3,
+                    "deletions": 1,
+                    "changes": 4,
+                    "patch": PR_DIFF.split("+++ b/hello.py\n", 1)[1].rstrip("\n"),
+                },
+                {
+                    "sha": "3333333",
+                    "filename": "logo.png",
+                    "status": "modified",
+                    "additions": 0,
+                    "deletions": 0,
+                    "changes": 0,
+                },
+                {
+                    "sha": "4444444",
+                    "filename": "data/huge.sql",
+                    "status": "modified",
+                    "additions": 90000,
+                    "deletions": 0,
+                    "changes": 90000,
+                },
+            ],
+            query="?page=1&per_page=100",
+        ),
+        review_reply(TYPO),
+        post_review(),
+    ],
+    "review_rejected_422": [
+        *reads(),
+        diff(),
+        review_reply(TYPO),
+        post_review(
+            422,
+            {
+                "message": "Unprocessable Entity",
+                "errors": ["Pull request review thread line must be part of the diff"],
+                "documentation_url": "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request",
+                "status": "422",
+            },
+        ),
+        post_review(),
+    ],
+    "secondary_rate_limit": [
+        gh("GET", "/pulls/2", 403, SECONDARY, headers={"Retry-After": "0"}),
+        *reads(),
+        diff(),
+        review_reply(TYPO),
+        post_review(403, SECONDARY, headers={"Retry-After": "0"}),
+        post_review(),
+    ],
+    "endpoint_down": [
+        *reads(),
+        diff(),
+        *[model(503, DOWN, {"retry-after": "0"}) for _ in range(5)],
+    ],
+    "model_key_rejected": [
+        *reads(),
+        diff(),
+        model(
+            401,
+            {
+                "error": {
+                    "message": "Incorrect API key provided",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "invalid_api_key",
+                }
+            },
+        ),
+    ],
+    "dry_run": [*reads(), diff(), review_reply(TYPO)],
+}
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, interactions in SCENARIOS.items():
+        doc = {"version": 1, "interactions": interactions}
+        (OUT / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+    print(f"wrote {len(SCENARIOS)} cassettes to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,510 @@
+"""`reviewbot action` end to end: real PyGithub and httpx over vcrpy cassettes, real payloads."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import vcr
+
+from reviewbot.action import run_action
+from reviewbot.github import GitHubClient
+from tests import make_cassettes as mc
+from tests.conftest import CASSETTES, DATA, FAKE_KEY
+
+FAKE_TOKEN = "ghs_faketokenfaketokenfaketoken0123"
+EVENTS = DATA / "events"
+
+
+def _accept(r1: Any, r2: Any) -> None:
+    diff1 = r1.headers.get("Accept") == mc.DIFF_MEDIA
+    diff2 = r2.headers.get("Accept") == mc.DIFF_MEDIA
+    assert diff1 == diff2
+
+
+VCR = vcr.VCR(
+    cassette_library_dir=str(CASSETTES / "action"),
+    record_mode="none",
+    filter_headers=["authorization"],
+    match_on=["method", "scheme", "host", "port", "path", "query", "accept"],
+)
+VCR.register_matcher("accept", _accept)
+
+
+@dataclass
+class Sent:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def line(self) -> str:
+        return f"{self.method} {self.url.replace(mc.API, '')}"
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    outputs: dict[str, str]
+    summary: str
+    sent: list[Sent]
+
+    @property
+    def github(self) -> list[str]:
+        return [s.line for s in self.sent if s.url.startswith(mc.API)]
+
+    @property
+    def model_calls(self) -> int:
+        return sum(1 for s in self.sent if s.url == mc.MODEL_URL)
+
+    def review_posts(self) -> list[dict[str, Any]]:
+        return [s.json() for s in self.sent if s.line == "POST /pulls/2/reviews"]
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Sent]]:
+    sent: list[Sent] = []
+    real_requests = requests.Session.send
+    real_httpx = httpx.Client.send
+
+    def requests_send(self: requests.Session, req: requests.PreparedRequest, **kw: Any) -> Any:
+        body = req.body if isinstance(req.body, bytes) else (req.body or "").encode()
+        url = (req.url or "").replace("https://api.github.com:443/", "https://api.github.com/")
+        sent.append(Sent(req.method or "", url, dict(req.headers), body))
+        return real_requests(self, req, **kw)
+
+    def httpx_send(self: httpx.Client, req: httpx.Request, **kw: Any) -> Any:
+        sent.append(Sent(req.method, str(req.url), dict(req.headers), req.read()))
+        return real_httpx(self, req, **kw)
+
+    monkeypatch.setattr(requests.Session, "send", requests_send)
+    monkeypatch.setattr(httpx.Client, "send", httpx_send)
+    yield sent
+
+
+def payload(name: str) -> dict[str, Any]:
+    return copy.deepcopy(json.loads((EVENTS / name).read_text()))
+
+
+def comment_payload(
+    body: str = "/review", login: str = "octocat", user_type: str = "User"
+) -> dict[str, Any]:
+    p = payload("issue_comment.created.json")
+    p["issue"]["number"] = 2
+    p["issue"]["pull_request"] = {
+        "url": f"{mc.API}/pulls/2",
+        "html_url": "https://github.com/Codertocat/Hello-World/pull/2",
+    }
+    p["comment"]["body"] = body
+    p["comment"]["user"]["login"] = login
+    p["comment"]["user"]["type"] = user_type
+    return p
+
+
+def run(
+    tmp_path: Path,
+    spy: list[Sent],
+    cassette: str | None,
+    event: str,
+    data: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    **inputs: str,
+) -> Result:
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(data))
+    output, summary = tmp_path / "output", tmp_path / "summary.md"
+    env = {
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_REPOSITORY": "Codertocat/Hello-World",
+        "GITHUB_API_URL": "https://api.github.com",
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "INPUT_API_KEY": FAKE_KEY,
+        "INPUT_GITHUB_TOKEN": FAKE_TOKEN,
+        "INPUT_TRIGGER_PHRASE": "/review",
+        "INPUT_FAIL_ON_ERROR": "true",
+        **{f"INPUT_{k.upper()}": v for k, v in inputs.items()},
+    }
+
+    def github(token: str, repo: str, api_url: str) -> GitHubClient:
+        return GitHubClient(token, repo, api_url, write_pause=0, secondary_wait=0)
+
+    if cassette is None:
+        code = run_action(env, make_github=github)
+    else:
+        with VCR.use_cassette(f"{cassette}.yaml") as cass:
+            code = run_action(env, make_github=github)
+            assert cass.all_played, f"not every recorded request was made: {cass.play_counts}"
+    captured = capsys.readouterr()
+    outputs = dict(
+        line.split("=", 1) for line in (output.read_text().splitlines() if output.exists() else [])
+    )
+    result = Result(
+        code,
+        captured.out + captured.err,
+        outputs,
+        summary.read_text() if summary.exists() else "",
+        spy,
+    )
+    everything = result.out + result.summary + "".join(s.body.decode(errors="replace") for s in spy)
+    assert FAKE_KEY not in everything.replace(f"::add-mask::{FAKE_KEY}", "")
+    assert FAKE_TOKEN not in everything
+    for s in spy:
+        if s.url.startswith(mc.API):
+            assert FAKE_KEY not in json.dumps(s.headers)
+        else:
+            assert FAKE_TOKEN not in json.dumps(s.headers), s.url
+    return result
+
+
+READS = [
+    "GET /pulls/2",
+    "GET /pulls/2/reviews?page=1&per_page=100",
+    f"GET /contents/.github/reviewbot.yml?ref={mc.BASE}",
+]
+
+
+def test_opened_pr_gets_one_comment_review(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(tmp_path, spy, "opened", "pull_request", payload("pull_request.opened.json"), capsys)
+    assert r.code == 0, r.out
+    assert r.github == [*READS, "GET /pulls/2", "POST /pulls/2/reviews"]
+    assert r.model_calls == 1
+    [review] = r.review_posts()
+    assert review["event"] == "COMMENT" and review["commit_id"] == mc.HEAD
+    [comment] = review["comments"]
+    assert (comment["path"], comment["line"], comment["side"]) == ("hello.py", 2, "RIGHT")
+    assert '```suggestion\n    print("Hello " + name)\n```' in comment["body"]
+    assert "`hello.py:40` Unrelated: add a docstring" in review["body"]
+    assert f"<!-- reviewbot:v1 head={mc.HEAD} fp=" in review["body"]
+    assert r.outputs == {
+        "status": "reviewed",
+        "review_url": mc.REVIEW_OK["html_url"],
+        "findings": "2",
+        "inline_comments": "1",
+    }
+    assert "### reviewbot: #2 at `ec26c3e` — reviewed" in r.summary
+    assert "1 major, 1 nit" in r.summary and mc.REVIEW_OK["html_url"] in r.summary
+    assert f"::add-mask::{FAKE_KEY}" in r.out
+
+
+def test_github_request_count_for_a_small_pr_is_at_most_eight(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(tmp_path, spy, "comment_by_writer", "issue_comment", comment_payload(), capsys)
+    assert r.code == 0, r.out
+    assert len(r.github) <= 8
+    assert r.github[:2] == [
+        "GET /collaborators/octocat/permission",
+        "POST /issues/comments/492700400/reactions",
+    ]
+    assert [s.json() for s in spy if "reactions" in s.url] == [{"content": "eyes"}]
+    assert len(r.review_posts()) == 1
+
+
+def test_config_comes_from_the_base_branch(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        "opened_with_config",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        capsys,
+    )
+    assert r.code == 0, r.out
+    model_request = next(s.json() for s in spy if s.url == mc.MODEL_URL)
+    assert model_request["instructions"].rstrip().endswith("Prefer f-strings.")
+
+
+def test_bad_config_names_the_key_and_calls_no_model(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path, spy, "bad_config", "pull_request", payload("pull_request.opened.json"), capsys
+    )
+    assert r.code == 2
+    assert "::error::reviewbot: .github/reviewbot.yml (master): unknown key 'max_coments'" in r.out
+    assert r.model_calls == 0 and r.review_posts() == []
+    assert r.outputs["status"] == "failed"
+
+
+def test_rerun_on_the_same_head_posts_nothing(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        "rerun_same_head",
+        "pull_request",
+        payload("pull_request.synchronize.json"),
+        capsys,
+    )
+    assert r.code == 0
+    assert r.github == READS[:2]
+    assert r.model_calls == 0
+    assert r.outputs["status"] == "skipped"
+    assert "ec26c3e was already reviewed" in r.summary
+
+
+def test_synchronize_reviews_only_new_changes_and_repeats_nothing(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = run(tmp_path, spy, "synchronize_incremental", "pull_request", data, capsys)
+    assert r.code == 0, r.out
+    assert f"GET /compare/{mc.HEAD}...{mc.NEW_HEAD}" in r.github
+    model_input = next(s.json() for s in spy if s.url == mc.MODEL_URL)["input"]
+    assert "R4 + greet(input())" in model_input
+    assert 'print("Helo " + name)' not in model_input  # reviewed before: not sent again
+    [review] = r.review_posts()
+    assert [c["line"] for c in review["comments"]] == [4]  # the typo was posted on HEAD already
+    assert "Incremental review: only the changes since ec26c3e." in review["body"]
+    assert "1 finding(s) already posted on an earlier commit are not repeated." in review["body"]
+    assert mc.typo_fingerprint() in review["body"].rsplit("fp=", 1)[1]
+    assert review["commit_id"] == mc.NEW_HEAD
+
+
+def test_force_push_falls_back_to_a_full_review_and_says_so(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = run(tmp_path, spy, "synchronize_force_push", "pull_request", data, capsys)
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert "is no longer part of this branch (force-push): full review" in review["body"]
+    assert sorted(c["line"] for c in review["comments"]) == [2, 4]
+
+
+def test_review_comment_by_a_reader_does_nothing(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(tmp_path, spy, "comment_by_reader", "issue_comment", comment_payload(), capsys)
+    assert r.code == 0
+    assert r.github == ["GET /collaborators/octocat/permission"]
+    assert r.model_calls == 0
+    assert "octocat asked for a review but has read permission" in r.summary
+
+
+@pytest.mark.parametrize(
+    ("body", "user_type", "action", "why"),
+    [
+        ("/review", "Bot", "created", "comments by bots never trigger a review"),
+        ("looks good to me", "User", "created", "the comment does not start with /review"),
+        ("/reviewer please", "User", "created", "the comment does not start with /review"),
+        ("/review", "User", "edited", "comment edited: only new comments can ask for a review"),
+    ],
+)
+def test_comments_that_do_not_ask_make_no_request(
+    tmp_path: Path,
+    spy: list[Sent],
+    capsys: pytest.CaptureFixture[str],
+    body: str,
+    user_type: str,
+    action: str,
+    why: str,
+) -> None:
+    data = comment_payload(body, user_type=user_type)
+    data["action"] = action
+    r = run(tmp_path, spy, None, "issue_comment", data, capsys)
+    assert r.code == 0 and r.sent == []
+    assert f"::notice::reviewbot: {why}" in r.out
+    assert r.outputs["status"] == "skipped"
+
+
+def test_comment_on_a_plain_issue_is_ignored(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = comment_payload()
+    del data["issue"]["pull_request"]
+    r = run(tmp_path, spy, None, "issue_comment", data, capsys)
+    assert r.code == 0 and r.sent == []
+    assert "not a pull request" in r.out
+
+
+def test_fork_pr_on_pull_request_explains_pull_request_target(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = payload("pull_request.opened.json")
+    data["pull_request"]["head"]["repo"]["full_name"] = "forker/Hello-World"
+    r = run(tmp_path, spy, None, "pull_request", data, capsys, api_key="")
+    assert r.code == 0 and r.sent == []
+    assert "pull_request_target" in r.summary and "Traceback" not in r.out
+    assert r.outputs["status"] == "skipped"
+
+
+def test_diff_too_large_falls_back_to_files_api(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path, spy, "diff_too_large", "pull_request", payload("pull_request.opened.json"), capsys
+    )
+    assert r.code == 0, r.out
+    assert "GET /pulls/2/files?page=1&per_page=100" in r.github
+    [review] = r.review_posts()
+    assert [c["line"] for c in review["comments"]] == [2]
+    assert "- `logo.png`: GitHub sent no patch (binary or too large)" in review["body"]
+    assert "- `data/huge.sql`: GitHub sent no patch (binary or too large)" in review["body"]
+    assert "rebuilt from the files API" in review["body"]
+    assert r.outputs["status"] == "partial"
+
+
+def test_rejected_anchor_moves_comments_to_the_body_and_posts_again(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        "review_rejected_422",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        capsys,
+    )
+    assert r.code == 0, r.out
+    first, second = r.review_posts()
+    assert len(first["comments"]) == 1 and second["comments"] == []
+    assert "`hello.py:2` Greeting is misspelled" in second["body"]
+    assert "Pull request review thread line must be part of the diff" in second["body"]
+
+
+def test_secondary_rate_limits_are_waited_out(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        "secondary_rate_limit",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        capsys,
+    )
+    assert r.code == 0, r.out
+    assert r.github.count("POST /pulls/2/reviews") == 2
+    assert r.outputs["status"] == "reviewed"
+
+
+def test_endpoint_down_fails_with_one_line(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path, spy, "endpoint_down", "pull_request", payload("pull_request.opened.json"), capsys
+    )
+    assert r.code == 1
+    assert r.review_posts() == []
+    errors = [ln for ln in r.out.splitlines() if ln.startswith("::error::")]
+    assert errors == [
+        "::error::reviewbot: nothing was reviewed: request 1 of 1: gave up after 5 attempts: HTTP 503: Service temporarily unavailable"
+    ]
+    assert r.outputs["status"] == "failed"
+    assert "❌ nothing was reviewed" in r.summary
+
+
+def test_fail_on_error_false_turns_failure_into_a_warning(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        "endpoint_down",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        capsys,
+        fail_on_error="false",
+    )
+    assert r.code == 0
+    assert "::warning::reviewbot: nothing was reviewed" in r.out
+    assert r.outputs["status"] == "failed"
+
+
+def test_rejected_model_key_fails_fast(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        "model_key_rejected",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        capsys,
+    )
+    assert r.code == 1 and r.model_calls == 1
+    assert (
+        "::error::reviewbot: the model endpoint refused the request (401): Incorrect API key provided"
+        in r.out
+    )
+
+
+def test_dry_run_posts_nothing_and_prints_the_review(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        "dry_run",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        capsys,
+        dry_run="true",
+    )
+    assert r.code == 0, r.out
+    assert r.review_posts() == []
+    assert "::group::reviewbot dry run" in r.out and "Greeting is misspelled" in r.out
+
+
+def test_missing_api_key_is_a_configuration_error(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path, spy, None, "pull_request", payload("pull_request.opened.json"), capsys, api_key=""
+    )
+    assert r.code == 2 and r.sent == []
+    assert "::error::reviewbot: the api_key input is empty" in r.out
+
+
+def test_hyphenated_input_is_named(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        None,
+        "pull_request",
+        payload("pull_request.opened.json"),
+        capsys,
+        **{"max-comments": "3"},
+    )
+    assert r.code == 2
+    assert "input names use underscores, not hyphens: max-comments" in r.out
+
+
+def test_unhandled_event_is_a_notice(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(tmp_path, spy, None, "push", {"ref": "refs/heads/main"}, capsys)
+    assert r.code == 0 and r.sent == []
+    assert "::notice::reviewbot: reviewbot does not handle the push event" in r.out
+
+
+def test_workflow_dispatch_needs_pr_number(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(tmp_path, spy, None, "workflow_dispatch", payload("workflow_dispatch.json"), capsys)
+    assert r.code == 2
+    assert "workflow_dispatch needs the input pr_number" in r.out
