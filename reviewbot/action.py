@@ -19,7 +19,7 @@ from reviewbot.review import Model, ReviewResult
 
 logger = logging.getLogger(__name__)
 
-# Inputs whose empty value means "use the repository config, else the built-in default".
+# Inputs the repository config file may also set (see _explicit for who wins).
 CONFIG_INPUTS = ("model", "base_url", "max_comments", "include", "exclude", "reasoning_effort")
 
 
@@ -65,8 +65,23 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         config_path=get("config", ".github/reviewbot.yml"),
         dry_run=parse_bool("dry_run", get("dry_run", "false")),
         fail_on_error=parse_bool("fail_on_error", get("fail_on_error", "true")),
-        overrides={name: get(name) for name in CONFIG_INPUTS if get(name)},
+        overrides=_explicit(get),
     )
+
+
+def _explicit(get: Callable[[str], str]) -> dict[str, Any]:
+    """Inputs that override the repository config: set, and not left at the built-in default.
+
+    action.yml shows the defaults, so GitHub always passes a value; one equal to the default
+    lets the base branch's config file decide.
+    """
+    defaults = Config()
+    out: dict[str, Any] = {}
+    for name in CONFIG_INPUTS:
+        value = get(name)
+        if value and value != str(getattr(defaults, name)):
+            out[name] = value
+    return out
 
 
 def run_action(

@@ -508,3 +508,14 @@ def test_workflow_dispatch_needs_pr_number(
     r = run(tmp_path, spy, None, "workflow_dispatch", payload("workflow_dispatch.json"), capsys)
     assert r.code == 2
     assert "workflow_dispatch needs the input pr_number" in r.out
+
+
+def test_inputs_left_at_their_defaults_let_the_repository_config_decide() -> None:
+    from reviewbot.action import read_inputs
+
+    env = {"INPUT_MAX_COMMENTS": "25", "INPUT_MODEL": "openai/gpt-5-3-codex", "INPUT_EXCLUDE": ""}
+    assert read_inputs(env).overrides == {}
+    env = {"INPUT_MAX_COMMENTS": "10", "INPUT_EXCLUDE": "docs/**", "INPUT_DRY_RUN": "true"}
+    inputs = read_inputs(env)
+    assert inputs.overrides == {"max_comments": "10", "exclude": "docs/**"}
+    assert inputs.dry_run is True and inputs.fail_on_error is True
