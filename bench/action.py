@@ -1,0 +1,201 @@
+"""GitHub request counts and wall time of `reviewbot action`, against instant local fakes.
+
+A fake GitHub API and a fake Responses endpoint run on 127.0.0.1 and answer at once, so the
+figures are reviewbot's own cost. For each case it prints the GitHub requests made (by kind),
+how many were review POSTs, and the wall time of the whole `reviewbot action` process
+(median of 5 runs).
+
+Run: `.venv/bin/python bench/action.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PAYLOAD = json.loads((ROOT / "tests" / "data" / "events" / "pull_request.opened.json").read_text())
+REPO = "Codertocat/Hello-World"
+
+
+def diff_of(files: int) -> str:
+    out = []
+    for i in range(files):
+        p = f"src/mod_{i}.py"
+        out += [
+            f"diff --git a/{p} b/{p}",
+            f"--- a/{p}",
+            f"+++ b/{p}",
+            "@@ -1,2 +1,3 @@",
+            " def f():",
+            f"+    x = {i}",
+            "     return 1",
+        ]
+    return "\n".join(out) + "\n"
+
+
+class FakeGitHub:
+    """Just enough of the REST API for one review; counts what it is asked."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.diff = diff_of(1)
+        self.reviews: list[dict[str, Any]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", ctype)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                accept = self.headers.get("accept", "")
+                fake.seen.append(f"GET {path}" + (" (diff)" if "diff" in accept else ""))
+                base = f"/repos/{REPO}"
+                if path == f"{base}/pulls/2":
+                    if "diff" in accept:
+                        return self._send(200, fake.diff, "text/plain")
+                    return self._send(200, PAYLOAD["pull_request"])
+                if path == f"{base}/pulls/2/reviews":
+                    return self._send(200, fake.reviews)
+                if path.startswith(f"{base}/collaborators/"):
+                    return self._send(200, {"permission": "write", "role_name": "write"})
+                return self._send(404, {"message": "Not Found"})
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                fake.seen.append(f"POST {self.path}")
+                self._send(
+                    201 if "reactions" in self.path else 200,
+                    {"id": 1, "html_url": "https://github.example/pull/2#review-1"},
+                )
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+class FakeModel:
+    def __init__(self) -> None:
+        text = json.dumps(
+            {
+                "summary": "ok",
+                "findings": [
+                    {
+                        "path": "src/mod_0.py",
+                        "line": 2,
+                        "start_line": None,
+                        "side": "RIGHT",
+                        "severity": "minor",
+                        "title": "t",
+                        "body": "b",
+                        "code": None,
+                        "suggestion": None,
+                    }
+                ],
+            }
+        )
+        body = json.dumps(
+            {
+                "status": "completed",
+                "output": [{"type": "message", "content": [{"type": "output_text", "text": text}]}],
+                "usage": {"input_tokens": 10, "output_tokens": 5},
+            }
+        ).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+def run_case(name: str, event: str, payload: dict[str, Any], files: int, runs: int = 5) -> None:
+    walls: list[float] = []
+    gh = FakeGitHub()
+    gh.diff = diff_of(files)
+    model = FakeModel()
+    with tempfile.TemporaryDirectory() as tmp:
+        event_path = Path(tmp) / "event.json"
+        event_path.write_text(json.dumps(payload))
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))},
+            "GITHUB_EVENT_NAME": event,
+            "GITHUB_EVENT_PATH": str(event_path),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_API_URL": gh.url,
+            "INPUT_API_KEY": "bench-not-a-key",
+            "INPUT_GITHUB_TOKEN": "bench-not-a-token",
+            "INPUT_BASE_URL": model.url,
+        }
+        for _ in range(runs):
+            gh.seen.clear()
+            start = time.perf_counter()
+            p = subprocess.run(
+                [sys.executable, "-m", "reviewbot", "action"],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            walls.append(time.perf_counter() - start)
+            if p.returncode != 0:
+                sys.exit(f"{name}: reviewbot action failed:\n{p.stdout}\n{p.stderr}")
+    kinds = Counter(gh.seen)
+    posts = sum(n for k, n in kinds.items() if k.endswith("/reviews") and k.startswith("POST"))
+    detail = ", ".join(f"{n}× {k.replace('/repos/' + REPO, '')}" for k, n in kinds.items())
+    print(
+        f"{name}: {len(gh.seen)} GitHub requests ({posts} review POST) · "
+        f"{statistics.median(walls):.3f} s wall (median of {runs})\n    {detail}"
+    )
+    gh.server.shutdown()
+    model.server.shutdown()
+
+
+def main() -> None:
+    print(f"reviewbot action benchmark · {os.cpu_count()} cores · instant local fakes")
+    print("goals: small PR ≤ 8 GitHub requests and < 0.8 s; 60 files ≤ 10 + pagination\n")
+    run_case("small PR opened   ", "pull_request", PAYLOAD, files=1)
+    run_case("60-file PR opened ", "pull_request", PAYLOAD, files=60)
+    comment = {
+        "action": "created",
+        "repository": PAYLOAD["repository"],
+        "issue": {"number": 2, "state": "open", "pull_request": {"url": "x"}},
+        "comment": {"id": 7, "body": "/review", "user": {"login": "octocat", "type": "User"}},
+    }
+    run_case("small PR /review  ", "issue_comment", comment, files=1)
+
+
+if __name__ == "__main__":
+    main()
