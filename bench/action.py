@@ -23,9 +23,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from run import SlowEndpoint  # bench/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD = json.loads((ROOT / "tests" / "data" / "events" / "pull_request.opened.json").read_text())
 REPO = "Codertocat/Hello-World"
+FINDING: dict[str, object] = {
+    "path": "src/mod_0.py",
+    "line": 2,
+    "start_line": None,
+    "side": "RIGHT",
+    "severity": "minor",
+    "title": "t",
+    "body": "b",
+    "code": None,
+    "suggestion": None,
+}
 
 
 def diff_of(files: int) -> str:
@@ -95,58 +108,11 @@ class FakeGitHub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-class FakeModel:
-    def __init__(self) -> None:
-        text = json.dumps(
-            {
-                "summary": "ok",
-                "findings": [
-                    {
-                        "path": "src/mod_0.py",
-                        "line": 2,
-                        "start_line": None,
-                        "side": "RIGHT",
-                        "severity": "minor",
-                        "title": "t",
-                        "body": "b",
-                        "code": None,
-                        "suggestion": None,
-                    }
-                ],
-            }
-        )
-        body = json.dumps(
-            {
-                "status": "completed",
-                "output": [{"type": "message", "content": [{"type": "output_text", "text": text}]}],
-                "usage": {"input_tokens": 10, "output_tokens": 5},
-            }
-        ).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", "0")))
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-
 def run_case(name: str, event: str, payload: dict[str, Any], files: int, runs: int = 5) -> None:
     walls: list[float] = []
     gh = FakeGitHub()
     gh.diff = diff_of(files)
-    model = FakeModel()
+    model = SlowEndpoint(0.0, [FINDING])
     with tempfile.TemporaryDirectory() as tmp:
         event_path = Path(tmp) / "event.json"
         event_path.write_text(json.dumps(payload))

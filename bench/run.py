@@ -69,9 +69,9 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
 
 
 class SlowEndpoint:
-    """Answers every POST after `delay` seconds with an empty review."""
+    """A Responses endpoint on 127.0.0.1 answering every POST after `delay` seconds."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, findings: list[dict[str, object]] | None = None) -> None:
         body = json.dumps(
             {
                 "status": "completed",
@@ -81,7 +81,7 @@ class SlowEndpoint:
                         "content": [
                             {
                                 "type": "output_text",
-                                "text": json.dumps({"summary": "ok", "findings": []}),
+                                "text": json.dumps({"summary": "ok", "findings": findings or []}),
                             }
                         ],
                     }

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reviewbot.anchor import Comment
 from reviewbot.config import Config, parse_bool, parse_config_file
 from reviewbot.errors import ConfigError, LLMError, ReviewbotError, UsageError
 from reviewbot.event import PR_EVENTS, WRITE_PERMISSIONS, Ignore, Trigger, read_event
@@ -333,7 +334,7 @@ def _publish(
         return gh.post_review(pr.number, pr.head_sha, body_of(fallback), [])
 
 
-def _comment_payload(c: Any) -> dict[str, Any]:
+def _comment_payload(c: Comment) -> dict[str, Any]:
     from reviewbot import render
 
     payload: dict[str, Any] = {

@@ -77,7 +77,7 @@ def _anchor_one(
     line = f.line
     moved_from: int | None = None
     target = _line_of_quote(f.code, lines, near=line)
-    if line not in lines or (target is not None and _quote(f.code) != _strip(lines[line][1])):
+    if line not in lines or (target is not None and _quote(f.code) != lines[line][1].strip()):
         if target is None:
             if not line:
                 return BodyNote(f, "the model gave no line number")
@@ -100,10 +100,6 @@ def _anchor_one(
         note = f"suggested fix shown as text ({why})"
         return Comment(f, f.path, line, f.side, start, None, moved_from, note)
     return Comment(f, f.path, line, f.side, start, suggestion, moved_from, note)
-
-
-def _strip(s: str) -> str:
-    return s.strip()
 
 
 def _quote(code: str | None) -> str:

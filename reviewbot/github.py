@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -171,27 +171,16 @@ class GitHubClient:
 
     def prior_reviews(self, number: int) -> list[PriorReview]:
         """Markers of earlier reviewbot reviews (only from bot accounts: users cannot fake them)."""
-        url = f"{self._repo.url}/pulls/{number}/reviews"
         out: list[PriorReview] = []
-        page = 1
-        while True:
-            try:
-                _, data = self._gh.requester.requestJsonAndCheck(
-                    "GET", url, parameters={"per_page": 100, "page": page}
-                )
-            except GithubException as exc:
-                raise _wrap(exc, f"list the reviews of #{number}") from exc
-            items = data if isinstance(data, list) else []
-            for review in items:
-                if (review.get("user") or {}).get("type") != "Bot":
-                    continue
-                m = MARKER.search(review.get("body") or "")
-                if m:
-                    fps = frozenset(x for x in (m.group(2) or "").split(",") if x)
-                    out.append(PriorReview(m.group(1), fps, str(review.get("html_url", ""))))
-            if len(items) < 100:
-                return out
-            page += 1
+        url = f"{self._repo.url}/pulls/{number}/reviews"
+        for review in self._pages(url, f"list the reviews of #{number}"):
+            if (review.get("user") or {}).get("type") != "Bot":
+                continue
+            m = MARKER.search(review.get("body") or "")
+            if m:
+                fps = frozenset(x for x in (m.group(2) or "").split(",") if x)
+                out.append(PriorReview(m.group(1), fps, str(review.get("html_url", ""))))
+        return out
 
     # ------------------------------------------------------------- writes
 
@@ -277,22 +266,23 @@ class GitHubClient:
 
     def _diff_from_files(self, number: int) -> FetchedDiff:
         url = f"{self._repo.url}/pulls/{number}/files"
-        files: list[dict[str, Any]] = []
-        page = 1
-        while True:
+        files = list(self._pages(url, f"list the files of #{number}", max_pages=30))
+        text, missing = _files_to_diff(files)  # the endpoint stops at 3,000 files
+        return FetchedDiff(text, missing, via_files_api=True)
+
+    def _pages(self, url: str, what: str, max_pages: int = 100) -> Iterator[dict[str, Any]]:
+        """Items of a paginated list endpoint, 100 a page, one request at a time."""
+        for page in range(1, max_pages + 1):
             try:
                 _, data = self._gh.requester.requestJsonAndCheck(
                     "GET", url, parameters={"per_page": 100, "page": page}
                 )
             except GithubException as exc:
-                raise _wrap(exc, f"list the files of #{number}") from exc
-            items = data if isinstance(data, list) else []
-            files += items
-            if len(items) < 100 or page >= 30:  # the endpoint stops at 3,000 files
-                break
-            page += 1
-        text, missing = _files_to_diff(files)
-        return FetchedDiff(text, missing, via_files_api=True)
+                raise _wrap(exc, what) from exc
+            items = [x for x in data if isinstance(x, dict)] if isinstance(data, list) else []
+            yield from items
+            if len(items) < 100:
+                return
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         try:

@@ -122,6 +122,7 @@ def gh(
     text = body if isinstance(body, str) else json.dumps(body)
     ctype = "text/plain; charset=utf-8" if accept == DIFF_MEDIA and status == 200 else JSON_MEDIA
     reason = {
+        502: "Bad Gateway",
         200: "OK",
         201: "Created",
         403: "Forbidden",
@@ -422,6 +423,20 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
         ),
     ],
     "dry_run": [*reads(), diff(), review_reply(TYPO)],
+    # GitHub applied the POST but answered 502: the retry finds the marker and posts nothing.
+    "post_applied_despite_502": [
+        *reads(),
+        diff(),
+        review_reply(TYPO),
+        gh("POST", "/pulls/2/reviews", 502, {"message": "Server Error"}),
+        gh(
+            "GET",
+            "/pulls/2/reviews",
+            200,
+            [bot_review(HEAD, [typo_fingerprint()])],
+            query="?page=1&per_page=100",
+        ),
+    ],
 }
 
 

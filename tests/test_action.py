@@ -519,3 +519,20 @@ def test_inputs_left_at_their_defaults_let_the_repository_config_decide() -> Non
     inputs = read_inputs(env)
     assert inputs.overrides == {"max_comments": "10", "exclude": "docs/**"}
     assert inputs.dry_run is True and inputs.fail_on_error is True
+
+
+def test_review_post_that_landed_despite_a_502_is_not_posted_twice(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run(
+        tmp_path,
+        spy,
+        "post_applied_despite_502",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        capsys,
+    )
+    assert r.code == 0, r.out
+    assert r.github.count("POST /pulls/2/reviews") == 1
+    assert r.github[-1] == "GET /pulls/2/reviews?page=1&per_page=100"
+    assert r.outputs["review_url"].endswith("#pullrequestreview-80")

@@ -189,3 +189,25 @@ def test_transport_error_is_retried() -> None:
     settings = ClientSettings("http://fake/v1", FAKE_KEY, "m", backoff_base=0.001)
     [reply] = ResponsesClient(settings, {}, httpx.MockTransport(handler)).run([REQ])
     assert calls == 2 and reply.text == "{}"
+
+
+def test_fenced_json_from_the_model_still_parses() -> None:
+    with VCR.use_cassette("fenced_json.yaml"):
+        [reply] = client().run([REQ])
+    assert reply.text is not None
+    assert parse_output(reply.text).findings[0].path == "hello.py"
+
+
+def test_malformed_model_json_fails_that_request_only() -> None:
+    from reviewbot.config import Config
+    from reviewbot.review import prepare, run_review
+
+    diff = '--- a/hello.py\n+++ b/hello.py\n@@ -1,1 +1,2 @@\n print("x")\n+print("Helo")\n'
+    prepared = prepare(diff, Config())
+    with VCR.use_cassette("malformed_json.yaml"):
+        result = run_review(prepared, Config(), client())
+    assert result.status == "failed"
+    assert result.problems[0].startswith(
+        "request 1 of 1: malformed model output (not JSON: Here is my review"
+    )
+    assert result.skipped[0].path == "hello.py"
