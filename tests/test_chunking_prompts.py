@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reviewbot.chunking import file_tokens, plan_chunks
 from reviewbot.diff import FileDiff, parse_diff
@@ -138,3 +140,25 @@ def test_undefined_variable_in_a_template_is_a_clear_error(tmp_path: Path) -> No
 def test_missing_templates_dir_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="prompts directory not found"):
         PromptRenderer(tmp_path / "nope")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sizes=st.lists(st.tuples(st.integers(1, 6), st.integers(1, 60)), min_size=1, max_size=12),
+    budget=st.integers(150, 4000),
+    total=st.integers(100, 20000),
+)
+def test_every_hunk_is_planned_once_or_listed_as_not_reviewed(
+    sizes: list[tuple[int, int]], budget: int, total: int
+) -> None:
+    files = files_of(*(gen_file(f"f{i}.py", h, n) for i, (h, n) in enumerate(sizes)))
+    plan = plan_chunks(files, request_budget=budget, total_budget=total)
+    planned = [(f.path, h.index) for c in plan.chunks for f in c.files for h in f.hunks]
+    assert len(planned) == len(set(planned))
+    assert all(c.tokens <= budget for c in plan.chunks)
+    assert plan.tokens <= total
+    left_out = {s.path for s in plan.not_reviewed}
+    for f in files:
+        got = {i for p, i in planned if p == f.path}
+        if got != {h.index for h in f.hunks}:
+            assert f.path in left_out

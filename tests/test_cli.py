@@ -266,3 +266,36 @@ def test_max_comments_moves_the_rest_to_the_body(flag: str) -> None:
     doc = json.loads(p.stdout)
     assert len(doc["comments"]) == 1 and doc["comments"][0]["line"] == 12
     assert sum(f["anchored"] for f in doc["findings"]) == 1
+
+
+def test_progress_is_shown_on_a_terminal(fake_responses: FakeResponses) -> None:
+    import pty
+
+    main_fd, child_fd = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    env["REVIEWBOT_API_KEY"] = FAKE_KEY
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reviewbot",
+            "review",
+            "--diff",
+            str(DEMO_DIFF),
+            "--base-url",
+            fake_responses.base_url,
+            "--max-request-tokens",
+            "300",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=child_fd,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+    os.close(child_fd)
+    shown = os.read(main_fd, 65536).decode()
+    os.close(main_fd)
+    assert p.returncode == 0
+    assert "reviewbot: 2/2 requests done" in shown
+    assert "requests done" not in p.stdout.decode()
