@@ -284,7 +284,8 @@ def _review(
             "skipped", "no reviewable changes", summary_lines=_summary(result, pr, notes, "")
         )
 
-    fps = sorted(posted | {fingerprint(f) for f in result.findings})
+    # This head's findings first, then earlier ones, so a cap drops the oldest.
+    fps = [fingerprint(f) for f in result.findings] + sorted(posted)
     url = _publish(gh, pr, result, config, notes, marker(pr.head_sha, fps), inputs.dry_run)
     verb = "would post" if inputs.dry_run else "posted"
     message = f"{verb} a review of #{pr.number} with {len(result.comments)} inline comment(s)"
@@ -311,9 +312,7 @@ def _publish(
     from reviewbot.anchor import BodyNote
 
     def body_of(r: ReviewResult) -> str:
-        extra = "\n".join(f"_{n}_" for n in notes)
-        body = render.review_body(r, config.model)
-        return f"{body}\n\n{extra}\n{mark}" if extra else f"{body}\n{mark}"
+        return render.review_body(r, config.model, notes, mark)
 
     comments = [_comment_payload(c) for c in result.comments]
     if dry_run:

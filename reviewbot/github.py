@@ -59,9 +59,13 @@ class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
 
+MAX_FINGERPRINTS = 2_000  # about 26 KB of the review body's 65,536 characters
+
+
 def marker(head_sha: str, fingerprints: Sequence[str]) -> str:
-    """The hidden line that lets later runs know what this review covered."""
-    return f"<!-- reviewbot:v1 head={head_sha} fp={','.join(sorted(set(fingerprints)))} -->"
+    """The hidden line that lets later runs know what this review (and earlier ones) posted."""
+    kept = list(dict.fromkeys(fingerprints))[:MAX_FINGERPRINTS]
+    return f"<!-- reviewbot:v1 head={head_sha} fp={','.join(kept)} -->"
 
 
 class GitHubClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reviewbot import __version__
@@ -87,8 +87,13 @@ def skipped_lines(skipped: Iterable[Skipped]) -> list[str]:
     return [f"- `{s.path}`: {s.reason}" for s in skipped]
 
 
-def review_body(result: ReviewResult, model: str, marker: str = "") -> str:
-    """The review's top-level body: summary, what is not inline, what was not reviewed, cost."""
+def review_body(
+    result: ReviewResult, model: str, notes: Sequence[str] = (), marker: str = ""
+) -> str:
+    """The review's top-level body: summary, what is not inline, what was not reviewed, cost.
+
+    `notes` are run facts (incremental, fallbacks); `marker` is the hidden line, kept whole.
+    """
     out = ["### reviewbot", ""]
     if result.summary:
         out += [sanitize(result.summary, 8_000), ""]
@@ -120,6 +125,8 @@ def review_body(result: ReviewResult, model: str, marker: str = "") -> str:
             "",
             *_bullets([f"- {sanitize(p, 500)}" for p in result.problems], 10),
         ]
+    if notes:
+        out += ["", *(f"_{n}_" for n in notes)]
     u = result.usage
     out += [
         "",
@@ -128,8 +135,9 @@ def review_body(result: ReviewResult, model: str, marker: str = "") -> str:
         f"{u.output_tokens:,} output tokens</sub>",
     ]
     body = "\n".join(out)
-    if len(body) > BODY_BUDGET:
-        body = body[: BODY_BUDGET - 60].rstrip() + "\n\n…(review body truncated)"
+    budget = GITHUB_BODY_LIMIT - 200 - len(marker)
+    if len(body) > budget:
+        body = body[: budget - 60].rstrip() + "\n\n…(review body truncated)"
     return body + (f"\n{marker}" if marker else "")
 
 

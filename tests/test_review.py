@@ -126,3 +126,16 @@ def test_review_body_is_sanitised_and_within_limits() -> None:
     assert sanitize("<details><summary>x</summary>hidden</details>") == "xhidden"
     long = sanitize("x" * 100_000)
     assert len(long) < 65_536 and long.endswith("(truncated by reviewbot)")
+
+
+def test_review_body_with_a_huge_marker_stays_within_githubs_limit() -> None:
+    from reviewbot.github import marker
+
+    prepared = prepare(DIFF, Config())
+    many = [{**f("src/m0.py", 2, title=f"finding {i}"), "body": "y" * 3000} for i in range(400)]
+    result = run_review(prepared, Config(max_comments=0), FakeModel(lambda i, r: reply(many)))
+    mark = marker("a" * 40, [f"{i:012x}" for i in range(5000)])
+    body = review_body(result, "m", ["Incremental review."], mark)
+    assert len(body) <= 65_536
+    assert body.endswith(mark) and mark.count(",") == 1999
+    assert "…(review body truncated)" in body
