@@ -107,13 +107,7 @@ def run_action(
             return exc.exit_code
         print(f"::warning::reviewbot: {text} (fail_on_error is false)", flush=True)
         return 0
-    report.finish(outcome)
-    if outcome.status == "failed":
-        if fail_on_error:
-            print(f"::error::reviewbot: {outcome.message}", flush=True)
-            return 1
-        print(f"::warning::reviewbot: {outcome.message} (fail_on_error is false)", flush=True)
-        return 0
+    report.finish(outcome)  # failures were raised above; what is left is news, not an error
     print(f"::notice::reviewbot: {outcome.message}", flush=True)
     return 0
 
@@ -262,7 +256,7 @@ def _review(
             notes.append(f"Incremental review: only the changes since {last[:7]}.")
             review_text = incremental
             anchor_on = parse_diff(fetched.text)
-    prepared = prepare(review_text, config, PullRequestText(pr.title, pr.body))
+    prepared = prepare(review_text, config, PullRequestText(pr.title, pr.body), within=anchor_on)
     if fetched.missing:  # changed files GitHub could not send: a partial review, said so
         plan = replace(prepared.plan, not_reviewed=prepared.plan.not_reviewed + fetched.missing)
         prepared = replace(prepared, plan=plan)
@@ -278,7 +272,8 @@ def _review(
     repeated = len(result.comments) + len(result.notes) - len(fresh_comments) - len(fresh_notes)
     if repeated:
         notes.append(f"{repeated} finding(s) already posted on an earlier commit are not repeated.")
-    result = replace(result, comments=fresh_comments, notes=fresh_notes)
+    fresh_findings = tuple(f for f in result.findings if fingerprint(f) not in posted)
+    result = replace(result, comments=fresh_comments, notes=fresh_notes, findings=fresh_findings)
     if result.status == "skipped" and not fresh_notes:
         return Outcome(
             "skipped", "no reviewable changes", summary_lines=_summary(result, pr, notes, "")

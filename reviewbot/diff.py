@@ -240,6 +240,21 @@ def _unquote_c(s: str) -> str:
     return out.decode("utf-8", errors="replace")
 
 
+def restrict_to(files: Sequence[FileDiff], within: Sequence[FileDiff]) -> list[FileDiff]:
+    """Hunks of `files` that add lines `within` also adds (e.g. a push's changes that are part
+    of the pull request, not a merge of the base branch)."""
+    added = {f.path: {ln.new for h in f.hunks for ln in h.lines if ln.kind == "+"} for f in within}
+    out: list[FileDiff] = []
+    for f in files:
+        mine = added.get(f.path)
+        if not mine:
+            continue
+        hunks = [h for h in f.hunks if any(ln.kind == "+" and ln.new in mine for ln in h.lines)]
+        if hunks:
+            out.append(f.with_hunks(hunks))
+    return out
+
+
 # ---------------------------------------------------------------- filters
 
 DEFAULT_EXCLUDES: dict[str, tuple[str, ...]] = {

@@ -9,7 +9,7 @@ from typing import Protocol
 from reviewbot.anchor import BodyNote, Comment, anchor_findings
 from reviewbot.chunking import Plan, plan_chunks
 from reviewbot.config import Config
-from reviewbot.diff import FileDiff, Skipped, filter_files, parse_diff
+from reviewbot.diff import FileDiff, Skipped, filter_files, parse_diff, restrict_to
 from reviewbot.findings import SEVERITY_RANK, Finding, MalformedOutput, dedupe, parse_output
 from reviewbot.llm import ModelReply, ModelRequest, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
@@ -60,9 +60,15 @@ def prepare(
     config: Config,
     pr: PullRequestText | None = None,
     renderer: PromptRenderer | None = None,
+    within: Sequence[FileDiff] | None = None,
 ) -> Prepared:
-    """Parse, filter and plan the diff, and render one request per chunk (no I/O)."""
+    """Parse, filter and plan the diff, and render one request per chunk (no I/O).
+
+    With `within` (the whole PR's diff), only changes that are part of it are kept.
+    """
     files = parse_diff(diff)
+    if within is not None:
+        files = restrict_to(files, within)
     keep, skipped = filter_files(files, config.include, config.exclude)
     plan = plan_chunks(keep, config.max_request_tokens, config.max_total_tokens)
     renderer = renderer or PromptRenderer(config.prompts_dir)

@@ -306,7 +306,15 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
                         "deletions": 1,
                         "changes": 2,
                         "patch": INCREMENTAL_PATCH,
-                    }
+                    },
+                    {  # came in with a merge of the base branch: not part of the PR's diff
+                        "filename": "from_main.py",
+                        "status": "added",
+                        "additions": 1,
+                        "deletions": 0,
+                        "changes": 1,
+                        "patch": "@@ -0,0 +1 @@\n+MAIN = 1",
+                    },
                 ],
             },
         ),

@@ -273,6 +273,7 @@ def test_synchronize_reviews_only_new_changes_and_repeats_nothing(
     model_input = next(s.json() for s in spy if s.url == mc.MODEL_URL)["input"]
     assert "R4 + greet(input())" in model_input
     assert 'print("Helo " + name)' not in model_input  # reviewed before: not sent again
+    assert "from_main.py" not in model_input  # merged from the base branch, not the PR's
     [review] = r.review_posts()
     assert [c["line"] for c in review["comments"]] == [4]  # the typo was posted on HEAD already
     assert "Incremental review: only the changes since ec26c3e." in review["body"]

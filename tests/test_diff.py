@@ -224,3 +224,15 @@ def test_split_patterns_accepts_newlines_commas_and_lists() -> None:
 def test_unicode_path_is_unquoted(tmp_path: Path) -> None:
     [f] = parse_diff((DIFFS / "unicode_path.diff").read_bytes())
     assert f.path == "héllo wörld.py" and f.status == "added" and f.right[1][1] == 'print("héllo")'
+
+
+def test_restrict_to_keeps_only_changes_the_pull_request_makes() -> None:
+    from reviewbot.diff import restrict_to
+
+    pr = parse_diff("--- a/a.py\n+++ b/a.py\n@@ -1,1 +1,2 @@\n x\n+y\n")
+    push = parse_diff(
+        "--- a/a.py\n+++ b/a.py\n@@ -1,1 +1,2 @@\n x\n+y\n@@ -9,1 +10,2 @@\n z\n+from_base\n"
+        "--- /dev/null\n+++ b/other.py\n@@ -0,0 +1 @@\n+merged\n"
+    )
+    [kept] = restrict_to(push, pr)
+    assert kept.path == "a.py" and [h.new_start for h in kept.hunks] == [1]
