@@ -102,22 +102,24 @@ class ResponsesClient:
         }
         replies: list[ModelReply | None] = [None] * len(requests)
         done = 0
-        lock = threading.Lock()
+        stop = threading.Event()
         with (
             httpx.Client(
                 timeout=timeout, limits=limits, headers=headers, transport=self._transport
             ) as client,
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reviewbot-llm") as pool,
         ):
-            futures = {pool.submit(self._send, client, req): i for i, req in enumerate(requests)}
+            futures = {
+                pool.submit(self._send, client, req, stop): i for i, req in enumerate(requests)
+            }
             try:
                 for future in as_completed(futures):
                     replies[futures[future]] = future.result()
-                    with lock:
-                        done += 1
+                    done += 1
                     if on_done:
                         on_done(done, len(requests))
             except LLMError:
+                stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
         return [r for r in replies if r is not None]
@@ -142,7 +144,7 @@ class ResponsesClient:
             "prompt_cache_key": "reviewbot-review-v1",
         }
 
-    def _send(self, client: httpx.Client, req: ModelRequest) -> ModelReply:
+    def _send(self, client: httpx.Client, req: ModelRequest, stop: threading.Event) -> ModelReply:
         url = self._s.base_url.rstrip("/") + "/responses"
         payload = json.dumps(self.body(req)).encode()
         last = ""
@@ -153,6 +155,8 @@ class ResponsesClient:
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last = f"{type(exc).__name__} talking to {url}"
                 delay = None
+            except httpx.HTTPError as exc:
+                raise LLMError(f"request to {url} failed: {type(exc).__name__}") from exc
             else:
                 if resp.status_code < 300:
                     return parse_response(resp)
@@ -167,7 +171,8 @@ class ResponsesClient:
                 break
             wait = self._backoff(attempt) if delay is None else min(delay, 120.0)
             logger.warning("model request failed (%s); retrying in %.1fs", last, wait)
-            time.sleep(wait)
+            if stop.wait(wait):  # another request failed for good: stop retrying
+                break
         return ModelReply(
             None, Usage(requests=1), f"gave up after {self._s.max_retries + 1} attempts: {last}"
         )

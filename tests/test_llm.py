@@ -211,3 +211,23 @@ def test_malformed_model_json_fails_that_request_only() -> None:
         "request 1 of 1: malformed model output (not JSON: Here is my review"
     )
     assert result.skipped[0].path == "hello.py"
+
+
+def test_permanent_error_stops_other_requests_retrying() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        which = json.loads(request.content)["input"]
+        calls.append(which)
+        if which == "bad":
+            time.sleep(0.05)  # the other request is already waiting to retry by now
+            return httpx.Response(401, json={"error": {"message": "bad key"}})
+        return httpx.Response(503, headers={"retry-after": "30"}, json={"message": "busy"})
+
+    settings = ClientSettings("http://fake/v1", FAKE_KEY, "m", concurrency=2)
+    c = ResponsesClient(settings, {}, httpx.MockTransport(handler))
+    started = time.perf_counter()
+    with pytest.raises(LLMError, match="bad key"):
+        c.run([ModelRequest("i", "busy"), ModelRequest("i", "bad")])
+    assert time.perf_counter() - started < 5  # not the 30 s the busy one was told to wait
+    assert calls.count("busy") == 1
