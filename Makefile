@@ -16,7 +16,6 @@ demo: $(STAMP)
 	@if [ -n "$$REVIEWBOT_API_KEY" ]; then \
 		$(BIN)/reviewbot review --diff examples/demo.diff; \
 	else \
-		echo "REVIEWBOT_API_KEY is not set: a bundled sample response (examples/demo-response.json) stands in for the model." >&2; \
 		$(BIN)/reviewbot review --diff examples/demo.diff --sample-response examples/demo-response.json; \
 	fi
 
