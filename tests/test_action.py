@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -113,13 +113,29 @@ def comment_payload(
     return p
 
 
+class Act(Protocol):
+    def __call__(
+        self, cassette: str | None, event: str, data: dict[str, Any], **inputs: str
+    ) -> Result: ...
+
+
+@pytest.fixture
+def act(tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]) -> Act:
+    """Runs `reviewbot action` on one event over one cassette (None: no HTTP allowed)."""
+
+    def call(cassette: str | None, event: str, data: dict[str, Any], **inputs: str) -> Result:
+        return run(tmp_path, spy, capsys, cassette, event, data, **inputs)
+
+    return call
+
+
 def run(
     tmp_path: Path,
     spy: list[Sent],
+    capsys: pytest.CaptureFixture[str],
     cassette: str | None,
     event: str,
     data: dict[str, Any],
-    capsys: pytest.CaptureFixture[str],
     **inputs: str,
 ) -> Result:
     event_path = tmp_path / "event.json"
@@ -177,10 +193,8 @@ READS = [
 ]
 
 
-def test_opened_pr_gets_one_comment_review(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(tmp_path, spy, "opened", "pull_request", payload("pull_request.opened.json"), capsys)
+def test_opened_pr_gets_one_comment_review(act: Act) -> None:
+    r = act("opened", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
     assert r.github == [*READS, "GET /pulls/2", "POST /pulls/2/reviews"]
     assert r.model_calls == 1
@@ -202,58 +216,42 @@ def test_opened_pr_gets_one_comment_review(
     assert f"::add-mask::{FAKE_KEY}" in r.out
 
 
-def test_github_request_count_for_a_small_pr_is_at_most_eight(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(tmp_path, spy, "comment_by_writer", "issue_comment", comment_payload(), capsys)
+def test_github_request_count_for_a_small_pr_is_at_most_eight(act: Act) -> None:
+    r = act("comment_by_writer", "issue_comment", comment_payload())
     assert r.code == 0, r.out
     assert len(r.github) <= 8
     assert r.github[:2] == [
         "GET /collaborators/octocat/permission",
         "POST /issues/comments/492700400/reactions",
     ]
-    assert [s.json() for s in spy if "reactions" in s.url] == [{"content": "eyes"}]
+    assert [s.json() for s in r.sent if "reactions" in s.url] == [{"content": "eyes"}]
     assert len(r.review_posts()) == 1
 
 
-def test_config_comes_from_the_base_branch(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_config_comes_from_the_base_branch(act: Act) -> None:
+    r = act(
         "opened_with_config",
         "pull_request",
         payload("pull_request.opened.json"),
-        capsys,
     )
     assert r.code == 0, r.out
-    model_request = next(s.json() for s in spy if s.url == mc.MODEL_URL)
+    model_request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
     assert model_request["instructions"].rstrip().endswith("Prefer f-strings.")
 
 
-def test_bad_config_names_the_key_and_calls_no_model(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path, spy, "bad_config", "pull_request", payload("pull_request.opened.json"), capsys
-    )
+def test_bad_config_names_the_key_and_calls_no_model(act: Act) -> None:
+    r = act("bad_config", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 2
     assert "::error::reviewbot: .github/reviewbot.yml (master): unknown key 'max_coments'" in r.out
     assert r.model_calls == 0 and r.review_posts() == []
     assert r.outputs["status"] == "failed"
 
 
-def test_rerun_on_the_same_head_posts_nothing(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_rerun_on_the_same_head_posts_nothing(act: Act) -> None:
+    r = act(
         "rerun_same_head",
         "pull_request",
         payload("pull_request.synchronize.json"),
-        capsys,
     )
     assert r.code == 0
     assert r.github == READS[:2]
@@ -262,15 +260,13 @@ def test_rerun_on_the_same_head_posts_nothing(
     assert "ec26c3e was already reviewed" in r.summary
 
 
-def test_synchronize_reviews_only_new_changes_and_repeats_nothing(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_synchronize_reviews_only_new_changes_and_repeats_nothing(act: Act) -> None:
     data = payload("pull_request.synchronize.json")
     data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
-    r = run(tmp_path, spy, "synchronize_incremental", "pull_request", data, capsys)
+    r = act("synchronize_incremental", "pull_request", data)
     assert r.code == 0, r.out
     assert f"GET /compare/{mc.HEAD}...{mc.NEW_HEAD}" in r.github
-    model_input = next(s.json() for s in spy if s.url == mc.MODEL_URL)["input"]
+    model_input = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
     assert "R4 + greet(input())" in model_input
     assert 'print("Helo " + name)' not in model_input  # reviewed before: not sent again
     assert "from_main.py" not in model_input  # merged from the base branch, not the PR's
@@ -282,22 +278,18 @@ def test_synchronize_reviews_only_new_changes_and_repeats_nothing(
     assert review["commit_id"] == mc.NEW_HEAD
 
 
-def test_force_push_falls_back_to_a_full_review_and_says_so(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_force_push_falls_back_to_a_full_review_and_says_so(act: Act) -> None:
     data = payload("pull_request.synchronize.json")
     data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
-    r = run(tmp_path, spy, "synchronize_force_push", "pull_request", data, capsys)
+    r = act("synchronize_force_push", "pull_request", data)
     assert r.code == 0, r.out
     [review] = r.review_posts()
     assert "is no longer part of this branch (force-push): full review" in review["body"]
     assert sorted(c["line"] for c in review["comments"]) == [2, 4]
 
 
-def test_review_comment_by_a_reader_does_nothing(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(tmp_path, spy, "comment_by_reader", "issue_comment", comment_payload(), capsys)
+def test_review_comment_by_a_reader_does_nothing(act: Act) -> None:
+    r = act("comment_by_reader", "issue_comment", comment_payload())
     assert r.code == 0
     assert r.github == ["GET /collaborators/octocat/permission"]
     assert r.model_calls == 0
@@ -314,9 +306,7 @@ def test_review_comment_by_a_reader_does_nothing(
     ],
 )
 def test_comments_that_do_not_ask_make_no_request(
-    tmp_path: Path,
-    spy: list[Sent],
-    capsys: pytest.CaptureFixture[str],
+    act: Act,
     body: str,
     user_type: str,
     action: str,
@@ -324,39 +314,31 @@ def test_comments_that_do_not_ask_make_no_request(
 ) -> None:
     data = comment_payload(body, user_type=user_type)
     data["action"] = action
-    r = run(tmp_path, spy, None, "issue_comment", data, capsys)
+    r = act(None, "issue_comment", data)
     assert r.code == 0 and r.sent == []
     assert f"::notice::reviewbot: {why}" in r.out
     assert r.outputs["status"] == "skipped"
 
 
-def test_comment_on_a_plain_issue_is_ignored(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_comment_on_a_plain_issue_is_ignored(act: Act) -> None:
     data = comment_payload()
     del data["issue"]["pull_request"]
-    r = run(tmp_path, spy, None, "issue_comment", data, capsys)
+    r = act(None, "issue_comment", data)
     assert r.code == 0 and r.sent == []
     assert "not a pull request" in r.out
 
 
-def test_fork_pr_on_pull_request_explains_pull_request_target(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_fork_pr_on_pull_request_explains_pull_request_target(act: Act) -> None:
     data = payload("pull_request.opened.json")
     data["pull_request"]["head"]["repo"]["full_name"] = "forker/Hello-World"
-    r = run(tmp_path, spy, None, "pull_request", data, capsys, api_key="")
+    r = act(None, "pull_request", data, api_key="")
     assert r.code == 0 and r.sent == []
     assert "pull_request_target" in r.summary and "Traceback" not in r.out
     assert r.outputs["status"] == "skipped"
 
 
-def test_diff_too_large_falls_back_to_files_api(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path, spy, "diff_too_large", "pull_request", payload("pull_request.opened.json"), capsys
-    )
+def test_diff_too_large_falls_back_to_files_api(act: Act) -> None:
+    r = act("diff_too_large", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
     assert "GET /pulls/2/files?page=1&per_page=100" in r.github
     [review] = r.review_posts()
@@ -367,16 +349,11 @@ def test_diff_too_large_falls_back_to_files_api(
     assert r.outputs["status"] == "partial"
 
 
-def test_rejected_anchor_moves_comments_to_the_body_and_posts_again(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_rejected_anchor_moves_comments_to_the_body_and_posts_again(act: Act) -> None:
+    r = act(
         "review_rejected_422",
         "pull_request",
         payload("pull_request.opened.json"),
-        capsys,
     )
     assert r.code == 0, r.out
     first, second = r.review_posts()
@@ -385,28 +362,19 @@ def test_rejected_anchor_moves_comments_to_the_body_and_posts_again(
     assert "Pull request review thread line must be part of the diff" in second["body"]
 
 
-def test_secondary_rate_limits_are_waited_out(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_secondary_rate_limits_are_waited_out(act: Act) -> None:
+    r = act(
         "secondary_rate_limit",
         "pull_request",
         payload("pull_request.opened.json"),
-        capsys,
     )
     assert r.code == 0, r.out
     assert r.github.count("POST /pulls/2/reviews") == 2
     assert r.outputs["status"] == "reviewed"
 
 
-def test_endpoint_down_fails_with_one_line(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path, spy, "endpoint_down", "pull_request", payload("pull_request.opened.json"), capsys
-    )
+def test_endpoint_down_fails_with_one_line(act: Act) -> None:
+    r = act("endpoint_down", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 1
     assert r.review_posts() == []
     errors = [ln for ln in r.out.splitlines() if ln.startswith("::error::")]
@@ -417,16 +385,11 @@ def test_endpoint_down_fails_with_one_line(
     assert "❌ nothing was reviewed" in r.summary
 
 
-def test_fail_on_error_false_turns_failure_into_a_warning(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_fail_on_error_false_turns_failure_into_a_warning(act: Act) -> None:
+    r = act(
         "endpoint_down",
         "pull_request",
         payload("pull_request.opened.json"),
-        capsys,
         fail_on_error="false",
     )
     assert r.code == 0
@@ -434,16 +397,11 @@ def test_fail_on_error_false_turns_failure_into_a_warning(
     assert r.outputs["status"] == "failed"
 
 
-def test_rejected_model_key_fails_fast(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_rejected_model_key_fails_fast(act: Act) -> None:
+    r = act(
         "model_key_rejected",
         "pull_request",
         payload("pull_request.opened.json"),
-        capsys,
     )
     assert r.code == 1 and r.model_calls == 1
     assert (
@@ -452,16 +410,11 @@ def test_rejected_model_key_fails_fast(
     )
 
 
-def test_dry_run_posts_nothing_and_prints_the_review(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_dry_run_posts_nothing_and_prints_the_review(act: Act) -> None:
+    r = act(
         "dry_run",
         "pull_request",
         payload("pull_request.opened.json"),
-        capsys,
         dry_run="true",
     )
     assert r.code == 0, r.out
@@ -469,44 +422,31 @@ def test_dry_run_posts_nothing_and_prints_the_review(
     assert "::group::reviewbot dry run" in r.out and "Greeting is misspelled" in r.out
 
 
-def test_missing_api_key_is_a_configuration_error(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path, spy, None, "pull_request", payload("pull_request.opened.json"), capsys, api_key=""
-    )
+def test_missing_api_key_is_a_configuration_error(act: Act) -> None:
+    r = act(None, "pull_request", payload("pull_request.opened.json"), api_key="")
     assert r.code == 2 and r.sent == []
     assert "::error::reviewbot: the api_key input is empty" in r.out
 
 
-def test_hyphenated_input_is_named(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_hyphenated_input_is_named(act: Act) -> None:
+    r = act(
         None,
         "pull_request",
         payload("pull_request.opened.json"),
-        capsys,
         **{"max-comments": "3"},
     )
     assert r.code == 2
     assert "input names use underscores, not hyphens: max-comments" in r.out
 
 
-def test_unhandled_event_is_a_notice(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(tmp_path, spy, None, "push", {"ref": "refs/heads/main"}, capsys)
+def test_unhandled_event_is_a_notice(act: Act) -> None:
+    r = act(None, "push", {"ref": "refs/heads/main"})
     assert r.code == 0 and r.sent == []
     assert "::notice::reviewbot: reviewbot does not handle the push event" in r.out
 
 
-def test_workflow_dispatch_needs_pr_number(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(tmp_path, spy, None, "workflow_dispatch", payload("workflow_dispatch.json"), capsys)
+def test_workflow_dispatch_needs_pr_number(act: Act) -> None:
+    r = act(None, "workflow_dispatch", payload("workflow_dispatch.json"))
     assert r.code == 2
     assert "workflow_dispatch needs the input pr_number" in r.out
 
@@ -522,16 +462,11 @@ def test_inputs_left_at_their_defaults_let_the_repository_config_decide() -> Non
     assert inputs.dry_run is True and inputs.fail_on_error is True
 
 
-def test_review_post_that_landed_despite_a_502_is_not_posted_twice(
-    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
-) -> None:
-    r = run(
-        tmp_path,
-        spy,
+def test_review_post_that_landed_despite_a_502_is_not_posted_twice(act: Act) -> None:
+    r = act(
         "post_applied_despite_502",
         "pull_request",
         payload("pull_request.opened.json"),
-        capsys,
     )
     assert r.code == 0, r.out
     assert r.github.count("POST /pulls/2/reviews") == 1
