@@ -431,6 +431,20 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
         ),
     ],
     "dry_run": [*reads(), diff(), review_reply(TYPO)],
+    # A person pasted a reviewbot marker into their own review: it must not silence the bot.
+    "spoofed_marker": [
+        *reads(
+            reviews=[
+                {
+                    **bot_review(HEAD, [typo_fingerprint()]),
+                    "user": {"login": "mallory", "type": "User"},
+                }
+            ]
+        ),
+        diff(),
+        review_reply(TYPO),
+        post_review(),
+    ],
     # GitHub applied the POST but answered 502: the retry finds the marker and posts nothing.
     "post_applied_despite_502": [
         *reads(),

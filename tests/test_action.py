@@ -472,3 +472,10 @@ def test_review_post_that_landed_despite_a_502_is_not_posted_twice(act: Act) -> 
     assert r.github.count("POST /pulls/2/reviews") == 1
     assert r.github[-1] == "GET /pulls/2/reviews?page=1&per_page=100"
     assert r.outputs["review_url"].endswith("#pullrequestreview-80")
+
+
+def test_a_marker_in_a_humans_review_is_not_trusted(act: Act) -> None:
+    r = act("spoofed_marker", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert [c["line"] for c in review["comments"]] == [2]
