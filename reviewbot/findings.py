@@ -187,6 +187,7 @@ def _finding(item: object) -> tuple[Finding | None, str | None]:
         title=title.strip() or body.strip().split("\n")[0][:120],
         body=body.strip(),
         code=_opt_text(item.get("code")),
+        # An empty suggestion would delete the lines; models write "" for "none", so it is none.
         suggestion=_opt_text(item.get("suggestion"), strip=False),
     )
     return finding, "; ".join(notes) or None
@@ -223,9 +224,9 @@ def _text(v: object) -> str:
 def _opt_text(v: object, strip: bool = True) -> str | None:
     if not isinstance(v, str):
         return None
-    if strip:
-        return v.strip() or None
-    return v
+    if not v.strip():
+        return None
+    return v.strip() if strip else v
 
 
 def _int(v: object) -> int | None:

@@ -236,3 +236,47 @@ def test_restrict_to_keeps_only_changes_the_pull_request_makes() -> None:
     )
     [kept] = restrict_to(push, pr)
     assert kept.path == "a.py" and [h.new_start for h in kept.hunks] == [1]
+
+
+def _unified(old: list[str], new: list[str], context: int) -> str:
+    import difflib
+
+    body = "".join(
+        difflib.unified_diff(
+            [f"{x}\n" for x in old], [f"{x}\n" for x in new], "a/f.py", "b/f.py", n=context
+        )
+    )
+    return f"diff --git a/f.py b/f.py\n{body}" if body else ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    old=st.lists(st.sampled_from(["a", "b", "c", "d", "", "  x = 1", "é"]), max_size=30),
+    edits=st.lists(
+        st.tuples(st.integers(0, 30), st.sampled_from(["del", "ins", "sub"])), max_size=8
+    ),
+    context=st.integers(0, 4),
+)
+def test_line_maps_match_the_files_on_both_sides(
+    old: list[str], edits: list[tuple[int, str]], context: int
+) -> None:
+    new = list(old)
+    for pos, op in edits:
+        i = min(pos, len(new))
+        if op == "ins":
+            new.insert(i, f"new {pos}")
+        elif new and i < len(new):
+            new[i : i + 1] = [] if op == "del" else [f"changed {pos}"]
+    text = _unified(old, new, context)
+    files = parse_diff(text)
+    if old == new:
+        assert files == []
+        return
+    [f] = files
+    for n, (_, line) in f.right.items():
+        assert new[n - 1] == line
+    for n, (_, line) in f.left.items():
+        assert old[n - 1] == line
+    added = {ln.new for h in f.hunks for ln in h.lines if ln.kind == "+"}
+    removed = {ln.old for h in f.hunks for ln in h.lines if ln.kind == "-"}
+    assert len(new) - len(added) == len(old) - len(removed)  # everything else is unchanged

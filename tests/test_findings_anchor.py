@@ -260,3 +260,22 @@ def test_golden_diff_maps_feed_the_anchor() -> None:
     files = {f.path: f for f in parse_diff((DATA / "diffs" / "mixed.diff").read_bytes())}
     out = anchor_findings([finding(path="mod.txt", line=21, code="line21")], files)
     assert out.comments[0].line == 21
+
+
+def test_empty_suggestion_means_none_never_a_deletion() -> None:
+    item = {
+        "path": "app.py",
+        "line": 3,
+        "side": "RIGHT",
+        "severity": "minor",
+        "title": "t",
+        "body": "b",
+        "code": "x = 1",
+        "start_line": None,
+        "suggestion": "",
+    }
+    [f] = parse_output(json.dumps({"summary": "", "findings": [item]})).findings
+    assert f.suggestion is None
+    item["suggestion"] = "    keep_indent()\n"
+    [f] = parse_output(json.dumps({"summary": "", "findings": [item]})).findings
+    assert f.suggestion == "    keep_indent()\n"
