@@ -59,6 +59,7 @@ class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
 
+MAX_RATE_LIMIT_WAIT = 900.0  # seconds; a job waiting longer for GitHub's limits fails instead
 MAX_FINGERPRINTS = 2_000  # about 26 KB of the review body's 65,536 characters
 
 
@@ -83,6 +84,7 @@ class GitHubClient:
         retry = GithubRetry(
             total=retries,
             secondary_rate_wait=secondary_wait,
+            max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,  # beyond that: a clear failure, not a hang
             # POST is retried here, not by urllib3, so a review is never posted twice.
             allowed_methods=frozenset({"GET", "HEAD"}),
             status_forcelist=[429, *range(500, 600)],
@@ -248,7 +250,8 @@ class GitHubClient:
                 return float(headers["retry-after"])
             if "rate limit" in text:
                 if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-                    return max(0.0, float(headers["x-ratelimit-reset"]) - time.time()) + 1
+                    wait = max(0.0, float(headers["x-ratelimit-reset"]) - time.time()) + 1
+                    return wait if wait <= MAX_RATE_LIMIT_WAIT else None
                 return self._secondary_wait
             return None
         if exc.status >= 500:

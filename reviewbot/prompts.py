@@ -13,6 +13,7 @@ from reviewbot.errors import ConfigError
 
 INSTRUCTIONS = "instructions.j2"
 INPUT = "input.j2"
+PR_BODY_LIMIT = 6_000  # characters of the PR description shown to the model
 
 
 def bundled_templates() -> Path:
@@ -70,6 +71,8 @@ class PromptRenderer:
     ) -> str:
         """The variable text: PR title and description, then every hunk with cited numbers."""
         pr = pr or PullRequestText()
+        if len(pr.body) > PR_BODY_LIMIT:  # the description is context, not the thing reviewed
+            pr = PullRequestText(pr.title, pr.body[:PR_BODY_LIMIT] + "\n…(description truncated)")
         nonce = _nonce(files, pr)
         return self._render(
             INPUT,

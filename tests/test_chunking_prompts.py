@@ -162,3 +162,9 @@ def test_every_hunk_is_planned_once_or_listed_as_not_reviewed(
         got = {i for p, i in planned if p == f.path}
         if got != {h.index for h in f.hunks}:
             assert f.path in left_out
+
+
+def test_a_huge_pr_description_is_truncated_in_the_prompt() -> None:
+    text = PromptRenderer().input(tuple(parse_diff(DIFF)), PullRequestText("t", "word " * 10_000))
+    assert "…(description truncated)" in text
+    assert len(text) < 8_000
