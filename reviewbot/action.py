@@ -117,19 +117,9 @@ def _github(token: str, repo: str, api_url: str) -> GitHubClient:
 
 
 def _model(config: Config) -> Model:
-    from reviewbot.findings import response_schema
-    from reviewbot.llm import ClientSettings, ResponsesClient
+    from reviewbot.llm import client_for
 
-    settings = ClientSettings(
-        base_url=config.base_url,
-        api_key=config.api_key,
-        model=config.model,
-        reasoning_effort=config.reasoning_effort,
-        max_output_tokens=config.max_output_tokens,
-        concurrency=config.concurrency,
-        timeout=config.timeout,
-    )
-    return ResponsesClient(settings, response_schema())
+    return client_for(config)
 
 
 def _run(

@@ -168,30 +168,17 @@ def raise_failed(result: ReviewResult) -> None:
 
 
 def _model(config: Config, sample: Path | None) -> Any:
-    from reviewbot.findings import response_schema
-    from reviewbot.llm import ClientSettings, ResponsesClient
+    from dataclasses import replace
 
-    transport = None
-    key = config.api_key
-    if sample is not None:
-        from reviewbot.llm import replay_transport
+    from reviewbot.llm import client_for, replay_transport
 
-        transport = replay_transport(sample)
-        key = key or "sample"
-        print(
-            f"reviewbot: no model is called: the saved response {sample} stands in for it.",
-            file=sys.stderr,
-        )
-    settings = ClientSettings(
-        base_url=config.base_url,
-        api_key=key,
-        model=config.model,
-        reasoning_effort=config.reasoning_effort,
-        max_output_tokens=config.max_output_tokens,
-        concurrency=config.concurrency,
-        timeout=config.timeout,
+    if sample is None:
+        return client_for(config)
+    print(
+        f"reviewbot: no model is called: the saved response {sample} stands in for it.",
+        file=sys.stderr,
     )
-    return ResponsesClient(settings, response_schema(), transport)
+    return client_for(replace(config, api_key=config.api_key or "sample"), replay_transport(sample))
 
 
 def _progress() -> Any:

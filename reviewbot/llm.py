@@ -12,11 +12,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from reviewbot.errors import LLMError
+
+if TYPE_CHECKING:
+    from reviewbot.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +183,22 @@ class ResponsesClient:
     def _backoff(self, attempt: int) -> float:
         base = min(self._s.backoff_base * 2.0**attempt, self._s.backoff_cap)
         return base * (0.75 + random.random() * 0.5)
+
+
+def client_for(config: Config, transport: httpx.BaseTransport | None = None) -> ResponsesClient:
+    """The Responses client a review run's Config asks for."""
+    from reviewbot.findings import response_schema
+
+    settings = ClientSettings(
+        base_url=config.base_url,
+        api_key=config.api_key,
+        model=config.model,
+        reasoning_effort=config.reasoning_effort,
+        max_output_tokens=config.max_output_tokens,
+        concurrency=config.concurrency,
+        timeout=config.timeout,
+    )
+    return ResponsesClient(settings, response_schema(), transport)
 
 
 def retry_after(headers: httpx.Headers) -> float | None:

@@ -15,7 +15,7 @@ from reviewbot.findings import SEVERITIES, Finding, fingerprint
 from reviewbot.review import ReviewResult
 
 GITHUB_BODY_LIMIT = 65_536
-BODY_BUDGET = 60_000  # room left for the marker and the truncation note
+BODY_BUDGET = 60_000  # default cap for one piece of model prose (GitHub allows 65,536 a body)
 LIST_LIMIT = 40
 ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 

@@ -98,18 +98,18 @@ def run_review(
     if not plan.chunks:
         why = "no reviewable changes" if not prepared.files else "nothing fit the token budget"
         return ReviewResult(
-            SKIPPED,
-            f"Nothing to review: {why}.",
-            (),
-            (),
-            (),
-            tuple(not_reviewed),
-            (),
-            Usage(),
-            0,
+            status=SKIPPED,
+            summary=f"Nothing to review: {why}.",
+            comments=(),
+            notes=(),
+            findings=(),
+            skipped=tuple(not_reviewed),
+            problems=(),
+            usage=Usage(),
+            files_reviewed=0,
         )
 
-    replies = model.run(prepared.requests, on_done) if prepared.requests else []
+    replies = model.run(prepared.requests, on_done)
     usage = Usage()
     summaries: list[str] = []
     raw: list[Finding] = []
@@ -150,7 +150,7 @@ def run_review(
 
     if failed_chunks == len(plan.chunks):
         status = FAILED
-    elif failed_chunks or not_reviewed_beyond_filters(prepared, not_reviewed):
+    elif failed_chunks or plan.not_reviewed:  # something the filters let through is missing
         status = PARTIAL
     else:
         status = REVIEWED
@@ -166,8 +166,3 @@ def run_review(
         files_reviewed=len(reviewed_paths),
         below_threshold=len(unique) - len(shown),
     )
-
-
-def not_reviewed_beyond_filters(prepared: Prepared, not_reviewed: list[Skipped]) -> bool:
-    """True when something the filters let through was still left out (budget, failures)."""
-    return len(not_reviewed) > len(prepared.skipped)
