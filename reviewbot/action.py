@@ -21,7 +21,15 @@ from reviewbot.review import Model, ReviewResult
 logger = logging.getLogger(__name__)
 
 # Inputs the repository config file may also set (see _explicit for who wins).
-CONFIG_INPUTS = ("model", "base_url", "max_comments", "include", "exclude", "reasoning_effort")
+CONFIG_INPUTS = (
+    "model",
+    "base_url",
+    "max_comments",
+    "include",
+    "exclude",
+    "reasoning_effort",
+    "timeout_minutes",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +88,13 @@ def _explicit(get: Callable[[str], str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in CONFIG_INPUTS:
         value = get(name)
-        if value and value != str(getattr(defaults, name)):
+        if not value:
+            continue
+        try:
+            same = getattr(defaults.with_overrides({name: value}), name) == getattr(defaults, name)
+        except ConfigError:
+            same = False  # reported with the input's name when the config is built
+        if not same:
             out[name] = value
     return out
 
@@ -252,10 +266,7 @@ def _review(
         prepared = replace(prepared, plan=plan)
     result = run_review(prepared, config, model, anchor_on=anchor_on)
     if result.status == "failed":
-        raise LLMError(
-            "nothing was reviewed: "
-            + (result.problems[0] if result.problems else "no request succeeded")
-        )
+        raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")
 
     fresh_comments = tuple(c for c in result.comments if fingerprint(c.finding) not in posted)
     fresh_notes = tuple(n for n in result.notes if fingerprint(n.finding) not in posted)

@@ -162,3 +162,30 @@ def _hunk_label(h: Hunk) -> str:
 
 def _hunk_span(f: FileDiff) -> str:
     return ", ".join(_hunk_label(h) for h in f.hunks)
+
+
+def split_chunk(chunk: Chunk) -> tuple[Chunk, Chunk] | None:
+    """Two halves of a chunk (by files, else by one file's hunks), or None for a single hunk."""
+    if len(chunk.files) > 1:
+        costs = [file_tokens(f) for f in chunk.files]
+        cut = _halfway(costs)
+        first, second = chunk.files[:cut], chunk.files[cut:]
+        return Chunk(first, sum(costs[:cut])), Chunk(second, sum(costs[cut:]))
+    [f] = chunk.files
+    if len(f.hunks) < 2:
+        return None
+    costs = [hunk_tokens(h) for h in f.hunks]
+    cut = _halfway(costs)
+    a, b = f.with_hunks(f.hunks[:cut]), f.with_hunks(f.hunks[cut:])
+    return Chunk((a,), file_tokens(a)), Chunk((b,), file_tokens(b))
+
+
+def _halfway(costs: Sequence[int]) -> int:
+    """The cut (1..len-1) that balances the two sides' totals best."""
+    total, run, best, best_gap = sum(costs), 0, 1, math.inf
+    for i, c in enumerate(costs[:-1], 1):
+        run += c
+        gap = abs(total - 2 * run)
+        if gap < best_gap:
+            best, best_gap = i, gap
+    return best

@@ -46,7 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-comments", type=int, help="most inline comments (default 25)")
     r.add_argument("--include", action="append", metavar="GLOB", help="only review these paths")
     r.add_argument("--exclude", action="append", metavar="GLOB", help="skip these paths")
-    r.add_argument("--reasoning-effort", choices=("minimal", "low", "medium", "high"))
+    r.add_argument(
+        "--reasoning-effort",
+        choices=("none", "minimal", "low", "medium", "high", "xhigh"),
+        help="reasoning.effort; the model decides which it accepts (default medium)",
+    )
+    r.add_argument(
+        "--timeout-minutes",
+        type=float,
+        metavar="N",
+        help="deadline for all model calls (default 20); what finished by then is printed",
+    )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
     r.add_argument("--max-request-tokens", type=int, help="diff tokens per request (48000)")
@@ -82,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reviewbot: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("reviewbot: interrupted", file=sys.stderr)
+        print("reviewbot: interrupted", file=sys.stderr, flush=True)
         return 130
 
 
@@ -103,6 +113,7 @@ def _config(args: argparse.Namespace) -> Config:
         "concurrency": args.concurrency,
         "max_request_tokens": args.max_request_tokens,
         "max_total_tokens": args.max_total_tokens,
+        "timeout_minutes": args.timeout_minutes,
         "api_key": os.environ.get(KEY_ENV, "").strip() or None,
     }
     return config.with_overrides(explicit)
@@ -163,8 +174,7 @@ def review_command(args: argparse.Namespace) -> int:
 def raise_failed(result: ReviewResult) -> None:
     from reviewbot.errors import LLMError
 
-    why = result.problems[0] if result.problems else "no request succeeded"
-    raise LLMError(f"nothing was reviewed: {why}")
+    raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")
 
 
 def _model(config: Config, sample: Path | None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from reviewbot.findings import SEVERITIES
 
 DEFAULT_MODEL = "openai/gpt-5-3-codex"
 DEFAULT_BASE_URL = "https://api.aimlapi.com/v1"
-EFFORTS = ("minimal", "low", "medium", "high")
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")  # the API's values
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,8 @@ class Config:
     max_total_tokens: int = 600_000
     max_output_tokens: int = 32_000
     concurrency: int = 4
-    timeout: float = 600.0
+    timeout: float = 600.0  # seconds one HTTP read may take
+    timeout_minutes: float = 20.0  # deadline for all model calls of one review
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
@@ -56,6 +58,7 @@ FILE_KEYS = frozenset(
         "max_request_tokens",
         "max_total_tokens",
         "max_output_tokens",
+        "timeout_minutes",
     }
 )
 
@@ -112,37 +115,48 @@ def _check(name: str, value: Any) -> Any:
         return split_patterns(value)
     if kind == "int":
         if isinstance(value, bool):
-            raise ConfigError(f"{name!r} must be a whole number, not {value!r}")
+            raise ConfigError(f"{name!r} must be a whole number, not {_show(value)}")
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise ConfigError(f"{name!r} must be a whole number, not {value!r}") from None
+            raise ConfigError(f"{name!r} must be a whole number, not {_show(value)}") from None
         if number < 0 or (number == 0 and name != "max_comments"):
             raise ConfigError(f"{name!r} must be positive, not {number}")
+        if name == "max_output_tokens" and number < 16:
+            raise ConfigError(f"'max_output_tokens' must be at least 16, not {number}")
         return number
     if kind == "float":
         try:
-            return float(value)
+            number_f = float(str(value).strip()) if not isinstance(value, bool) else math.nan
         except (TypeError, ValueError):
-            raise ConfigError(f"{name!r} must be a number, not {value!r}") from None
+            number_f = math.nan
+        if not math.isfinite(number_f) or number_f <= 0:
+            raise ConfigError(f"{name!r} must be a positive number, not {_show(value)}")
+        return number_f
     if kind == "bool":
         return parse_bool(name, value)
     if kind == "Path | None":
         return Path(str(value))
     if not isinstance(value, str):
-        raise ConfigError(f"{name!r} must be text, not {value!r}")
+        raise ConfigError(f"{name!r} must be text, not {_show(value)}")
     value = value.strip() if name != "instructions" else value
     if name == "severity_threshold" and value.lower() not in SEVERITIES:
-        raise ConfigError(f"{name!r} must be one of {', '.join(SEVERITIES)}, not {value!r}")
+        raise ConfigError(f"{name!r} must be one of {', '.join(SEVERITIES)}, not {_show(value)}")
     if name == "reasoning_effort" and value.lower() not in EFFORTS:
-        raise ConfigError(f"{name!r} must be one of {', '.join(EFFORTS)}, not {value!r}")
+        raise ConfigError(f"{name!r} must be one of {', '.join(EFFORTS)}, not {_show(value)}")
     if name in ("severity_threshold", "reasoning_effort"):
         return value.lower()
     if name in ("model", "base_url") and not value:
         raise ConfigError(f"{name!r} must not be empty")
     if name == "base_url" and not value.startswith(("https://", "http://")):
-        raise ConfigError(f"'base_url' must be an http(s) URL, not {value!r}")
+        raise ConfigError(f"'base_url' must be an http(s) URL, not {_show(value)}")
     return value
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: short, whatever the input (no 80 MB messages)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse_bool(name: str, value: Any) -> bool:
@@ -154,4 +168,4 @@ def parse_bool(name: str, value: Any) -> bool:
         return True
     if text in ("false", "no", "0", "off", ""):
         return False
-    raise ConfigError(f"{name!r} must be true or false, not {value!r}")
+    raise ConfigError(f"{name!r} must be true or false, not {_show(value)}")

@@ -125,10 +125,14 @@ def parse_output(text: str) -> ParsedOutput:
         raw = m.group(1)
     try:
         data = json.loads(raw)
+    except RecursionError:  # hostile nesting; json gives up before the stack does
+        raise MalformedOutput("JSON nested too deeply") from None
     except json.JSONDecodeError:
         start, end = raw.find("{"), raw.rfind("}")
         try:
             data = json.loads(raw[start : end + 1]) if 0 <= start < end else None
+        except RecursionError:
+            raise MalformedOutput("JSON nested too deeply") from None
         except json.JSONDecodeError:
             data = None
         if data is None:
@@ -151,6 +155,15 @@ def parse_output(text: str) -> ParsedOutput:
         if finding is not None:
             findings.append(finding)
     return ParsedOutput(summary.strip(), tuple(findings), tuple(problems))
+
+
+def output_problem(text: str) -> str | None:
+    """Why `text` is not a usable review (None when it is): the client retries such output."""
+    try:
+        parse_output(text)
+    except MalformedOutput as exc:
+        return f"malformed model output ({exc})"
+    return None
 
 
 def _finding(item: object) -> tuple[Finding | None, str | None]:

@@ -2,39 +2,37 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from reviewbot.anchor import BodyNote, Comment, anchor_findings
-from reviewbot.chunking import Plan, plan_chunks
+from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
 from reviewbot.diff import FileDiff, Skipped, filter_files, parse_diff, restrict_to
 from reviewbot.findings import SEVERITY_RANK, Finding, MalformedOutput, dedupe, parse_output
-from reviewbot.llm import ModelReply, ModelRequest, Usage
+from reviewbot.model import Model, ModelReply, ModelRequest, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
 
 REVIEWED, PARTIAL, SKIPPED, FAILED = "reviewed", "partial", "skipped", "failed"
-
-
-class Model(Protocol):
-    """What the pipeline needs from a model client (ResponsesClient, or a fake in tests)."""
-
-    def run(
-        self,
-        requests: Sequence[ModelRequest],
-        on_done: Callable[[int, int], None] | None = None,
-    ) -> list[ModelReply]: ...
+__all__ = ["FAILED", "PARTIAL", "REVIEWED", "SKIPPED", "Model", "Prepared", "ReviewResult"]
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """Everything decided before the model is called."""
+    """Everything decided before the model is called (and how to render a smaller part)."""
 
     files: tuple[FileDiff, ...]
     skipped: tuple[Skipped, ...]
     plan: Plan
     requests: tuple[ModelRequest, ...]
+    renderer: PromptRenderer
+    pr: PullRequestText | None = None
+
+    def request_for(self, chunk: Chunk, part: int, parts: int) -> ModelRequest:
+        """The request for a chunk that was split after the plan (same instructions)."""
+        instructions = self.requests[0].instructions
+        return ModelRequest(instructions, self.renderer.input(chunk.files, self.pr, part, parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +47,7 @@ class ReviewResult:
     usage: Usage
     files_reviewed: int
     below_threshold: int = 0
+    failure: str = ""  # with status FAILED: the one line that says why
 
     @property
     def reviewed_nothing(self) -> bool:
@@ -78,7 +77,7 @@ def prepare(
         ModelRequest(instructions, renderer.input(chunk.files, pr, i + 1, n))
         for i, chunk in enumerate(plan.chunks)
     )
-    return Prepared(tuple(keep), tuple(skipped), plan, requests)
+    return Prepared(tuple(keep), tuple(skipped), plan, requests, renderer, pr)
 
 
 def run_review(
@@ -109,18 +108,20 @@ def run_review(
             files_reviewed=0,
         )
 
-    replies = model.run(prepared.requests, on_done)
-    usage = Usage()
+    minutes = f"{config.timeout_minutes:g} minute{'s' if config.timeout_minutes != 1 else ''}"
+    answered, usage = _ask(prepared, model, on_done, time.monotonic() + config.timeout_minutes * 60)
     summaries: list[str] = []
     raw: list[Finding] = []
     problems: list[str] = []
-    failed_chunks = 0
+    failed_chunks = timed_out = 0
+    first_failure = ""
     reviewed_paths: set[str] = set()
-    for i, (chunk, reply) in enumerate(zip(plan.chunks, replies, strict=True)):
-        usage = usage + reply.usage
-        label = f"request {i + 1} of {len(plan.chunks)}"
+    for label, chunk, reply in answered:
         problem = reply.problem
-        if reply.text is not None:
+        if reply.timed_out:
+            problem = f"the model did not answer within {minutes}"
+            timed_out += 1
+        elif reply.text is not None:
             try:
                 parsed = parse_output(reply.text)
             except MalformedOutput as exc:
@@ -133,10 +134,10 @@ def run_review(
                 reviewed_paths.update(f.path for f in chunk.files)
                 continue
         failed_chunks += 1
+        first_failure = first_failure or str(problem)
         problems.append(f"{label}: {problem}")
-        not_reviewed.extend(
-            Skipped(f.path, f"model request failed: {problem}") for f in chunk.files
-        )
+        reason = problem if reply.timed_out else f"model request failed: {problem}"
+        not_reviewed.extend(Skipped(f.path, str(reason)) for f in chunk.files)
 
     threshold = SEVERITY_RANK[config.severity_threshold]
     unique = dedupe(raw)
@@ -148,8 +149,11 @@ def run_review(
         shown, files_by_path, reasons, config.max_comments, right_only=anchor_on is not None
     )
 
-    if failed_chunks == len(plan.chunks):
+    failure = ""
+    if failed_chunks == len(answered):
         status = FAILED
+        timeout = f"the model timed out after {minutes}"
+        failure = timeout if timed_out == failed_chunks else first_failure
     elif failed_chunks or plan.not_reviewed:  # something the filters let through is missing
         status = PARTIAL
     else:
@@ -165,4 +169,35 @@ def run_review(
         usage=usage,
         files_reviewed=len(reviewed_paths),
         below_threshold=len(unique) - len(shown),
+        failure=failure,
     )
+
+
+def _ask(
+    prepared: Prepared,
+    model: Model,
+    on_done: Callable[[int, int], None] | None,
+    deadline: float,
+) -> tuple[list[tuple[str, Chunk, ModelReply]], Usage]:
+    """Every planned request's final reply, and the tokens spent in all. A request too large
+    for the model is split in two and asked again (down to a single hunk), each part labelled."""
+    n = len(prepared.plan.chunks)
+    pending = [
+        (f"request {i + 1} of {n}", i + 1, chunk, req)
+        for i, (chunk, req) in enumerate(zip(prepared.plan.chunks, prepared.requests, strict=True))
+    ]
+    out: list[tuple[str, Chunk, ModelReply]] = []
+    usage = Usage()
+    while pending:
+        replies = model.run([p[3] for p in pending], on_done, deadline)
+        again = []
+        for (label, part, chunk, _), reply in zip(pending, replies, strict=True):
+            usage = usage + reply.usage
+            halves = split_chunk(chunk) if reply.split else None
+            if halves is None:
+                out.append((label, chunk, reply))
+                continue
+            for tag, half in zip("ab", halves, strict=True):
+                again.append((f"{label}{tag}", part, half, prepared.request_for(half, part, n)))
+        pending = again
+    return out, usage

@@ -47,6 +47,9 @@ class FakeResponses:
         self.queue: list[tuple[int, dict[str, str], bytes]] = []
         self.seen: list[tuple[str, dict[str, str], bytes]] = []
         self.delay = 0.0
+        # Bodies containing a key get that answer instead; "hang" never answers (a hung socket).
+        self.by_content: dict[str, tuple[int, dict[str, str], bytes] | str] = {}
+        self.release = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,7 +60,14 @@ class FakeResponses:
                 fake.seen.append((self.path, dict(self.headers), body))
                 if fake.delay:
                     time.sleep(fake.delay)
-                status, headers, payload = fake.queue.pop(0) if fake.queue else fake.default
+                special = [v for k, v in fake.by_content.items() if k.encode() in body]
+                if special and special[0] == "hang":
+                    fake.release.wait(60)
+                    return
+                if special and not isinstance(special[0], str):
+                    status, headers, payload = special[0]
+                else:
+                    status, headers, payload = fake.queue.pop(0) if fake.queue else fake.default
                 self.send_response(status)
                 for k, v in {"content-type": "application/json", **headers}.items():
                     self.send_header(k, v)
@@ -77,6 +87,7 @@ class FakeResponses:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -18,6 +18,7 @@ import yaml
 
 from reviewbot.findings import Finding, fingerprint
 from reviewbot.github import marker
+from tests import llm_cassettes as llm
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "cassettes" / "action"
@@ -170,31 +171,15 @@ def review_reply(
     *findings: dict[str, Any], summary: str = "Renames the greeting."
 ) -> dict[str, Any]:
     text = json.dumps({"summary": summary, "findings": list(findings)})
-    return model(
-        200,
-        {
-            "id": "resp_1",
-            "object": "response",
-            "status": "completed",
-            "model": "openai/gpt-5-3-codex",
-            "output": [
-                {"id": "rs_1", "type": "reasoning", "summary": []},
-                {
-                    "id": "msg_1",
-                    "type": "message",
-                    "role": "assistant",
-                    "status": "completed",
-                    "content": [{"type": "output_text", "annotations": [], "text": text}],
-                },
-            ],
-            "usage": {
-                "input_tokens": 1200,
-                "input_tokens_details": {"cached_tokens": 1024},
-                "output_tokens": 300,
-                "output_tokens_details": {"reasoning_tokens": 200},
-            },
-        },
+    body = llm.response(
+        llm.reasoning(),
+        llm.message(text),
+        input_tokens=1200,
+        cached=1024,
+        output_tokens=300,
+        reasoning_tokens=200,
     )
+    return model(200, body)
 
 
 NOT_FOUND = {

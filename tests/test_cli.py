@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -236,7 +237,7 @@ def test_endpoint_down_says_nothing_was_reviewed(fake_responses: FakeResponses) 
     )
     assert p.returncode == 1
     assert (
-        "reviewbot: error: nothing was reviewed: request 1 of 1: gave up after 5 attempts"
+        "reviewbot: error: nothing was reviewed: HTTP 503 from the model endpoint; gave up after 5 attempts"
         in p.stderr
     )
     assert json.loads(p.stdout)["status"] == "failed"
@@ -299,3 +300,61 @@ def test_progress_is_shown_on_a_terminal(fake_responses: FakeResponses) -> None:
     assert p.returncode == 0
     assert "reviewbot: 2/2 requests done" in shown
     assert "requests done" not in p.stdout.decode()
+
+
+def test_a_hung_model_fails_at_the_deadline_with_one_line(fake_responses: FakeResponses) -> None:
+    fake_responses.by_content["app/users.py"] = "hang"
+    started = time.monotonic()
+    p = run(
+        "review",
+        "--diff",
+        str(DEMO_DIFF),
+        "--base-url",
+        fake_responses.base_url,
+        "--timeout-minutes",
+        "0.02",
+        key=FAKE_KEY,
+    )
+    assert time.monotonic() - started < 10
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines()[-1] == (
+        "reviewbot: error: nothing was reviewed: the model timed out after 0.02 minutes"
+    )
+
+
+def test_ctrl_c_stops_at_once_while_a_request_is_in_flight(fake_responses: FakeResponses) -> None:
+    import signal
+
+    fake_responses.by_content["app/users.py"] = "hang"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    env["REVIEWBOT_API_KEY"] = FAKE_KEY
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reviewbot",
+            "review",
+            "--diff",
+            str(DEMO_DIFF),
+            "--base-url",
+            fake_responses.base_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not fake_responses.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake_responses.seen, "the request never reached the endpoint"
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert time.monotonic() - sent < 3
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "reviewbot: interrupted"

@@ -10,15 +10,9 @@ import httpx
 import pytest
 
 from reviewbot.errors import LLMError
-from reviewbot.findings import parse_output, response_schema
-from reviewbot.llm import (
-    ClientSettings,
-    ModelRequest,
-    ResponsesClient,
-    Usage,
-    error_message,
-    retry_after,
-)
+from reviewbot.findings import output_problem, parse_output, response_schema
+from reviewbot.llm import ClientSettings, ResponsesClient, error_message, retry_after
+from reviewbot.model import ModelRequest, Usage
 from tests.conftest import CASSETTES, FAKE_KEY, cassette_vcr
 
 VCR = cassette_vcr("llm")
@@ -33,7 +27,21 @@ def client(**kw: object) -> ResponsesClient:
         backoff_base=0.001,
         **kw,  # type: ignore[arg-type]
     )
-    return ResponsesClient(settings, response_schema())
+    return ResponsesClient(settings, response_schema(), check=output_problem)
+
+
+@pytest.fixture
+def bodies(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """The JSON bodies the client sends (cassettes do not match on bodies)."""
+    sent: list[dict[str, object]] = []
+    real = httpx.Client.send
+
+    def send(self: httpx.Client, request: httpx.Request, **kw: object) -> httpx.Response:
+        sent.append(json.loads(request.read()))
+        return real(self, request, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    return sent
 
 
 def test_success_returns_text_and_usage() -> None:
@@ -100,18 +108,134 @@ def test_forbidden_fails_fast_with_aimlapi_message() -> None:
         client().run([REQ])
 
 
-def test_incomplete_response_is_reported_not_parsed() -> None:
-    with VCR.use_cassette("incomplete.yaml"):
+def test_out_of_output_tokens_retries_with_a_larger_budget(bodies: list[dict[str, object]]) -> None:
+    with VCR.use_cassette("incomplete_then_success.yaml") as cass:
         [reply] = client().run([REQ])
-    assert reply.text is None
+        assert cass.all_played
+    assert reply.problem is None and reply.text
+    assert [b["max_output_tokens"] for b in bodies] == [32000, 64000]
+    assert reply.usage.output_tokens == 32000 + 240 and reply.usage.requests == 2
+
+
+def test_out_of_output_tokens_at_the_model_limit_asks_for_a_split(
+    bodies: list[dict[str, object]],
+) -> None:
+    with VCR.use_cassette("incomplete_three_times.yaml") as cass:
+        [reply] = client().run([REQ])
+        assert cass.all_played
+    assert [b["max_output_tokens"] for b in bodies] == [32000, 64000, 128000]
+    assert reply.text is None and reply.split is True
     assert reply.problem == "the response is incomplete (max_output_tokens)"
-    assert reply.usage.output_tokens == 32000
 
 
-def test_refusal_is_reported() -> None:
-    with VCR.use_cassette("refusal.yaml"):
+def test_refusal_is_reported_without_the_models_words() -> None:
+    with VCR.use_cassette("refusal.yaml") as cass:
         [reply] = client().run([REQ])
-    assert reply.text is None and reply.problem == "the model refused: I can't help with that."
+        assert cass.play_count == 1  # a refusal is not asked again
+    assert reply.text is None and reply.problem == "the model refused to review this part"
+
+
+def test_only_the_final_answer_is_the_result_not_commentary() -> None:
+    with VCR.use_cassette("commentary_then_final_answer.yaml"):
+        [reply] = client().run([REQ])
+    assert reply.problem is None
+    assert parse_output(reply.text or "").findings[0].title == "Greeting misspelled"
+
+
+def test_malformed_output_is_asked_again() -> None:
+    with VCR.use_cassette("malformed_then_success.yaml") as cass:
+        [reply] = client().run([REQ])
+        assert cass.all_played
+    assert reply.problem is None and reply.usage.requests == 2
+
+
+def test_cloudflare_5xx_codes_are_retried() -> None:
+    with VCR.use_cassette("cloudflare_errors_then_success.yaml") as cass:
+        [reply] = client().run([REQ])
+        assert cass.all_played
+    assert reply.problem is None
+
+
+def test_x_should_retry_false_is_obeyed() -> None:
+    with VCR.use_cassette("server_says_do_not_retry.yaml") as cass:
+        [reply] = client().run([REQ])
+        assert cass.play_count == 1
+    assert reply.problem == "HTTP 503 from the model endpoint"
+
+
+def test_x_should_retry_true_retries_even_a_400() -> None:
+    with VCR.use_cassette("server_says_retry_a_400.yaml") as cass:
+        [reply] = client().run([REQ])
+        assert cass.all_played
+    assert reply.problem is None
+
+
+def test_retry_after_over_two_minutes_is_not_waited() -> None:
+    started = time.perf_counter()
+    with VCR.use_cassette("rate_limited_for_ten_minutes.yaml") as cass:
+        [reply] = client().run([REQ])
+        assert cass.play_count == 1
+    assert time.perf_counter() - started < 5
+    assert reply.problem == "rate limited by the model endpoint (asked to wait 600 s)"
+
+
+def test_unsupported_effort_stops_the_run_with_the_servers_message() -> None:
+    with (
+        VCR.use_cassette("unsupported_effort.yaml"),
+        pytest.raises(LLMError, match=r"\(400\): Unsupported value: 'minimal' is not supported"),
+    ):
+        client(reasoning_effort="minimal").run([REQ])
+
+
+def test_context_length_exceeded_asks_for_a_split() -> None:
+    with VCR.use_cassette("context_length_exceeded.yaml"):
+        [reply] = client().run([REQ])
+    assert reply.split is True and reply.text is None
+
+
+def test_invalid_prompt_fails_that_request_only_and_keeps_the_servers_words_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with VCR.use_cassette("invalid_prompt.yaml") as cass:
+        [reply] = client().run([REQ])
+        assert cass.play_count == 1
+    assert reply.problem == "HTTP 400 (invalid_prompt) from the model endpoint"
+    assert not reply.split
+    assert "flagged as potentially violating" in caplog.text
+
+
+def test_refused_connection_fails_fast_naming_the_base_url() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = ClientSettings(f"http://127.0.0.1:{port}/v1", FAKE_KEY, "m", backoff_base=1.0)
+    started = time.perf_counter()
+    with pytest.raises(
+        LLMError, match=rf"http://127.0.0.1:{port}/v1/responses: connection refused"
+    ):
+        ResponsesClient(settings, {}).run([REQ])
+    assert time.perf_counter() - started < 1
+
+
+def test_unknown_host_fails_fast() -> None:
+    import socket
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        try:
+            raise socket.gaierror(-2, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+
+    settings = ClientSettings("https://api.aimlapi.example/v1", FAKE_KEY, "m")
+    with pytest.raises(LLMError, match=r"aimlapi.example/v1/responses: unknown host"):
+        ResponsesClient(settings, {}, httpx.MockTransport(handler)).run([REQ])
+
+
+def test_output_budget_is_at_least_the_apis_minimum() -> None:
+    settings = ClientSettings("http://fake/v1", FAKE_KEY, "m", max_output_tokens=3)
+    assert ResponsesClient(settings, {}).body(REQ)["max_output_tokens"] == 16
 
 
 def test_endpoint_down_gives_up_after_retries() -> None:
@@ -119,8 +243,7 @@ def test_endpoint_down_gives_up_after_retries() -> None:
         [reply] = client(max_retries=4).run([REQ])
         assert cass.play_count == 5
     assert reply.text is None
-    assert reply.problem is not None and "HTTP 503: upstream unavailable" in reply.problem
-    assert reply.problem.startswith("gave up after 5 attempts")
+    assert reply.problem == "HTTP 503 from the model endpoint; gave up after 5 attempts"
 
 
 def test_cassettes_hold_no_authorization_and_no_key() -> None:
@@ -182,7 +305,7 @@ def test_transport_error_is_retried() -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise httpx.ConnectError("connection refused", request=request)
+            raise httpx.ConnectError("[Errno 104] Connection reset by peer", request=request)
         out = [{"type": "message", "content": [{"type": "output_text", "text": "{}"}]}]
         return httpx.Response(200, json={"status": "completed", "output": out})
 
@@ -210,6 +333,7 @@ def test_malformed_model_json_fails_that_request_only() -> None:
     assert result.problems[0].startswith(
         "request 1 of 1: malformed model output (not JSON: Here is my review"
     )
+    assert result.problems[0].endswith("after 3 attempts")
     assert result.skipped[0].path == "hello.py"
 
 

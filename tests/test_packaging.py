@@ -25,6 +25,7 @@ DESIGN_INPUTS = {
     "include": "",
     "exclude": "",
     "reasoning_effort": "medium",
+    "timeout_minutes": "20",
     "config": ".github/reviewbot.yml",
     "dry_run": "false",
     "fail_on_error": "true",

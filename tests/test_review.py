@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 
 from reviewbot.config import Config
-from reviewbot.llm import ModelReply, ModelRequest, Usage
+from reviewbot.model import ModelReply, ModelRequest, Usage
 from reviewbot.render import review_body, sanitize
 from reviewbot.review import prepare, run_review
+from tests.conftest import FakeResponses
 from tests.test_chunking_prompts import gen_file
 
 
@@ -21,6 +23,7 @@ class FakeModel:
         self,
         requests: Sequence[ModelRequest],
         on_done: Callable[[int, int], None] | None = None,
+        deadline: float | None = None,
     ) -> list[ModelReply]:
         self.requests.extend(requests)
         return [self.answers(i, r) for i, r in enumerate(requests)]
@@ -139,3 +142,72 @@ def test_review_body_with_a_huge_marker_stays_within_githubs_limit() -> None:
     assert len(body) <= 65_536
     assert body.endswith(mark) and mark.count(",") == 1999
     assert "…(review body truncated)" in body
+
+
+def test_a_chunk_too_long_for_the_model_is_split_and_both_halves_reviewed() -> None:
+    config = small_budget()
+    prepared = prepare(DIFF, config)
+    first = [fd.path for fd in prepared.plan.chunks[0].files]
+    assert len(first) == 2
+
+    def answers(i: int, req: ModelRequest) -> ModelReply:
+        if all(p in req.input for p in first):  # the whole first chunk: too long
+            return ModelReply(None, Usage(input_tokens=7, requests=1), "too long", split=True)
+        shown = [p for p in ("src/m0.py", "src/m1.py", "src/m2.py", "src/m3.py") if p in req.input]
+        return reply([f(p, 2, title=f"in {p}") for p in shown])
+
+    model = FakeModel(answers)
+    result = run_review(prepared, config, model)
+    assert result.status == "reviewed" and result.files_reviewed == 4
+    assert len(model.requests) == 2 + 2  # the plan, then the first chunk's two halves
+    assert sorted(c.path for c in result.comments) == sorted(f"src/m{i}.py" for i in range(4))
+    assert result.usage.input_tokens == 7 + 3 * 10  # the refused request's tokens count too
+
+
+def test_a_single_hunk_too_long_for_the_model_fails_that_part_only() -> None:
+    config = small_budget()
+    prepared = prepare(DIFF + gen_file("src/big.py", 1), config)
+    model = FakeModel(
+        lambda i, req: (
+            ModelReply(None, Usage(requests=1), "too long", split=True)
+            if "src/big.py" in req.input
+            else reply([])
+        )
+    )
+    result = run_review(prepared, config, model)
+    assert result.status == "partial"
+    assert [s.path for s in result.skipped] == ["src/big.py"]
+    assert result.skipped[0].reason == "model request failed: too long"
+
+
+def test_a_hung_endpoint_is_abandoned_at_the_deadline_and_the_rest_is_kept(
+    fake_responses: FakeResponses,
+) -> None:
+    from reviewbot.llm import client_for
+
+    config = small_budget().with_overrides(
+        {"base_url": fake_responses.base_url, "api_key": "k", "timeout_minutes": "0.02"}
+    )
+    prepared = prepare(DIFF, config)
+    hung = prepared.plan.chunks[1].files[0].path
+    fake_responses.by_content[hung] = "hang"
+    started = time.monotonic()
+    result = run_review(prepared, config, client_for(config))
+    assert time.monotonic() - started < 5  # 1.2 s deadline, not the socket's 600 s
+    assert result.status == "partial"
+    lost = {s.path: s.reason for s in result.skipped}
+    assert set(lost) == {fd.path for fd in prepared.plan.chunks[1].files}
+    assert set(lost.values()) == {"the model did not answer within 0.02 minutes"}
+    assert result.files_reviewed == 2
+
+
+def test_nothing_answered_by_the_deadline_is_a_failure_that_says_so(
+    fake_responses: FakeResponses,
+) -> None:
+    from reviewbot.llm import client_for
+
+    config = Config(base_url=fake_responses.base_url, api_key="k", timeout_minutes=0.01)
+    fake_responses.by_content["src/"] = "hang"
+    result = run_review(prepare(DIFF, config), config, client_for(config))
+    assert result.status == "failed"
+    assert result.failure == "the model timed out after 0.01 minutes"
