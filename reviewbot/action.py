@@ -121,6 +121,12 @@ def run_action(
             return exc.exit_code
         print(f"::warning::reviewbot: {text} (fail_on_error is false)", flush=True)
         return 0
+    except Exception as exc:  # a bug: still one line, the outputs and the summary
+        logger.exception("unexpected error")
+        text = f"internal error ({type(exc).__name__}); the log has the details"
+        report.finish(Outcome("failed", text, summary_lines=[f"❌ {text}"]))
+        print(f"::error::reviewbot: {text}", flush=True)
+        return 1
     report.finish(outcome)  # failures were raised above; what is left is news, not an error
     print(f"::notice::reviewbot: {outcome.message}", flush=True)
     return 0
@@ -245,24 +251,22 @@ def _review(
     fetched = gh.diff(pr.number)
     notes: list[str] = []
     if fetched.via_files_api:
-        notes.append("The diff exceeded GitHub's diff limits; it was rebuilt from the files API.")
-    review_text = fetched.text
-    anchor_on = None
+        notes.append("GitHub could not send this diff whole; it was rebuilt from the files API.")
+    source, anchor_on = fetched, None
     last = priors[-1].head_sha if priors else None
     if last and not trigger.full and last != pr.head_sha:
-        incremental = gh.incremental_diff(last, pr.head_sha)
-        if incremental is None:
-            notes.append(
-                f"The last reviewed commit {last[:7]} is no longer part of this branch "
-                "(force-push): full review."
-            )
+        since = gh.incremental_diff(last, pr.head_sha)
+        if since.diff is None:
+            notes.append(f"Full review: {since.why_full}.")
         else:
             notes.append(f"Incremental review: only the changes since {last[:7]}.")
-            review_text = incremental
             anchor_on = parse_diff(fetched.text)
-    prepared = prepare(review_text, config, PullRequestText(pr.title, pr.body), within=anchor_on)
-    if fetched.missing:  # changed files GitHub could not send: a partial review, said so
-        plan = replace(prepared.plan, not_reviewed=prepared.plan.not_reviewed + fetched.missing)
+            in_pr = {f.path for f in anchor_on} | {m.path for m in fetched.missing}
+            missing = tuple(m for m in since.diff.missing if m.path in in_pr)
+            source = replace(since.diff, missing=missing)
+    prepared = prepare(source.text, config, PullRequestText(pr.title, pr.body), within=anchor_on)
+    if source.missing:  # changed files GitHub could not send: a partial review, said so
+        plan = replace(prepared.plan, not_reviewed=prepared.plan.not_reviewed + source.missing)
         prepared = replace(prepared, plan=plan)
     result = run_review(prepared, config, model, anchor_on=anchor_on)
     if result.status == "failed":

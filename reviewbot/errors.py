@@ -28,4 +28,9 @@ class LLMError(ReviewbotError):
 
 
 class GitHubError(ReviewbotError):
-    """GitHub refused or failed a request."""
+    """GitHub refused or failed a request; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code  # the first errors[].code of GitHub's answer, e.g. "not_available"

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
+from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
 
 from reviewbot.diff import Skipped
-from reviewbot.errors import GitHubError
+from reviewbot.errors import ConfigError, GitHubError
 
 logger = logging.getLogger(__name__)
 
-DIFF_MEDIA = "application/vnd.github.diff"
+DIFF = "application/vnd.github.diff"
 MARKER = re.compile(r"<!-- reviewbot:v1 head=([0-9a-f]{7,64})(?: fp=([0-9a-f,]*))? -->")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +57,44 @@ class PriorReview:
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class Incremental:
+    """The changes since the last reviewed head, or why they cannot be used (full review)."""
+
+    diff: FetchedDiff | None
+    why_full: str = ""
+
+
 class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
 
 MAX_RATE_LIMIT_WAIT = 900.0  # seconds; a job waiting longer for GitHub's limits fails instead
 MAX_FINGERPRINTS = 2_000  # about 26 KB of the review body's 65,536 characters
+MAX_CONFIG_BYTES = 1_000_000
+API_VERSION = "2022-11-28"  # pinned, so a new default version cannot change what we read
 
 
 def marker(head_sha: str, fingerprints: Sequence[str]) -> str:
     """The hidden line that lets later runs know what this review (and earlier ones) posted."""
     kept = list(dict.fromkeys(fingerprints))[:MAX_FINGERPRINTS]
     return f"<!-- reviewbot:v1 head={head_sha} fp={','.join(kept)} -->"
+
+
+class _Retry(GithubRetry):
+    """PyGithub's retry, except that a 5xx GitHub means for good ("this diff is taking too long
+    to generate", `errors[].code: not_available`) is answered at once instead of retried."""
+
+    def increment(self, method: Any = None, url: Any = None, *args: Any, **kwargs: Any) -> Any:
+        response = kwargs.get("response")
+        if response is not None and response.status >= 500:
+            try:
+                data = json.loads(self.get_content(response, url))
+            except ValueError:
+                data = None
+            if _error_code(data) == "not_available":
+                raise GithubException(response.status, data, dict(response.headers))
+        return super().increment(method, url, *args, **kwargs)
 
 
 class GitHubClient:
@@ -80,8 +108,9 @@ class GitHubClient:
         write_pause: float = 1.0,
         secondary_wait: float = 60.0,
         retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        retry = GithubRetry(
+        retry = _Retry(
             total=retries,
             secondary_rate_wait=secondary_wait,
             max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,  # beyond that: a clear failure, not a hang
@@ -99,110 +128,204 @@ class GitHubClient:
             # Requests are serial; GitHub asks for pauses between writes, not reads.
             seconds_between_requests=0.0,
             seconds_between_writes=write_pause,
-            lazy=True,
             user_agent="reviewbot/0.1",
+            api_version=API_VERSION,
         )
-        self._repo = self._gh.get_repo(repo)  # lazy: no request
-        self._repo_name = repo
+        self._url = f"{api_url.rstrip('/')}/repos/{repo}"
         self._secondary_wait = secondary_wait
         self._write_pause = write_pause
+        self._sleep = sleep
+        self._me: str | None = None
+        self._me_known = False
+
+    # ------------------------------------------------------------- the error boundary
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        accept: str | None = None,
+    ) -> Any:
+        """One request; the only place PyGithub and requests errors become GitHubError."""
+        try:
+            if accept is not None:  # not JSON (the diff): PyGithub hands back the text
+                status, headers, text = self._gh.requester.requestJson(
+                    method, url, parameters=parameters, headers={"Accept": accept}
+                )
+                if status >= 400:
+                    raise GithubException(status, _json_or_text(text), headers)
+                return text
+            _, data = self._gh.requester.requestJsonAndCheck(
+                method, url, parameters=parameters, input=body
+            )
+            return data
+        except GithubException as exc:
+            raise GitHubError(
+                f"GitHub refused to {what} ({exc.status}): {_message(exc)}",
+                exc.status,
+                _error_code(exc.data),
+            ) from exc
+        except requests.exceptions.RetryError as exc:
+            last = _retry_status(exc)
+            raise GitHubError(
+                f"GitHub kept failing to {what}"
+                + (f" (HTTP {last})" if last else "")
+                + " after every retry; it may be having an outage",
+                last,
+            ) from exc
+        except requests.RequestException as exc:
+            raise GitHubError(f"could not reach GitHub to {what}: {type(exc).__name__}") from exc
 
     # ------------------------------------------------------------- reads
 
     def pull(self, number: int) -> PullInfo:
         """GET the pull request."""
-        pr = self._call(f"read pull request #{number}", lambda: self._repo.get_pull(number))
-        head_repo = pr.head.repo.full_name if pr.head.repo is not None else None
-        return PullInfo(
-            number=number,
-            title=pr.title or "",
-            body=pr.body or "",
-            head_sha=pr.head.sha,
-            base_sha=pr.base.sha,
-            base_ref=pr.base.ref,
-            head_repo=head_repo,
-            base_repo=pr.base.repo.full_name,
-            draft=bool(pr.draft),
-            state=pr.state,
-            html_url=pr.html_url,
-        )
+        pr = self._request("GET", f"{self._url}/pulls/{number}", f"read pull request #{number}")
+        try:
+            head, base = pr["head"], pr["base"]
+            return PullInfo(
+                number=number,
+                title=str(pr.get("title") or ""),
+                body=str(pr.get("body") or ""),
+                head_sha=str(head["sha"]),
+                base_sha=str(base["sha"]),
+                base_ref=str(base["ref"]),
+                head_repo=(head.get("repo") or {}).get("full_name"),
+                base_repo=str(base["repo"]["full_name"]),
+                draft=bool(pr.get("draft")),
+                state=str(pr.get("state") or ""),
+                html_url=str(pr.get("html_url") or ""),
+            )
+        except (KeyError, TypeError) as exc:
+            raise GitHubError(f"GitHub sent pull request #{number} without {exc}") from None
 
     def diff(self, number: int) -> FetchedDiff:
-        """The PR's diff; past GitHub's diff limits (406), rebuilt from the paginated files API."""
-        url = f"{self._repo.url}/pulls/{number}"
-        status, body = self._raw_get(url, f"read the diff of #{number}")
-        if status == 406:
-            logger.warning(
-                "the diff is too large for GitHub's diff media type; using the files API"
-            )
-            return self._diff_from_files(number)
-        return FetchedDiff(body)
-
-    def incremental_diff(self, old_head: str, new_head: str) -> str | None:
-        """Changes from `old_head` to `new_head`, or None when `old_head` is not an ancestor."""
-        url = f"{self._repo.url}/compare/{old_head}...{new_head}"
+        """The PR's diff; past GitHub's diff limits (406, or 500 "taking too long"), rebuilt
+        from the paginated files API."""
         try:
-            _, data = self._gh.requester.requestJsonAndCheck("GET", url)
-        except GithubException as exc:
-            if exc.status in (404, 422):
-                return None  # the old head is gone (force-push and garbage collection)
-            raise _wrap(exc, f"compare {old_head[:7]}...{new_head[:7]}") from exc
-        if data.get("status") != "ahead" or len(data.get("files") or []) >= 300:
-            return None
-        return _files_to_diff(data.get("files") or [])[0]
+            text = self._request(
+                "GET", f"{self._url}/pulls/{number}", f"read the diff of #{number}", accept=DIFF
+            )
+        except GitHubError as exc:
+            if exc.status != 406 and exc.code != "not_available":
+                raise
+            logger.warning("GitHub cannot send this diff (%s); using the files API", exc.status)
+            files = list(self._pages(f"{self._url}/pulls/{number}/files", "list the files", 30))
+            text, missing = _files_to_diff(files)  # the endpoint stops at 3,000 files
+            return FetchedDiff(text, missing, via_files_api=True)
+        return FetchedDiff(str(text))
+
+    def incremental_diff(self, old_head: str, new_head: str) -> Incremental:
+        """Changes from `old_head` to `new_head`, or why a full review is needed instead."""
+        what = f"compare {old_head[:7]}...{new_head[:7]}"
+        try:
+            data = self._request("GET", f"{self._url}/compare/{old_head}...{new_head}", what)
+        except GitHubError as exc:
+            if exc.status in (404, 422):  # the old head is gone (force-push and gc)
+                return Incremental(
+                    None,
+                    f"the last reviewed commit {old_head[:7]} is no longer part of this branch "
+                    "(force-push)",
+                )
+            if exc.code == "not_available":
+                return Incremental(
+                    None, f"GitHub could not compute the changes since {old_head[:7]} in time"
+                )
+            raise
+        files = data.get("files") or []
+        if data.get("status") != "ahead":
+            return Incremental(
+                None,
+                f"the last reviewed commit {old_head[:7]} is no longer part of this branch "
+                "(force-push)",
+            )
+        if len(files) >= 300:  # compare lists 300 files at most
+            return Incremental(None, f"300 or more files changed since {old_head[:7]}")
+        text, missing = _files_to_diff(files)
+        return Incremental(FetchedDiff(text, missing))
 
     def config_file(self, path: str, ref: str) -> str | None:
         """A file's text at `ref` (the base branch), or None if it does not exist."""
+        url = f"{self._url}/contents/{quote(path)}"
         try:
-            content = self._repo.get_contents(path, ref=ref)
-        except GithubException as exc:
+            data = self._request("GET", url, f"read {path} at {ref}", parameters={"ref": ref})
+        except GitHubError as exc:
             if exc.status == 404:
                 return None
-            raise _wrap(exc, f"read {path} at {ref}") from exc
-        if isinstance(content, list):
-            raise GitHubError(f"{path} is a directory on {ref}, not a config file")
-        return content.decoded_content.decode("utf-8", errors="replace")
+            raise
+        where = f"{path} on {ref[:12]}"
+        if isinstance(data, list):
+            raise ConfigError(f"{where} is a directory, not a config file")
+        if not isinstance(data, dict) or data.get("type") != "file":
+            kind = data.get("type") if isinstance(data, dict) else "unknown"
+            raise ConfigError(f"{where} is a {kind}, not a config file")
+        size = int(data.get("size") or 0)
+        if size > MAX_CONFIG_BYTES or data.get("encoding") != "base64":
+            raise ConfigError(f"{where} is {size:,} bytes; a config file may be at most 1 MB")
+        try:
+            return base64.b64decode(str(data.get("content") or "")).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise ConfigError(f"{where} is not UTF-8 text") from None
 
     def permission(self, user: str) -> str:
         """The user's permission on the repository: admin, maintain, write, read or none."""
-        url = f"{self._repo.url}/collaborators/{user}/permission"
+        url = f"{self._url}/collaborators/{quote(user)}/permission"
         try:
-            _, data = self._gh.requester.requestJsonAndCheck("GET", url)
-        except GithubException as exc:
+            data = self._request("GET", url, f"check {user}'s permission")
+        except GitHubError as exc:
             if exc.status == 404:
                 return "none"
-            raise _wrap(exc, f"check {user}'s permission") from exc
+            raise
         role = str(data.get("role_name") or "")
         return role if role in ("admin", "maintain", "write") else str(data.get("permission"))
 
     def prior_reviews(self, number: int) -> list[PriorReview]:
-        """Markers of earlier reviewbot reviews (only from bot accounts: users cannot fake them)."""
+        """Markers of earlier reviewbot reviews: only those written by a bot account or by the
+        identity our token belongs to (a personal access token), never anyone else's."""
         out: list[PriorReview] = []
-        url = f"{self._repo.url}/pulls/{number}/reviews"
+        url = f"{self._url}/pulls/{number}/reviews"
         for review in self._pages(url, f"list the reviews of #{number}"):
-            if (review.get("user") or {}).get("type") != "Bot":
-                continue
             m = MARKER.search(review.get("body") or "")
-            if m:
-                fps = frozenset(x for x in (m.group(2) or "").split(",") if x)
-                out.append(PriorReview(m.group(1), fps, str(review.get("html_url", ""))))
+            if not m:
+                continue
+            user = review.get("user") or {}
+            if user.get("type") != "Bot" and user.get("login") != self._identity():
+                continue
+            fps = frozenset(x for x in (m.group(2) or "").split(",") if x)
+            out.append(PriorReview(m.group(1), fps, str(review.get("html_url", ""))))
         return out
+
+    def _identity(self) -> str | None:
+        """The login our token acts as, asked once and only when needed (GET /user answers
+        for a personal access token; GitHub's Actions token gets 403)."""
+        if not self._me_known:
+            self._me_known = True
+            try:
+                self._me = str(self._request("GET", "/user", "identify the token").get("login"))
+            except GitHubError as exc:
+                if exc.status not in (401, 403, 404):
+                    raise
+        return self._me
 
     # ------------------------------------------------------------- writes
 
     def react(self, comment_id: int, content: str = "eyes") -> None:
         """Acknowledge a command comment with a reaction (best effort)."""
-        url = f"{self._repo.url}/issues/comments/{comment_id}/reactions"
+        url = f"{self._url}/issues/comments/{comment_id}/reactions"
         try:
-            self._gh.requester.requestJsonAndCheck("POST", url, input={"content": content})
-        except GithubException as exc:
+            self._request("POST", url, "add a reaction", body={"content": content})
+        except GitHubError as exc:
             logger.warning("could not add a reaction to the comment (%s)", exc.status)
 
     def post_review(
         self, number: int, head_sha: str, body: str, comments: Sequence[dict[str, Any]]
     ) -> str:
         """POST one COMMENT review; retries rate limits and 5xx without ever posting twice."""
-        url = f"{self._repo.url}/pulls/{number}/reviews"
+        url = f"{self._url}/pulls/{number}/reviews"
         payload: dict[str, Any] = {
             "commit_id": head_sha,
             "body": body,
@@ -217,11 +340,15 @@ class GitHubClient:
             except GithubException as exc:
                 if exc.status == 422:
                     raise ReviewRejected(
-                        f"GitHub rejected the review (422): {_message(exc)}"
+                        f"GitHub rejected the review (422): {_message(exc)}", 422
                     ) from exc
                 wait = self._transient_wait(exc)
                 if wait is None or attempt == attempts - 1:
-                    raise _wrap(exc, f"post the review on #{number}") from exc
+                    raise GitHubError(
+                        f"GitHub refused to post the review on #{number} ({exc.status}): "
+                        f"{_message(exc)}",
+                        exc.status,
+                    ) from exc
                 if exc.status >= 500 and (done := self._already_posted(number, head_sha)):
                     return done
             except requests.RequestException as exc:
@@ -231,7 +358,7 @@ class GitHubClient:
                     return done
                 wait = 2.0**attempt if self._write_pause else 0.0
             logger.warning("posting the review failed; retrying in %.0fs", wait)
-            time.sleep(wait)
+            self._sleep(wait)
         raise GitHubError("could not post the review")  # pragma: no cover - loop always returns
 
     def _already_posted(self, number: int, head_sha: str) -> str | None:
@@ -243,61 +370,33 @@ class GitHubClient:
         return None
 
     def _transient_wait(self, exc: GithubException) -> float | None:
+        """Seconds to wait before trying a failed write again, or None when waiting cannot help
+        (or GitHub asks for longer than MAX_RATE_LIMIT_WAIT)."""
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        wait: float | None = None
         if exc.status in (403, 429):
-            text = _message(exc).lower()
             if "retry-after" in headers:
-                return float(headers["retry-after"])
-            if "rate limit" in text:
-                if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-                    wait = max(0.0, float(headers["x-ratelimit-reset"]) - time.time()) + 1
-                    return wait if wait <= MAX_RATE_LIMIT_WAIT else None
-                return self._secondary_wait
-            return None
-        if exc.status >= 500:
-            return 2.0 if self._write_pause else 0.0
-        return None
+                wait = _seconds(headers["retry-after"])
+            elif "rate limit" in _message(exc).lower():
+                reset = _seconds(headers.get("x-ratelimit-reset", ""))
+                if headers.get("x-ratelimit-remaining") == "0" and reset is not None:
+                    wait = max(0.0, reset - time.time()) + 1
+                else:
+                    wait = self._secondary_wait
+        elif exc.status >= 500:
+            wait = 2.0 if self._write_pause else 0.0
+        return wait if wait is not None and wait <= MAX_RATE_LIMIT_WAIT else None
 
     # ------------------------------------------------------------- helpers
-
-    def _raw_get(self, url: str, what: str) -> tuple[int, str]:
-        try:
-            status, _, body = self._gh.requester.requestJson(
-                "GET", url, headers={"Accept": DIFF_MEDIA}
-            )
-        except requests.RequestException as exc:
-            raise GitHubError(f"could not {what}: {type(exc).__name__}") from exc
-        if status >= 400 and status != 406:
-            raise GitHubError(f"GitHub refused to {what} ({status}): {_text_message(body)}")
-        return status, body
-
-    def _diff_from_files(self, number: int) -> FetchedDiff:
-        url = f"{self._repo.url}/pulls/{number}/files"
-        files = list(self._pages(url, f"list the files of #{number}", max_pages=30))
-        text, missing = _files_to_diff(files)  # the endpoint stops at 3,000 files
-        return FetchedDiff(text, missing, via_files_api=True)
 
     def _pages(self, url: str, what: str, max_pages: int = 100) -> Iterator[dict[str, Any]]:
         """Items of a paginated list endpoint, 100 a page, one request at a time."""
         for page in range(1, max_pages + 1):
-            try:
-                _, data = self._gh.requester.requestJsonAndCheck(
-                    "GET", url, parameters={"per_page": 100, "page": page}
-                )
-            except GithubException as exc:
-                raise _wrap(exc, what) from exc
+            data = self._request("GET", url, what, parameters={"per_page": 100, "page": page})
             items = [x for x in data if isinstance(x, dict)] if isinstance(data, list) else []
             yield from items
             if len(items) < 100:
                 return
-
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except GithubException as exc:
-            raise _wrap(exc, what) from exc
-        except requests.RequestException as exc:
-            raise GitHubError(f"could not {what}: {type(exc).__name__}") from exc
 
 
 def _files_to_diff(files: Sequence[dict[str, Any]]) -> tuple[str, tuple[Skipped, ...]]:
@@ -335,10 +434,28 @@ def _message(exc: GithubException) -> str:
     return str(data)[:300] if data else f"HTTP {exc.status}"
 
 
-def _text_message(body: str) -> str:
-    m = re.search(r'"message"\s*:\s*"([^"]*)"', body or "")
-    return m.group(1) if m else " ".join((body or "").split())[:200]
+def _error_code(data: object) -> str:
+    """The first `errors[].code` of a GitHub error body ("not_available", "too_large", ...)."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("code") or "")
+    return ""
 
 
-def _wrap(exc: GithubException, what: str) -> GitHubError:
-    return GitHubError(f"GitHub refused to {what} ({exc.status}): {_message(exc)}")
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return " ".join((text or "").split())[:200]
+
+
+def _retry_status(exc: requests.exceptions.RetryError) -> int | None:
+    m = re.search(r"too many (\d{3}) error responses", str(exc))
+    return int(m.group(1)) if m else None
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None

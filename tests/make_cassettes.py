@@ -23,7 +23,8 @@ from tests import llm_cassettes as llm
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "cassettes" / "action"
 EVENTS = HERE / "data" / "events"
-API = "https://api.github.com/repos/Codertocat/Hello-World"
+ROOT_API = "https://api.github.com"
+API = f"{ROOT_API}/repos/Codertocat/Hello-World"
 MODEL_URL = "https://api.aimlapi.com/v1/responses"
 HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 NEW_HEAD = "5b1d3c1f2ad0c8d3a2b1e6f7c8d9e0f1a2b3c4d5"
@@ -123,7 +124,9 @@ def gh(
     text = body if isinstance(body, str) else json.dumps(body)
     ctype = "text/plain; charset=utf-8" if accept == DIFF_MEDIA and status == 200 else JSON_MEDIA
     reason = {
+        500: "Internal Server Error",
         502: "Bad Gateway",
+        503: "Service Unavailable",
         200: "OK",
         201: "Created",
         403: "Forbidden",
@@ -135,7 +138,7 @@ def gh(
     return {
         "request": {
             "method": method,
-            "uri": f"{API}{path}{query}",
+            "uri": f"{ROOT_API if path.startswith('/user') else API}{path}{query}",
             "body": None,
             "headers": req_headers,
         },
@@ -260,6 +263,48 @@ DOWN = {
     "statusCode": 503,
     "timestamp": "2026-11-25T10:00:00.000Z",
 }
+
+# GET /user: GitHub's Actions token may not ask (403); a personal access token gets its user.
+WHO_AM_I_ACTIONS_TOKEN = gh(
+    "GET",
+    "/user",
+    403,
+    {
+        "message": "Resource not accessible by integration",
+        "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+        "status": "403",
+    },
+)
+PAT_USER = {
+    "login": "review-robot",
+    "id": 9919,
+    "node_id": "MDQ6VXNlcjk5MTk=",
+    "type": "User",
+    "site_admin": False,
+    "html_url": "https://github.com/review-robot",
+}
+TOO_LONG = {  # what the diff media type (and compare) answers on heavy pull requests
+    "message": "Server Error: Sorry, this diff is taking too long to generate.",
+    "errors": [{"resource": "PullRequest", "field": "diff", "code": "not_available"}],
+    "documentation_url": "https://docs.github.com/rest/pulls/pulls#get-a-pull-request",
+    "status": "500",
+}
+OUTAGE = {"message": "Server Error"}
+HELLO_FILE = {
+    "sha": "2222222",
+    "filename": "hello.py",
+    "status": "modified",
+    "additions": 3,
+    "deletions": 1,
+    "changes": 4,
+    "patch": PR_DIFF.split("+++ b/hello.py\n", 1)[1].rstrip("\n"),
+}
+
+
+def contents(**fields: Any) -> dict[str, Any]:
+    """GET /contents answers other than a small text file."""
+    return gh("GET", "/contents/.github/reviewbot.yml", 200, fields, query=f"?ref={BASE}")
+
 
 SCENARIOS: dict[str, list[dict[str, Any]]] = {
     "opened": [*reads(), diff(), review_reply(TYPO, OFF_DIFF), post_review()],
@@ -425,7 +470,9 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
                     "user": {"login": "mallory", "type": "User"},
                 }
             ]
-        ),
+        )[:2],
+        WHO_AM_I_ACTIONS_TOKEN,
+        reads()[2],
         diff(),
         review_reply(TYPO),
         post_review(),
@@ -445,6 +492,128 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
         ),
     ],
 }
+
+
+SCENARIOS.update(
+    {
+        # A personal access token: our own reviews are `type: User`; GET /user says who we are.
+        "pat_rerun_same_head": [
+            *reads(
+                reviews=[
+                    {
+                        **bot_review(HEAD, [typo_fingerprint()]),
+                        "user": {"login": "review-robot", "type": "User"},
+                    }
+                ]
+            )[:2],
+            gh("GET", "/user", 200, PAT_USER),
+        ],
+        "outage_on_reviews_list": [
+            reads()[0],
+            *[
+                gh("GET", "/pulls/2/reviews", 502, OUTAGE, query="?page=1&per_page=100")
+                for _ in range(4)
+            ],
+        ],
+        "pull_not_found": [
+            gh(
+                "GET",
+                "/pulls/2",
+                404,
+                {
+                    **NOT_FOUND,
+                    "documentation_url": "https://docs.github.com/rest/pulls/pulls#get-a-pull-request",
+                },
+            )
+        ],
+        "diff_taking_too_long": [
+            *reads(),
+            gh("GET", "/pulls/2", 500, TOO_LONG, accept=DIFF_MEDIA),
+            gh("GET", "/pulls/2/files", 200, [HELLO_FILE], query="?page=1&per_page=100"),
+            review_reply(TYPO),
+            post_review(),
+        ],
+        "compare_taking_too_long": [
+            *reads(NEW_HEAD, reviews=[bot_review(HEAD, [])]),
+            diff(SYNC_DIFF),
+            gh("GET", f"/compare/{HEAD}...{NEW_HEAD}", 500, TOO_LONG),
+            review_reply(TYPO, INPUT_CALL),
+            post_review(),
+        ],
+        "incremental_with_binary": [
+            *reads(NEW_HEAD, reviews=[bot_review(HEAD, [typo_fingerprint()])]),
+            diff(
+                SYNC_DIFF
+                + "diff --git a/logo.png b/logo.png\nindex 1111111..3333333 100644\nBinary files a/logo.png and b/logo.png differ\n"
+            ),
+            gh(
+                "GET",
+                f"/compare/{HEAD}...{NEW_HEAD}",
+                200,
+                {
+                    "status": "ahead",
+                    "ahead_by": 1,
+                    "behind_by": 0,
+                    "total_commits": 1,
+                    "files": [
+                        {
+                            "filename": "hello.py",
+                            "status": "modified",
+                            "additions": 1,
+                            "deletions": 1,
+                            "changes": 2,
+                            "patch": INCREMENTAL_PATCH,
+                        },
+                        {
+                            "filename": "logo.png",
+                            "status": "modified",
+                            "additions": 0,
+                            "deletions": 0,
+                            "changes": 0,
+                        },
+                    ],
+                },
+            ),
+            review_reply(INPUT_CALL),
+            post_review(),
+        ],
+        "config_not_utf8": [
+            *reads()[:2],
+            contents(
+                type="file",
+                encoding="base64",
+                name="reviewbot.yml",
+                path=".github/reviewbot.yml",
+                sha="3d21ec5",
+                size=6,
+                content=base64.b64encode(b"a: \xff\xfe\n").decode(),
+            ),
+        ],
+        "config_too_large": [
+            *reads()[:2],
+            contents(
+                type="file",
+                encoding="none",
+                name="reviewbot.yml",
+                path=".github/reviewbot.yml",
+                sha="3d21ec5",
+                size=2_500_000,
+                content="",
+            ),
+        ],
+        "config_is_a_submodule": [
+            *reads()[:2],
+            contents(
+                type="submodule",
+                submodule_git_url="https://github.com/octocat/config.git",
+                name="reviewbot.yml",
+                path=".github/reviewbot.yml",
+                sha="3d21ec5",
+                size=0,
+            ),
+        ],
+    }
+)
 
 
 def main() -> None:

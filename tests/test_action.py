@@ -47,7 +47,7 @@ class Sent:
 
     @property
     def line(self) -> str:
-        return f"{self.method} {self.url.replace(mc.API, '')}"
+        return f"{self.method} {self.url.replace(mc.API, '').replace(mc.ROOT_API, '')}"
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -63,7 +63,7 @@ class Result:
 
     @property
     def github(self) -> list[str]:
-        return [s.line for s in self.sent if s.url.startswith(mc.API)]
+        return [s.line for s in self.sent if s.url.startswith(mc.ROOT_API)]
 
     @property
     def model_calls(self) -> int:
@@ -179,7 +179,7 @@ def run(
     assert FAKE_KEY not in everything.replace(f"::add-mask::{FAKE_KEY}", "")
     assert FAKE_TOKEN not in everything
     for s in spy:
-        if s.url.startswith(mc.API):
+        if s.url.startswith(mc.ROOT_API):
             assert FAKE_KEY not in json.dumps(s.headers)
         else:
             assert FAKE_TOKEN not in json.dumps(s.headers), s.url
@@ -284,7 +284,10 @@ def test_force_push_falls_back_to_a_full_review_and_says_so(act: Act) -> None:
     r = act("synchronize_force_push", "pull_request", data)
     assert r.code == 0, r.out
     [review] = r.review_posts()
-    assert "is no longer part of this branch (force-push): full review" in review["body"]
+    assert (
+        "Full review: the last reviewed commit ec26c3e is no longer part of this branch (force-push)."
+        in review["body"]
+    )
     assert sorted(c["line"] for c in review["comments"]) == [2, 4]
 
 
@@ -480,3 +483,149 @@ def test_a_marker_in_a_humans_review_is_not_trusted(act: Act) -> None:
     assert r.code == 0, r.out
     [review] = r.review_posts()
     assert [c["line"] for c in review["comments"]] == [2]
+
+
+def test_every_github_request_pins_the_rest_api_version(act: Act) -> None:
+    r = act("opened", "pull_request", payload("pull_request.opened.json"))
+    github = [s for s in r.sent if s.url.startswith(mc.API)]
+    assert github and all(s.headers.get("X-GitHub-Api-Version") == "2022-11-28" for s in github)
+
+
+def test_a_personal_access_tokens_own_marker_is_trusted(act: Act) -> None:
+    r = act("pat_rerun_same_head", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    assert r.github[-1] == "GET /user" and r.model_calls == 0
+    assert r.outputs["status"] == "skipped" and "already reviewed" in r.summary
+
+
+@pytest.mark.parametrize("fail_on_error", ["true", "false"])
+def test_a_github_outage_past_every_retry_is_one_line_with_outputs(
+    act: Act, fail_on_error: str
+) -> None:
+    r = act(
+        "outage_on_reviews_list",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        fail_on_error=fail_on_error,
+    )
+    line = (
+        "reviewbot: GitHub kept failing to list the reviews of #2 (HTTP 502) after every retry; "
+        "it may be having an outage"
+    )
+    if fail_on_error == "true":
+        assert r.code == 1 and f"::error::{line}" in r.out
+    else:
+        assert r.code == 0 and f"::warning::{line} (fail_on_error is false)" in r.out
+    assert "Traceback" not in r.out
+    assert r.outputs["status"] == "failed" and r.outputs["findings"] == "0"
+    assert "GitHub kept failing to list the reviews" in r.summary
+    assert r.model_calls == 0
+
+
+def test_a_pull_request_that_is_gone_is_one_line_not_a_traceback(act: Act) -> None:
+    r = act("pull_not_found", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 1 and "Traceback" not in r.out
+    assert "::error::reviewbot: GitHub refused to read pull request #2 (404): Not Found" in r.out
+    assert r.outputs["status"] == "failed"
+
+
+def test_github_unreachable_is_one_line_with_outputs(
+    tmp_path: Path, spy: list[Sent], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = payload("pull_request.opened.json")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(data))
+    output = tmp_path / "output"
+    env = {
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_REPOSITORY": "Codertocat/Hello-World",
+        "GITHUB_API_URL": f"http://127.0.0.1:{port}",
+        "GITHUB_OUTPUT": str(output),
+        "INPUT_API_KEY": FAKE_KEY,
+        "INPUT_GITHUB_TOKEN": FAKE_TOKEN,
+    }
+    code = run_action(
+        env, make_github=lambda t, r, u: GitHubClient(t, r, u, write_pause=0, secondary_wait=0)
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert (
+        "::error::reviewbot: could not reach GitHub to read pull request #2: ConnectionError" in out
+    )
+    assert "status=failed" in output.read_text()
+
+
+def test_diff_taking_too_long_falls_back_to_the_files_api(act: Act) -> None:
+    r = act("diff_taking_too_long", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    assert r.github.count("GET /pulls/2") == 2  # the 500 is GitHub's final word: not retried
+    assert "GET /pulls/2/files?page=1&per_page=100" in r.github
+    [review] = r.review_posts()
+    assert [c["line"] for c in review["comments"]] == [2]
+    assert "rebuilt from the files API" in review["body"]
+    assert r.outputs["status"] == "reviewed"
+
+
+def test_compare_taking_too_long_means_a_full_review(act: Act) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("compare_taking_too_long", "pull_request", data)
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert (
+        "Full review: GitHub could not compute the changes since ec26c3e in time." in review["body"]
+    )
+    assert sorted(c["line"] for c in review["comments"]) == [2, 4]
+
+
+def test_incremental_review_lists_files_compare_sent_no_patch_for(act: Act) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("incremental_with_binary", "pull_request", data)
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert "Incremental review" in review["body"]
+    assert "- `logo.png`: GitHub sent no patch (binary or too large)" in review["body"]
+    assert r.outputs["status"] == "partial"
+
+
+@pytest.mark.parametrize(
+    ("cassette", "line"),
+    [
+        ("config_not_utf8", ".github/reviewbot.yml on f95f852bd8fc is not UTF-8 text"),
+        (
+            "config_too_large",
+            ".github/reviewbot.yml on f95f852bd8fc is 2,500,000 bytes; a config file may be at most 1 MB",
+        ),
+        (
+            "config_is_a_submodule",
+            ".github/reviewbot.yml on f95f852bd8fc is a submodule, not a config file",
+        ),
+    ],
+)
+def test_unusable_config_files_are_one_configuration_error(
+    act: Act, cassette: str, line: str
+) -> None:
+    r = act(cassette, "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 2 and "Traceback" not in r.out
+    assert f"::error::reviewbot: {line}" in r.out
+    assert r.outputs["status"] == "failed" and r.model_calls == 0
+
+
+def test_an_unexpected_error_still_writes_outputs_and_summary(
+    act: Act, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(self: GitHubClient, number: int) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(GitHubClient, "pull", boom)
+    r = act(None, "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 1
+    assert "::error::reviewbot: internal error (KeyError); the log has the details" in r.out
+    assert r.outputs["status"] == "failed" and "internal error" in r.summary
