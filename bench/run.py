@@ -6,7 +6,8 @@ Prints, on this machine:
   3. a full review of that diff against a local fake endpoint that answers each request after
      1 s: wall time, number of requests, files reviewed, and the ratio to the ideal
      ceil(requests / concurrency) seconds;
-  4. the size of a fresh virtual environment after `pip install .` (skip with --no-install).
+  4. `--dry-run` on a generated ~50 MB, 6,500-file diff: peak RSS against 4x the diff + 100 MB;
+  5. the size of a fresh virtual environment after `pip install .` (skip with --no-install).
 
 Run: `make bench` or `.venv/bin/python bench/run.py`.
 """
@@ -204,6 +205,16 @@ def main() -> None:
             f"wall / ideal {ideal:.0f} s = {wall / ideal:.2f} (goal < {GOALS['review']} s)"
         )
         endpoint.server.shutdown()
+
+        huge = tmp / "huge.diff"
+        huge.write_text(generated_diff(files=6500, hunks=5, added=17))
+        size_mb = huge.stat().st_size / 2**20
+        wall, rss, _ = run_measured([*exe, "review", "--diff", str(huge), "--dry-run"])
+        goal = 4 * size_mb + 100
+        print(
+            f"huge diff: {size_mb:.0f} MB / 6,500 files: {rss:.0f} MB peak RSS "
+            f"({rss / size_mb:.1f}x the diff; goal < {goal:.0f} MB), {wall:.1f} s wall"
+        )
 
         if not args.no_install:
             total, without = venv_size(tmp)

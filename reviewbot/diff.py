@@ -47,7 +47,11 @@ class Hunk:
 
 @dataclass(frozen=True, slots=True)
 class FileDiff:
-    """One file of the diff with its line maps: line number → (hunk index, text), per side."""
+    """One file of the diff; `right`/`left` map line numbers to (hunk index, text) per side.
+
+    `problem` is set when this file's part of the diff could not be parsed (the file is then
+    listed as not reviewed; the rest of the diff is unaffected).
+    """
 
     path: str
     old_path: str | None
@@ -56,18 +60,34 @@ class FileDiff:
     binary: bool = False
     old_mode: str | None = None
     new_mode: str | None = None
-    right: dict[int, tuple[int, str]] = field(default_factory=dict, compare=False, repr=False)
-    left: dict[int, tuple[int, str]] = field(default_factory=dict, compare=False, repr=False)
+    problem: str | None = None
+    # Built on first use: most files of a huge diff never need them.
+    _maps: list[dict[int, tuple[int, str]]] = field(
+        default_factory=list, init=False, compare=False, repr=False
+    )
 
-    def __post_init__(self) -> None:
-        if self.right or self.left:
-            return
-        for hunk in self.hunks:
-            for ln in hunk.lines:
-                if ln.new is not None:
-                    self.right[ln.new] = (hunk.index, ln.text)
-                if ln.old is not None:
-                    self.left[ln.old] = (hunk.index, ln.text)
+    @property
+    def right(self) -> dict[int, tuple[int, str]]:
+        """New-file line number → (hunk index, text)."""
+        return self._line_maps()[0]
+
+    @property
+    def left(self) -> dict[int, tuple[int, str]]:
+        """Old-file line number → (hunk index, text)."""
+        return self._line_maps()[1]
+
+    def _line_maps(self) -> list[dict[int, tuple[int, str]]]:
+        if not self._maps:
+            right: dict[int, tuple[int, str]] = {}
+            left: dict[int, tuple[int, str]] = {}
+            for hunk in self.hunks:
+                for ln in hunk.lines:
+                    if ln.new is not None:
+                        right[ln.new] = (hunk.index, ln.text)
+                    if ln.old is not None:
+                        left[ln.old] = (hunk.index, ln.text)
+            self._maps.extend((right, left))
+        return self._maps
 
     @property
     def added(self) -> int:
@@ -106,7 +126,12 @@ class Skipped:
 
 
 def parse_diff(data: bytes | str) -> list[FileDiff]:
-    """Parse a unified (git) diff; raise DiffError naming the offending line if malformed."""
+    """Parse a unified (git) diff; raise DiffError naming the offending line if malformed.
+
+    A git diff is parsed one file at a time, so one file whose part cannot be parsed is
+    returned with its `problem` instead of costing the whole diff (and memory stays near the
+    size of the diff, not of the parser's objects for all of it).
+    """
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     first_nl = text.find("\n")
     if first_nl > 0 and text[first_nl - 1] == "\r":
@@ -115,16 +140,132 @@ def parse_diff(data: bytes | str) -> list[FileDiff]:
         text = text.replace("\r\n", "\n")
     if not text.strip():
         return []
-    counter = _LineCounter(text)
+    files: list[FileDiff] = []
+    failures: list[DiffError] = []
+    for line_no, section in _sections(text):
+        try:
+            files.extend(_parse_section(section, line_no))
+        except DiffError as exc:
+            failures.append(exc)
+            files.append(FileDiff(_guess_path(section), None, MODIFIED, problem=str(exc)))
+    if failures and len(failures) == len(files):
+        raise failures[0]
+    return files
+
+
+_GIT = re.compile(r"^diff --git ", re.M)
+
+
+def _sections(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each file's part of a git diff; one part otherwise.
+
+    "diff --git " cannot start a hunk line (those start with ' ', '+', '-' or '\\').
+    """
+    starts = [m.start() for m in _GIT.finditer(text)]
+    if not starts:
+        yield 1, text
+        return
+    preamble = text[: starts[0]]
+    if re.search(r"^@@ ", preamble, re.M):  # a plain diff before the git part
+        yield 1, preamble
+    line_no = 1 + preamble.count("\n")
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        part = text[start:end]
+        yield line_no, part
+        line_no += part.count("\n")
+
+
+def _parse_section(text: str, first_line: int) -> list[FileDiff]:
+    names = _section_names(text) if text.startswith("diff --git ") else None
+    counter = _LineCounter(_with_placeholders(text, names) if names else text)
     try:
         patch = PatchSet(counter)
     except UnidiffParseError as exc:
-        raise DiffError(
-            f"malformed diff at line {counter.line_no}: {str(exc).strip()[:200]}"
-        ) from exc
+        where = first_line - 1 + counter.line_no
+        raise DiffError(f"malformed diff at line {where}: {str(exc).strip()[:200]}") from exc
     if not patch:
         raise DiffError("no file headers found: the input is not a unified diff")
-    return [_convert(pf) for pf in patch]
+    return [_convert(pf, names) for pf in patch]
+
+
+_OLD, _NEW = "reviewbot-old", "reviewbot-new"
+DEV_NULL = "/dev/null"
+
+
+def _section_names(text: str) -> tuple[str | None, str | None] | None:
+    """The real (old, new) paths of one file's git section (None for /dev/null), read from
+    the parts git writes unambiguously; None when they cannot be told."""
+    lines = text.split("\n", 40)[:40]
+    minus = plus = rename_from = rename_to = None
+    new_file = deleted = False
+    for ln in lines[1:]:
+        if ln.startswith("@@"):
+            break
+        if ln.startswith("--- ") and minus is None:
+            minus = ln[4:]
+        elif ln.startswith("+++ ") and plus is None:
+            plus = ln[4:]
+        elif ln.startswith(("rename from ", "copy from ")):
+            rename_from = _clean_path(ln.split(" from ", 1)[1], prefixed=False)
+        elif ln.startswith(("rename to ", "copy to ")):
+            rename_to = _clean_path(ln.split(" to ", 1)[1], prefixed=False)
+        elif ln.startswith("new file mode"):
+            new_file = True
+        elif ln.startswith("deleted file mode"):
+            deleted = True
+    if minus is not None and plus is not None:
+        return _header_path(minus), _header_path(plus)
+    if rename_from and rename_to:
+        return rename_from, rename_to
+    same = _symmetric(lines[0][len("diff --git ") :])
+    if same is None:
+        return None
+    return (None if new_file else same), (None if deleted else same)
+
+
+def _header_path(raw: str) -> str | None:
+    # git ends a name containing spaces with a tab; a tab inside a name is C-quoted.
+    return _clean_path(raw.split("\t", 1)[0])
+
+
+def _symmetric(rest: str) -> str | None:
+    """P from "a/P b/P" (or its quoted form): the header of a file that keeps its name."""
+    if rest.startswith('"'):
+        m = re.fullmatch(r'("(?:[^"\\]|\\.)*") ("(?:[^"\\]|\\.)*")', rest)
+        if m and _clean_path(m.group(1)) == _clean_path(m.group(2)):
+            return _clean_path(m.group(1))
+        return None
+    n = (len(rest) - 5) // 2
+    symmetric = rest[2 + n : 5 + n] == " b/" and rest[2 : 2 + n] == rest[5 + n :]
+    return rest[2 : 2 + n] if n > 0 and rest.startswith("a/") and symmetric else None
+
+
+def _with_placeholders(text: str, names: tuple[str | None, str | None]) -> str:
+    """The section with its header paths replaced by fixed names unidiff cannot misread
+    (spaces, " b/" inside a name); `_convert` puts the real names back."""
+    old, new = names
+    o, n = (_OLD, _NEW) if old and new and old != new else (_NEW, _NEW)
+    head, sep, body = text.partition("\n@@")
+    out = []
+    for i, ln in enumerate(head.split("\n")):
+        if i == 0:  # /dev/null here too, for diffs rebuilt without "new/deleted file mode"
+            ln = f"diff --git {f'a/{o}' if old else DEV_NULL} {f'b/{n}' if new else DEV_NULL}"
+        elif ln.startswith("--- ") and not ln.startswith("--- /dev/null"):
+            ln = f"--- a/{o}"
+        elif ln.startswith("+++ ") and not ln.startswith("+++ /dev/null"):
+            ln = f"+++ b/{n}"
+        out.append(ln)
+    return "\n".join(out) + sep + body
+
+
+def _guess_path(section: str) -> str:
+    first = section.split("\n", 1)[0]
+    if first.startswith("diff --git "):
+        names = _section_names(section)
+        if names and (names[1] or names[0]):
+            return str(names[1] or names[0])
+        return first[len("diff --git ") :][:200]
+    return "(diff)"
 
 
 class _LineCounter:
@@ -147,9 +288,12 @@ class _LineCounter:
             yield part + "\n"
 
 
-def _convert(pf: PatchedFile) -> FileDiff:
+def _convert(pf: PatchedFile, names: tuple[str | None, str | None] | None = None) -> FileDiff:
     src = _clean_path(pf.source_file)
     tgt = _clean_path(pf.target_file)
+    if names is not None:
+        src = None if src is None else (names[0] or names[1])
+        tgt = None if tgt is None else (names[1] or names[0])
     binary = bool(pf.is_binary_file)
     patch_info = [str(x) for x in (pf.patch_info or [])]
     if binary and src and tgt and src == tgt:
@@ -206,16 +350,16 @@ def _strip_eol(value: str) -> str:
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 
 
-def _clean_path(raw: str | None) -> str | None:
+def _clean_path(raw: str | None, prefixed: bool = True) -> str | None:
     """Undo git's C-style quoting ("a/\\303\\251.txt") and the a/ b/ prefixes."""
     if raw is None:
         return None
-    raw = raw.strip()
-    if raw in ("/dev/null", ""):
+    raw = raw.strip("\n")
+    if raw.strip() in ("/dev/null", ""):
         return None
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         raw = _unquote_c(raw[1:-1])
-    if raw[:2] in ("a/", "b/"):
+    if prefixed and raw[:2] in ("a/", "b/"):
         raw = raw[2:]
     return raw
 
@@ -238,6 +382,46 @@ def _unquote_c(s: str) -> str:
         out.extend(ch.encode("utf-8"))
         i += 1
     return out.decode("utf-8", errors="replace")
+
+
+def git_quote(path: str) -> str:
+    """A path as git writes it in a diff header: C-quoted when it holds quotes, backslashes
+    or control characters (tabs and newlines included), plain otherwise."""
+    if not any(c in path for c in '"\\') and all(ord(c) >= 0x20 and c != "\x7f" for c in path):
+        return path
+    inverse = {v: k for k, v in _ESCAPES.items()}
+    out = []
+    for c in path:
+        if ord(c) in inverse:
+            out.append("\\" + inverse[ord(c)])
+        elif ord(c) < 0x20 or c == "\x7f":
+            out.append(f"\\{ord(c):03o}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+def rebuild_diff(entries: Iterable[tuple[str, str | None, str, str | None]]) -> str:
+    """A git diff from per-file patches (GitHub's files and compare APIs): entries are
+    (path, previous path, status, patch). It parses exactly as `git diff` output does."""
+    parts: list[str] = []
+    for path, previous, status, patch in entries:
+        old = previous or path
+        a, b = git_quote("a/" + old), git_quote("b/" + path)
+        head = [f"diff --git {a} {b}"]
+        if status == "added":
+            head.append("new file mode 100644")
+        elif status == "removed":
+            head.append("deleted file mode 100644")
+        elif status in ("renamed", "copied") and old != path:
+            verb = "copy" if status == "copied" else "rename"
+            head += [f"{verb} from {git_quote(old)}", f"{verb} to {git_quote(path)}"]
+        if patch:
+            src = DEV_NULL if status == "added" else a
+            dst = DEV_NULL if status == "removed" else b
+            head += [f"--- {src}", f"+++ {dst}", patch.rstrip("\n")]
+        parts.append("\n".join(head) + "\n")
+    return "".join(parts)
 
 
 def restrict_to(files: Sequence[FileDiff], within: Sequence[FileDiff]) -> list[FileDiff]:
@@ -368,6 +552,8 @@ def filter_files(
 
 
 def _skip_reason(f: FileDiff, include: Sequence[str], exclude: Sequence[str]) -> str | None:
+    if f.problem:
+        return f"its part of the diff could not be parsed ({f.problem})"
     if f.binary:
         return "binary file"
     explicitly_included = any(glob_match(p, f.path) for p in include)
@@ -389,18 +575,33 @@ def _skip_reason(f: FileDiff, include: Sequence[str], exclude: Sequence[str]) ->
             return "file mode change only"
         return "no textual changes"
     if not explicitly_included and _looks_generated(f):
-        return "generated file (marker in header)"
+        return "generated file (its header says so)"
     if not explicitly_included and _looks_minified(f):
         return "minified (very long lines)"
     return None
 
 
+_COMMENT_STARTS = ("//", "#", "/*", "*", "<!--", "--", ";", "%", '"""', "'''", "(*")
+
+
 def _looks_generated(f: FileDiff) -> bool:
+    """A generated-code marker in a comment among the first lines of the new file. In a file
+    that already existed the marker must already be there: a pull request cannot hide an
+    existing file from review by adding that line."""
     first = f.hunks[0]
     if first.new_start > 1:
         return False
-    head = [ln.text for ln in first.lines[:5] if ln.new is not None]
-    return any(m in text for text in head for m in _GENERATED_MARKERS)
+    for ln in first.lines:
+        if ln.new is None:
+            continue
+        if ln.new > 5:
+            break
+        if ln.kind == "+" and f.status != ADDED:
+            continue
+        text = ln.text.strip()
+        if text.startswith(_COMMENT_STARTS) and any(m in text for m in _GENERATED_MARKERS):
+            return True
+    return False
 
 
 def _looks_minified(f: FileDiff) -> bool:

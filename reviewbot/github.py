@@ -15,7 +15,7 @@ from urllib.parse import quote
 import requests
 from github import Auth, Github, GithubException, GithubRetry
 
-from reviewbot.diff import Skipped
+from reviewbot.diff import Skipped, rebuild_diff
 from reviewbot.errors import ConfigError, GitHubError
 
 logger = logging.getLogger(__name__)
@@ -400,24 +400,21 @@ class GitHubClient:
 
 
 def _files_to_diff(files: Sequence[dict[str, Any]]) -> tuple[str, tuple[Skipped, ...]]:
-    """Rebuild a unified diff from the files API's per-file patches."""
-    parts: list[str] = []
+    """Rebuild a unified diff from the files API's (or compare's) per-file patches; files
+    with changes but no patch (binary, too large) are returned as not reviewed."""
+    entries = []
     missing: list[Skipped] = []
     for f in files:
         name = str(f.get("filename", ""))
-        old = str(f.get("previous_filename") or name)
-        status = f.get("status")
+        status = str(f.get("status") or "modified")
         patch = f.get("patch")
-        if not patch:
-            if status not in ("renamed", "removed") or f.get("changes"):
-                missing.append(Skipped(name, "GitHub sent no patch (binary or too large)"))
+        # A binary file's entry reads like an empty file's (no patch, 0 changes): list both.
+        if not patch and (f.get("changes") or status not in ("renamed", "removed")):
+            missing.append(Skipped(name, "GitHub sent no patch (binary or too large)"))
             continue
-        src = "/dev/null" if status == "added" else f"a/{old}"
-        dst = "/dev/null" if status == "removed" else f"b/{name}"
-        parts.append(
-            f"diff --git a/{old} b/{name}\n--- {src}\n+++ {dst}\n{patch.rstrip(chr(10))}\n"
-        )
-    return "".join(parts), tuple(missing)
+        previous = f.get("previous_filename")
+        entries.append((name, str(previous) if previous else None, status, patch or None))
+    return rebuild_diff(entries), tuple(missing)
 
 
 def _message(exc: GithubException) -> str:

@@ -577,6 +577,46 @@ SCENARIOS.update(
             review_reply(INPUT_CALL),
             post_review(),
         ],
+        # The push deleted a file: compare lists it as removed with a patch of deletions.
+        "incremental_deletes_a_file": [
+            *reads(NEW_HEAD, reviews=[bot_review(HEAD, [typo_fingerprint()])]),
+            diff(
+                SYNC_DIFF + "diff --git a/old helper.py b/old helper.py\ndeleted file mode 100644\n"
+                "index 1111111..0000000\n--- a/old helper.py\t\n+++ /dev/null\n"
+                "@@ -1,2 +0,0 @@\n-def helper():\n-    pass\n"
+            ),
+            gh(
+                "GET",
+                f"/compare/{HEAD}...{NEW_HEAD}",
+                200,
+                {
+                    "status": "ahead",
+                    "ahead_by": 1,
+                    "behind_by": 0,
+                    "total_commits": 1,
+                    "files": [
+                        {
+                            "filename": "hello.py",
+                            "status": "modified",
+                            "additions": 1,
+                            "deletions": 1,
+                            "changes": 2,
+                            "patch": INCREMENTAL_PATCH,
+                        },
+                        {
+                            "filename": "old helper.py",
+                            "status": "removed",
+                            "additions": 0,
+                            "deletions": 2,
+                            "changes": 2,
+                            "patch": "@@ -1,2 +0,0 @@\n-def helper():\n-    pass",
+                        },
+                    ],
+                },
+            ),
+            review_reply(INPUT_CALL),
+            post_review(),
+        ],
         "config_not_utf8": [
             *reads()[:2],
             contents(

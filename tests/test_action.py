@@ -629,3 +629,14 @@ def test_an_unexpected_error_still_writes_outputs_and_summary(
     assert r.code == 1
     assert "::error::reviewbot: internal error (KeyError); the log has the details" in r.out
     assert r.outputs["status"] == "failed" and "internal error" in r.summary
+
+
+def test_a_push_that_deletes_a_file_is_reviewed_incrementally(act: Act) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("incremental_deletes_a_file", "pull_request", data)
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert "Incremental review: only the changes since ec26c3e." in review["body"]
+    assert [c["line"] for c in review["comments"]] == [4]
+    assert r.outputs["status"] == "reviewed"
