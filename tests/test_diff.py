@@ -344,7 +344,7 @@ def test_one_unparseable_file_does_not_cost_the_others() -> None:
 
 NAME = (
     st.lists(
-        st.sampled_from(list('ab/ \t\n"\\é.x_-') + ["b/", " b/", "a/"]), min_size=1, max_size=8
+        st.sampled_from([*list('ab/ \t\n"\\é.x_-'), "b/", " b/", "a/"]), min_size=1, max_size=8
     )
     .map("".join)
     .filter(
