@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from reviewbot.errors import ConfigError, LLMError, ReviewbotError, UsageError
 from reviewbot.event import PR_EVENTS, WRITE_PERMISSIONS, Ignore, Trigger, read_event
 from reviewbot.findings import fingerprint
 from reviewbot.github import GitHubClient, PriorReview, PullInfo, ReviewRejected, marker
+from reviewbot.redact import Redactor, url_secrets
 from reviewbot.review import Model, ReviewResult
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,11 @@ class Inputs:
     dry_run: bool
     fail_on_error: bool
     overrides: dict[str, Any]
+
+    def redactor(self) -> Redactor:
+        """Hides the key, the token and a base_url password in everything the run writes."""
+        base_url = str(self.overrides.get("base_url", ""))
+        return Redactor([self.api_key, self.github_token, *url_secrets(base_url)])
 
 
 @dataclass(slots=True)
@@ -110,25 +117,28 @@ def run_action(
     try:
         inputs = read_inputs(env)
         fail_on_error = inputs.fail_on_error
-        if inputs.api_key:
-            print(f"::add-mask::{inputs.api_key}", flush=True)
+        for secret in {inputs.api_key, *url_secrets(str(inputs.overrides.get("base_url", "")))}:
+            if secret:
+                print(f"::add-mask::{secret}", flush=True)
+        report.redact = inputs.redactor()
+        report.redact.install()
         outcome = _run(env, inputs, make_github or _github, make_model or _model)
     except ReviewbotError as exc:
         text = str(exc)
         report.finish(Outcome("failed", text, summary_lines=[f"❌ {text}"]))
         if fail_on_error or isinstance(exc, UsageError):
-            print(f"::error::reviewbot: {text}", flush=True)
+            report.command("error", text)
             return exc.exit_code
-        print(f"::warning::reviewbot: {text} (fail_on_error is false)", flush=True)
+        report.command("warning", f"{text} (fail_on_error is false)")
         return 0
     except Exception as exc:  # a bug: still one line, the outputs and the summary
         logger.exception("unexpected error")
         text = f"internal error ({type(exc).__name__}); the log has the details"
         report.finish(Outcome("failed", text, summary_lines=[f"❌ {text}"]))
-        print(f"::error::reviewbot: {text}", flush=True)
+        report.command("error", text)
         return 1
     report.finish(outcome)  # failures were raised above; what is left is news, not an error
-    print(f"::notice::reviewbot: {outcome.message}", flush=True)
+    report.command("notice", outcome.message)
     return 0
 
 
@@ -286,7 +296,7 @@ def _review(
 
     # This head's findings first, then earlier ones, so a cap drops the oldest.
     fps = [fingerprint(f) for f in result.findings] + sorted(posted)
-    url = _publish(gh, pr, result, config, notes, marker(pr.head_sha, fps), inputs.dry_run)
+    url = _publish(gh, pr, result, config, notes, marker(pr.head_sha, fps), inputs)
     verb = "would post" if inputs.dry_run else "posted"
     message = f"{verb} a review of #{pr.number} with {len(result.comments)} inline comment(s)"
     return Outcome(
@@ -306,20 +316,26 @@ def _publish(
     config: Config,
     notes: list[str],
     mark: str,
-    dry_run: bool,
+    inputs: Inputs,
 ) -> str:
     from reviewbot import render
     from reviewbot.anchor import BodyNote
 
-    def body_of(r: ReviewResult) -> str:
-        return render.review_body(r, config.model, notes, mark)
+    redact = inputs.redactor()
 
-    comments = [_comment_payload(c) for c in result.comments]
-    if dry_run:
+    def body_of(r: ReviewResult) -> str:
+        return redact(render.review_body(r, config.model, notes, mark))
+
+    comments = [_comment_payload(c, redact) for c in result.comments]
+    if inputs.dry_run:
+        # Model and PR text must not be read as workflow commands (`::add-mask::`, ...).
+        token = secrets.token_hex(16)
         print("::group::reviewbot dry run: the review that would be posted")
+        print(f"::stop-commands::{token}")
         print(body_of(result))
         for c, payload in zip(result.comments, comments, strict=True):
             print(f"\n--- {c.path}:{c.line} ({c.side})\n{payload['body']}")
+        print(f"::{token}::")
         print("::endgroup::", flush=True)
         return ""
     try:
@@ -333,12 +349,12 @@ def _publish(
         return gh.post_review(pr.number, pr.head_sha, body_of(fallback), [])
 
 
-def _comment_payload(c: Comment) -> dict[str, Any]:
+def _comment_payload(c: Comment, redact: Redactor) -> dict[str, Any]:
     from reviewbot import render
 
     payload: dict[str, Any] = {
         "path": c.path,
-        "body": render.comment_body(c),
+        "body": redact(render.comment_body(c)),
         "line": c.line,
         "side": c.side,
     }
@@ -379,11 +395,17 @@ def _summary(result: ReviewResult, pr: PullInfo, notes: list[str], url: str) -> 
 
 
 class Reporter:
-    """Writes $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY (and nothing when they are unset)."""
+    """Writes $GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY and workflow commands, all redacted."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self._output = env.get("GITHUB_OUTPUT", "")
         self._summary = env.get("GITHUB_STEP_SUMMARY", "")
+        self.redact = Redactor()
+
+    def command(self, kind: str, text: str) -> None:
+        """`::error::`, `::warning::` or `::notice::` with one line of text."""
+        line = " ".join(self.redact(text).split())
+        print(f"::{kind}::reviewbot: {line}", flush=True)
 
     def finish(self, outcome: Outcome) -> None:
         outputs = {
@@ -395,9 +417,10 @@ class Reporter:
         if self._output:
             with open(self._output, "a", encoding="utf-8") as fh:
                 for k, v in outputs.items():
-                    fh.write(f"{k}={v}\n")
+                    fh.write(f"{k}={' '.join(self.redact(v).split())}\n")
         if self._summary:
             text = "\n".join(outcome.summary_lines or [f"reviewbot: {outcome.message}"])
             with open(self._summary, "a", encoding="utf-8") as fh:
-                fh.write(text[:1_000_000] + "\n")
-        print(f"reviewbot: {outcome.status}: {outcome.message}", file=sys.stderr, flush=True)
+                fh.write(self.redact(text)[:1_000_000] + "\n")
+        message = self.redact(outcome.message)
+        print(f"reviewbot: {outcome.status}: {message}", file=sys.stderr, flush=True)

@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # heavy imports stay out of `reviewbot --help`
     from reviewbot.review import Prepared, ReviewResult
 
 KEY_ENV = "REVIEWBOT_API_KEY"
+BASE_URL_ENV = "REVIEWBOT_BASE_URL"
+MODEL_ENV = "REVIEWBOT_MODEL"
 logger = logging.getLogger("reviewbot")
 
 
@@ -81,15 +83,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="reviewbot: %(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     from reviewbot.errors import ReviewbotError
+    from reviewbot.redact import Redactor, url_secrets
 
+    base_url = getattr(args, "base_url", None) or os.environ.get(BASE_URL_ENV, "")
+    redact = Redactor([os.environ.get(KEY_ENV, "").strip(), *url_secrets(base_url)])
+    redact.install()
     try:
         if args.command == "action":
             from reviewbot.action import run_action
 
             return run_action(os.environ)
-        return review_command(args)
+        return review_command(args, redact)
     except ReviewbotError as exc:
-        print(f"reviewbot: error: {exc}", file=sys.stderr)
+        print(f"reviewbot: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("reviewbot: interrupted", file=sys.stderr, flush=True)
@@ -103,8 +109,8 @@ def _config(args: argparse.Namespace) -> Config:
     if args.config:
         config = config.with_overrides(load_config_file(args.config))
     explicit: dict[str, Any] = {
-        "model": args.model,
-        "base_url": args.base_url,
+        "model": args.model or os.environ.get(MODEL_ENV, "").strip() or None,
+        "base_url": args.base_url or os.environ.get(BASE_URL_ENV, "").strip() or None,
         "max_comments": args.max_comments,
         "include": args.include,
         "exclude": args.exclude,
@@ -147,7 +153,7 @@ def _read_diff(args: argparse.Namespace) -> bytes:
         raise UsageError(f"cannot read diff {args.diff}: {exc.strerror}") from None
 
 
-def review_command(args: argparse.Namespace) -> int:
+def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     """`reviewbot review`: the pipeline on a local diff, printed instead of posted."""
     from reviewbot.errors import UsageError
     from reviewbot.prompts import PullRequestText
@@ -165,7 +171,7 @@ def review_command(args: argparse.Namespace) -> int:
     from reviewbot.review import run_review
 
     result = run_review(prepared, config, model, _progress())
-    _print_result(result, prepared, config, args.format)
+    _print_result(result, prepared, config, args.format, redact)
     if result.status == "failed":
         raise_failed(result)
     return 0
@@ -218,13 +224,16 @@ def print_dry_run(prepared: Prepared) -> None:
         print(req.input)
 
 
-def _print_result(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) -> None:
+def _print_result(
+    result: ReviewResult, prepared: Prepared, config: Config, fmt: str, redact: Any
+) -> None:
     from reviewbot import render
 
     if fmt == "json":
-        sys.stdout.write(render.as_json(result))
+        text = render.as_json(result)
     elif fmt == "sarif":
-        sys.stdout.write(render.as_sarif(result))
+        text = render.as_sarif(result)
     else:
         files = {f.path: f for f in prepared.files}
-        sys.stdout.write(render.markdown(result, files, config.model))
+        text = render.markdown(result, files, config.model)
+    sys.stdout.write(redact(text))

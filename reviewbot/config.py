@@ -148,9 +148,31 @@ def _check(name: str, value: Any) -> Any:
         return value.lower()
     if name in ("model", "base_url") and not value:
         raise ConfigError(f"{name!r} must not be empty")
-    if name == "base_url" and not value.startswith(("https://", "http://")):
-        raise ConfigError(f"'base_url' must be an http(s) URL, not {_show(value)}")
+    if name == "base_url":
+        _check_base_url(value)
     return value
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _check_base_url(value: str) -> None:
+    """https, or http to this machine only: the key must not cross a network in clear."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigError("'base_url' is not a valid URL") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError("'base_url' must be an https:// URL with a host name")
+    if parts.scheme == "http" and host not in LOCAL_HOSTS and not host.startswith("127."):
+        raise ConfigError(
+            "'base_url' must use https:// (http:// is allowed only for localhost): "
+            "the API key would travel in clear text"
+        )
 
 
 def _show(value: Any) -> str:

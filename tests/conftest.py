@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("GITHUB_", "INPUT_", "RUNNER_")) or name in (
             "REVIEWBOT_API_KEY",
+            "REVIEWBOT_BASE_URL",
+            "REVIEWBOT_MODEL",
             "OPENAI_API_KEY",
             "CI",
         ):
@@ -50,6 +52,10 @@ class FakeResponses:
         # Bodies containing a key get that answer instead; "hang" never answers (a hung socket).
         self.by_content: dict[str, tuple[int, dict[str, str], bytes] | str] = {}
         self.release = threading.Event()
+        # Or computed from the request's headers and body (e.g. a proxy that echoes headers).
+        self.respond: (
+            Callable[[dict[str, str], bytes], tuple[int, dict[str, str], bytes]] | None
+        ) = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,6 +66,8 @@ class FakeResponses:
                 fake.seen.append((self.path, dict(self.headers), body))
                 if fake.delay:
                     time.sleep(fake.delay)
+                if fake.respond is not None:
+                    fake.queue.insert(0, fake.respond(dict(self.headers), body))
                 special = [v for k, v in fake.by_content.items() if k.encode() in body]
                 if special and special[0] == "hang":
                     fake.release.wait(60)

@@ -617,6 +617,7 @@ SCENARIOS.update(
             review_reply(INPUT_CALL),
             post_review(),
         ],
+        "opened_github_only": [*reads(), diff(), post_review()],
         "config_not_utf8": [
             *reads()[:2],
             contents(

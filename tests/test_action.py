@@ -17,7 +17,7 @@ import vcr
 from reviewbot.action import run_action
 from reviewbot.github import GitHubClient
 from tests import make_cassettes as mc
-from tests.conftest import CASSETTES, DATA, FAKE_KEY
+from tests.conftest import CASSETTES, DATA, FAKE_KEY, FakeResponses, responses_body
 
 FAKE_TOKEN = "ghs_faketokenfaketokenfaketoken0123"
 EVENTS = DATA / "events"
@@ -34,6 +34,7 @@ VCR = vcr.VCR(
     record_mode="none",
     filter_headers=["authorization"],
     match_on=["method", "scheme", "host", "port", "path", "query", "accept"],
+    ignore_localhost=True,  # a model endpoint on 127.0.0.1 (FakeResponses) answers for itself
 )
 VCR.register_matcher("accept", _accept)
 
@@ -640,3 +641,25 @@ def test_a_push_that_deletes_a_file_is_reviewed_incrementally(act: Act) -> None:
     assert "Incremental review: only the changes since ec26c3e." in review["body"]
     assert [c["line"] for c in review["comments"]] == [4]
     assert r.outputs["status"] == "reviewed"
+
+
+def test_a_model_endpoint_echoing_the_key_cannot_get_it_posted(
+    act: Act, fake_responses: FakeResponses
+) -> None:
+    def echo(headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        auth = headers.get("Authorization", "")
+        finding = {**mc.TYPO, "body": f"Your proxy sent {auth} and {auth.split()[-1]}"}
+        return 200, {}, responses_body({"summary": f"Echo: {auth}", "findings": [finding]})
+
+    fake_responses.respond = echo
+    r = act(
+        "opened_github_only",
+        "pull_request",
+        payload("pull_request.opened.json"),
+        base_url=fake_responses.base_url,
+    )
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert "Echo: Bearer ***" in review["body"]
+    assert review["comments"][0]["body"].count("***") == 2
+    # the harness checks that the key is nowhere: posts, log, summary, outputs

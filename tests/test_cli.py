@@ -22,7 +22,8 @@ def run(
     *args: str, key: str | None = None, stdin: bytes | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
-    env.pop("REVIEWBOT_API_KEY", None)
+    for name in ("REVIEWBOT_API_KEY", "REVIEWBOT_BASE_URL", "REVIEWBOT_MODEL"):
+        env.pop(name, None)
     if key is not None:
         env["REVIEWBOT_API_KEY"] = key
     return subprocess.run(
