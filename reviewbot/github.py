@@ -21,7 +21,12 @@ from reviewbot.errors import ConfigError, GitHubError
 logger = logging.getLogger(__name__)
 
 DIFF = "application/vnd.github.diff"
-MARKER = re.compile(r"<!-- reviewbot:v1 head=([0-9a-f]{7,64})(?: fp=([0-9a-f,]*))? -->")
+# Trusted only as the last line of a body, in exactly the shape `marker()` writes: a marker
+# anywhere else (quoted from a file name, a PR description, the model) is ignored.
+MARKER = re.compile(
+    r"\n<!-- reviewbot:v1 head=([0-9a-f]{40}|[0-9a-f]{64}) "
+    r"fp=((?:[0-9a-f]{12})(?:,[0-9a-f]{12})*)? -->\Z"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +294,7 @@ class GitHubClient:
         out: list[PriorReview] = []
         url = f"{self._url}/pulls/{number}/reviews"
         for review in self._pages(url, f"list the reviews of #{number}"):
-            m = MARKER.search(review.get("body") or "")
+            m = MARKER.search((review.get("body") or "").rstrip())
             if not m:
                 continue
             user = review.get("user") or {}

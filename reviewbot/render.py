@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -12,6 +11,7 @@ from reviewbot import __version__
 from reviewbot.anchor import BodyNote, Comment
 from reviewbot.diff import RIGHT, FileDiff, Skipped
 from reviewbot.findings import SEVERITIES, Finding, fingerprint
+from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.review import ReviewResult
 
 GITHUB_BODY_LIMIT = 65_536
@@ -19,57 +19,51 @@ BODY_BUDGET = 60_000  # default cap for one piece of model prose (GitHub allows 
 LIST_LIMIT = 40
 ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 
-_MENTION = re.compile(r"(?<![\w`/.@])@(?=[A-Za-z0-9])")
-_TEAM = re.compile(r"(?<![\w`/.@])#(?=\d)")
-
-
-def sanitize(text: str, limit: int = BODY_BUDGET) -> str:
-    """Model prose made safe to post: no pings, no hidden HTML markers, within GitHub's limit."""
-    text = _MENTION.sub("@\u200b", text)
-    text = text.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
-    text = re.sub(r"</?(?:details|summary|picture|source|img|svg|style|script)\b[^>]*>", "", text)
-    if len(text) > limit:
-        text = text[: limit - 40].rstrip() + "\n\n…(truncated by reviewbot)"
-    return text
-
-
-def fence_for(text: str) -> str:
-    """A backtick fence longer than any backtick run inside `text` (at least three)."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
-
 
 def finding_heading(f: Finding) -> str:
-    return f"{ICONS[f.severity]} **{f.severity.capitalize()}**: {sanitize(f.title, 500)}"
+    title = sanitize(" ".join(f.title.split()), 500)
+    return f"{ICONS[f.severity]} **{f.severity.capitalize()}**: {title}"
+
+
+COMMENT_LIMIT = GITHUB_BODY_LIMIT - 100
 
 
 def comment_body(c: Comment) -> str:
-    """The markdown of one inline comment, with a suggestion block when the fix is concrete."""
-    parts = [finding_heading(c.finding)]
-    if c.finding.body:
-        parts.append(sanitize(c.finding.body, 20_000))
+    """The markdown of one inline comment, with a suggestion block when the fix is concrete.
+
+    Within GitHub's limit the suggestion is kept whole or dropped (said so), never cut."""
+    tail = []
     fix = c.finding.suggestion
     if c.suggestion is not None:
         fence = fence_for(c.suggestion)
-        parts.append(f"{fence}suggestion\n{c.suggestion.rstrip(chr(10))}\n{fence}")
+        tail.append(f"{fence}suggestion\n{c.suggestion.rstrip(chr(10))}\n{fence}")
     elif fix:
         fence = fence_for(fix)
-        parts.append(f"Suggested fix:\n{fence}\n{fix.rstrip(chr(10))}\n{fence}")
+        tail.append(f"Suggested fix:\n{fence}\n{fix.rstrip(chr(10))}\n{fence}")
+    if tail and len(tail[0]) > COMMENT_LIMIT // 2:
+        tail = ["<sub>The suggested fix is too long to show in a comment.</sub>"]
     if c.moved_from is not None:
-        parts.append(
+        tail.append(
             f"<sub>The model cited line {c.moved_from}; placed on the line it quoted.</sub>"
         )
     if c.note:
-        parts.append(f"<sub>{c.note}</sub>")
-    return "\n\n".join(parts)[: GITHUB_BODY_LIMIT - 100]
+        tail.append(f"<sub>{sanitize(c.note, 500)}</sub>")
+    head = finding_heading(c.finding)
+    room = COMMENT_LIMIT - len(head) - sum(len(t) + 2 for t in tail) - 2
+    parts = [head]
+    if c.finding.body:
+        parts.append(sanitize(c.finding.body, min(20_000, room)))
+    return "\n\n".join(parts + tail)
 
 
 def note_line(n: BodyNote) -> str:
     f = n.finding
-    where = f"`{f.path}:{f.line}`" if f.path and f.line else (f"`{f.path}`" if f.path else "")
-    text = sanitize(f.body, 2_000).replace("\n", " ")
-    head = f"- {ICONS[f.severity]} **{f.severity}** {where} {sanitize(f.title, 300)}".rstrip()
-    return f"{head}: {text} _({n.reason})_" if text else f"{head} _({n.reason})_"
+    where = inline_code(f"{f.path}:{f.line}" if f.line else f.path) if f.path else ""
+    text = sanitize(" ".join(f.body.split()), 2_000)
+    title = sanitize(" ".join(f.title.split()), 300)
+    head = f"- {ICONS[f.severity]} **{f.severity}** {where} {title}".rstrip()
+    reason = sanitize(n.reason, 500)
+    return f"{head}: {text} _({reason})_" if text else f"{head} _({reason})_"
 
 
 def _bullets(lines: list[str], limit: int = LIST_LIMIT) -> list[str]:
@@ -84,7 +78,9 @@ def severity_counts(findings: Iterable[Finding]) -> str:
 
 
 def skipped_lines(skipped: Iterable[Skipped]) -> list[str]:
-    return [f"- `{s.path}`: {s.reason}" for s in skipped]
+    return [
+        f"- {inline_code(s.path)}: {sanitize(' '.join(s.reason.split()), 500)}" for s in skipped
+    ]
 
 
 def review_body(
@@ -150,7 +146,7 @@ def markdown(result: ReviewResult, files: Mapping[str, FileDiff], model: str) ->
     for c in result.comments:
         side = "" if c.side == RIGHT else " (old side)"
         span = f"{c.start_line}-{c.line}" if c.start_line else str(c.line)
-        out += ["", "---", f"**`{c.path}`** line {span}{side}", ""]
+        out += ["", "---", f"**{inline_code(c.path)}** line {span}{side}", ""]
         excerpt = _excerpt(files.get(c.path), c)
         if excerpt:
             out += [f"{fence_for(excerpt)}diff", excerpt, fence_for(excerpt), ""]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -663,3 +664,23 @@ def test_a_model_endpoint_echoing_the_key_cannot_get_it_posted(
     assert "Echo: Bearer ***" in review["body"]
     assert review["comments"][0]["body"].count("***") == 2
     # the harness checks that the key is nowhere: posts, log, summary, outputs
+
+
+def test_a_marker_hidden_in_a_listed_file_name_is_not_trusted(act: Act) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("spoofed_marker_in_file_name", "pull_request", data)
+    assert r.code == 0, r.out
+    [review] = r.review_posts()  # not skipped as "already reviewed"
+    assert "Incremental review: only the changes since ec26c3e." in review["body"]
+
+
+def test_hostile_names_and_model_paths_cannot_plant_a_marker_or_a_mention(act: Act) -> None:
+    r = act("hostile_paths", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    body = review["body"]
+    assert body.count("<!-- reviewbot:v1") == 1 and body.rstrip().endswith("-->")
+    outside_code = re.sub(r"`[^`]*`", "", body)
+    assert "Ping @\u200bmallory and see #\u200b1 and _@\u200bmallory_" in outside_code
+    assert re.search(r"(?<![A-Za-z0-9])@mallory", outside_code) is None

@@ -125,8 +125,10 @@ def test_findings_for_files_of_a_failed_chunk_go_to_the_body() -> None:
 def test_review_body_is_sanitised_and_within_limits() -> None:
     assert sanitize("hi @octocat and @org/team") == "hi @\u200boctocat and @\u200borg/team"
     assert sanitize("mail a@b.com and `@decorator`") == "mail a@b.com and `@decorator`"
-    assert sanitize("<!-- reviewbot:fake -->") == "&lt;!-- reviewbot:fake --&gt;"
-    assert sanitize("<details><summary>x</summary>hidden</details>") == "xhidden"
+    assert sanitize("<!-- reviewbot:fake -->") == "&lt;!-- reviewbot:fake -->"
+    assert sanitize("<details><summary>x</summary>hidden</details>") == (
+        "&lt;details>&lt;summary>x&lt;/summary>hidden&lt;/details>"
+    )
     long = sanitize("x" * 100_000)
     assert len(long) < 65_536 and long.endswith("(truncated by reviewbot)")
 
