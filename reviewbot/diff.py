@@ -491,47 +491,110 @@ def split_patterns(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in items if p and p.strip())
 
 
+def glob_match(pattern: str, path: str) -> bool:
+    """gitignore-like matching: `*` stays in a folder, `**` crosses folders, `dir/` a tree.
+
+    Matched segment by segment without regular expressions, in time proportional to the
+    pattern times the path: no input can make it backtrack for seconds.
+    """
+    parts = _glob_parts(pattern)
+    if not parts:
+        return False
+    segments = path.split("/")
+    reach = [True] + [False] * len(segments)  # reach[j]: the parts so far match segments[:j]
+    for part in parts:
+        if part == "**":
+            seen = False
+            reach = [seen := seen or r for r in reach]
+        else:
+            tokens = _segment_tokens(part)
+            reach = [False] + [
+                reach[j - 1] and _segment_match(tokens, segments[j - 1])
+                for j in range(1, len(segments) + 1)
+            ]
+    return reach[-1]
+
+
 @lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
+def _glob_parts(pattern: str) -> tuple[str, ...]:
     pat = pattern.strip()
     anchored = pat.startswith("/")
-    pat = pat.lstrip("/")
-    directory = pat.endswith("/")
-    pat = pat.rstrip("/")
-    out: list[str] = []
+    directory = pat.rstrip().endswith("/")
+    pat = pat.strip("/")
+    if not pat:
+        return ()
+    parts = [p for p in pat.split("/") if p]
+    parts = [p if p == "**" or "**" not in p else re.sub(r"\*+", "*", p) for p in parts]
+    if not anchored and len(parts) == 1:
+        parts = ["**", *parts]  # a bare name matches at any depth
+    # A match is the path itself or anything below it; `dir/` only what is below it.
+    return (*parts, "*", "**") if directory else (*parts, "**")
+
+
+@lru_cache(maxsize=1024)
+def _segment_tokens(part: str) -> tuple[str | frozenset[str] | tuple[bool, str], ...]:
+    """'*' and '?' as themselves, a [class] as (negated, members spec), anything else a char."""
+    out: list[str | frozenset[str] | tuple[bool, str]] = []
     i = 0
-    while i < len(pat):
-        if pat.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pat[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pat[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pat[i] == "[" and "]" in pat[i + 1 :]:
-            end = pat.index("]", i + 1)
-            body = pat[i + 1 : end].replace("\\", "\\\\")
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append(f"[{body}]")
+    while i < len(part):
+        ch = part[i]
+        if ch == "[" and "]" in part[i + 2 :]:
+            end = part.index("]", i + 2)
+            body = part[i + 1 : end]
+            negated = body[:1] in ("!", "^")
+            out.append((negated, body[1:] if negated else body))
             i = end + 1
         else:
-            out.append(re.escape(pat[i]))
+            out.append(frozenset({ch}) if ch not in "*?" else ch)
             i += 1
-    core = "".join(out)
-    prefix = "" if anchored or "/" in pat else "(?:.*/)?"
-    suffix = "/.*" if directory else "(?:/.*)?"
-    return re.compile(f"{prefix}{core}{suffix}", re.DOTALL)
+    return tuple(out)
 
 
-def glob_match(pattern: str, path: str) -> bool:
-    """gitignore-like matching: `*` stays in a folder, `**` crosses folders, `dir/` a tree."""
-    return _glob_regex(pattern).fullmatch(path) is not None
+def _in_class(spec: str, ch: str) -> bool:
+    i = 0
+    while i < len(spec):
+        if i + 2 < len(spec) and spec[i + 1] == "-":
+            if spec[i] <= ch <= spec[i + 2]:
+                return True
+            i += 3
+        else:
+            if spec[i] == ch:
+                return True
+            i += 1
+    return False
+
+
+def _token_match(token: str | frozenset[str] | tuple[bool, str], ch: str) -> bool:
+    if token == "?":
+        return True
+    if isinstance(token, frozenset):
+        return ch in token
+    if isinstance(token, tuple):
+        negated, spec = token
+        return _in_class(spec, ch) != negated
+    return False
+
+
+def _segment_match(tokens: tuple[str | frozenset[str] | tuple[bool, str], ...], s: str) -> bool:
+    """Wildcard match of one path segment: greedy with one backtrack point (linear-ish)."""
+    i = j = 0
+    star, mark = -1, 0
+    while j < len(s):
+        if i < len(tokens) and tokens[i] != "*" and _token_match(tokens[i], s[j]):
+            i += 1
+            j += 1
+        elif i < len(tokens) and tokens[i] == "*":
+            star, mark = i, j
+            i += 1
+        elif star != -1:
+            i = star + 1
+            mark += 1
+            j = mark
+        else:
+            return False
+    while i < len(tokens) and tokens[i] == "*":
+        i += 1
+    return i == len(tokens)
 
 
 def filter_files(

@@ -90,9 +90,11 @@ def _nonce(files: tuple[FileDiff, ...], pr: PullRequestText) -> str:
     h = hashlib.sha256()
     h.update(pr.title.encode("utf-8", "replace"))
     h.update(pr.body.encode("utf-8", "replace"))
-    for f in files:
+    for f in files:  # everything the template shows inside the fence
         h.update(f.path.encode("utf-8", "replace"))
+        h.update((f.old_path or "").encode("utf-8", "replace"))
         for hunk in f.hunks:
+            h.update(hunk.header.encode("utf-8", "replace"))
             for ln in hunk.lines:
                 h.update(ln.text.encode("utf-8", "replace"))
     return h.hexdigest()[:20]

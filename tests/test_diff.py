@@ -401,3 +401,15 @@ def test_rebuilt_pure_rename_and_empty_deletion_parse() -> None:
         ("new name.py", "old name.py", "renamed", ()),
         ("e.txt", None, "deleted", ()),
     ]
+
+
+def test_glob_match_cannot_be_made_to_backtrack() -> None:
+    import time
+
+    path = "a/" * 400 + "b" * 200
+    started = time.perf_counter()
+    for pattern in ("**/a/**/a/**/a/**/a/**/c", "*a*a*a*a*a*a*a*c", "a/**/**/**/**/**/x*y*z"):
+        assert not glob_match(pattern, path)
+        assert not glob_match(pattern, "a" * 1001)
+    assert glob_match("**/a/**/b*", path)
+    assert time.perf_counter() - started < 0.5
