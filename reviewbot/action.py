@@ -14,7 +14,14 @@ from typing import Any
 from reviewbot.anchor import Comment
 from reviewbot.config import Config, parse_bool, parse_config_file
 from reviewbot.errors import ConfigError, LLMError, ReviewbotError, UsageError
-from reviewbot.event import PR_EVENTS, WRITE_PERMISSIONS, Ignore, Trigger, read_event
+from reviewbot.event import (
+    FORK_POLICIES,
+    PR_EVENTS,
+    WRITE_PERMISSIONS,
+    Ignore,
+    Trigger,
+    read_event,
+)
 from reviewbot.findings import fingerprint
 from reviewbot.github import GitHubClient, PriorReview, PullInfo, ReviewRejected, marker
 from reviewbot.redact import Redactor, url_secrets
@@ -45,6 +52,7 @@ class Inputs:
     dry_run: bool
     fail_on_error: bool
     overrides: dict[str, Any]
+    fork_prs: str = "members"
 
     def redactor(self) -> Redactor:
         """Hides the key, the token and a base_url password in everything the run writes."""
@@ -82,7 +90,15 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         dry_run=parse_bool("dry_run", get("dry_run", "false")),
         fail_on_error=parse_bool("fail_on_error", get("fail_on_error", "true")),
         overrides=_explicit(get),
+        fork_prs=_fork_policy(get("fork_prs", "members")),
     )
+
+
+def _fork_policy(value: str) -> str:
+    if value.lower() not in FORK_POLICIES:
+        allowed = ", ".join(FORK_POLICIES)
+        raise ConfigError(f"input fork_prs must be one of {allowed}, not {value[:40]!r}")
+    return value.lower()
 
 
 def _explicit(get: Callable[[str], str]) -> dict[str, Any]:
@@ -176,6 +192,15 @@ def _run(
             "out the fork's code."
         )
         return Outcome("skipped", why, summary_lines=[f"⚠️ Not reviewed: {why}"])
+    allowed = FORK_POLICIES[inputs.fork_prs]
+    if trigger.fork and allowed is not None and trigger.author_association not in allowed:
+        author = (trigger.author_association or "unknown").lower()
+        why = (
+            f"a fork pull request whose author is {author} is not reviewed automatically "
+            f"(fork_prs: {inputs.fork_prs}); someone with write access can comment "
+            f"`{inputs.trigger_phrase}` to review it"
+        )
+        return Outcome("skipped", why, summary_lines=[f"Not reviewed: {why}."])
     if not inputs.api_key:
         raise UsageError(
             "the api_key input is empty: pass your key, e.g. api_key: ${{ secrets.AIMLAPI_KEY }}"
@@ -289,10 +314,12 @@ def _review(
         notes.append(f"{repeated} finding(s) already posted on an earlier commit are not repeated.")
     fresh_findings = tuple(f for f in result.findings if fingerprint(f) not in posted)
     result = replace(result, comments=fresh_comments, notes=fresh_notes, findings=fresh_findings)
-    if result.status == "skipped" and not fresh_notes:
+    if result.status == "skipped" and not fresh_notes and not result.skipped:
         return Outcome(
             "skipped", "no reviewable changes", summary_lines=_summary(result, pr, notes, "")
         )
+    # Every changed file skipped (generated, vendored, ...): a short review still says so,
+    # so that nothing is left out without the PR's readers being told.
 
     # This head's findings first, then earlier ones, so a cap drops the oldest.
     fps = [fingerprint(f) for f in result.findings] + sorted(posted)

@@ -10,6 +10,12 @@ from reviewbot.errors import UsageError
 PR_EVENTS = ("pull_request", "pull_request_target")
 PR_ACTIONS = ("opened", "reopened", "ready_for_review", "synchronize")
 WRITE_PERMISSIONS = ("admin", "maintain", "write")
+# Who may start a paid review just by pushing to a fork's pull request (input fork_prs).
+FORK_POLICIES = {
+    "members": ("OWNER", "MEMBER", "COLLABORATOR"),
+    "contributors": ("OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR"),
+    "all": None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,7 @@ class Trigger:
     comment_id: int | None = None
     commenter: str | None = None
     full: bool = False
+    author_association: str = ""  # of the PR's author: OWNER, MEMBER, COLLABORATOR, ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,7 @@ def _pull_request(name: str, payload: dict[str, Any], repo: str) -> Trigger | Ig
         head_sha=_dig(pr, "head", "sha"),
         fork=head_repo != base_repo,
         draft=bool(pr.get("draft")),
+        author_association=str(pr.get("author_association") or ""),
     )
 
 

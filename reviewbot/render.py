@@ -91,13 +91,20 @@ def review_body(
     `notes` are run facts (incremental, fallbacks); `marker` is the hidden line, kept whole.
     """
     out = ["### reviewbot", ""]
-    if result.summary:
-        out += [sanitize(result.summary, 8_000), ""]
-    out.append(
-        f"**{severity_counts(result.findings)}**; {len(result.comments)} inline "
-        f"comment{'s' if len(result.comments) != 1 else ''}; "
-        f"{result.files_reviewed} file{'s' if result.files_reviewed != 1 else ''} reviewed."
-    )
+    if result.status == "skipped":
+        out.append(
+            "**Nothing was reviewed**: every changed file was skipped (listed below)."
+            if result.skipped
+            else sanitize(result.summary or "Nothing to review.", 500)
+        )
+    else:
+        if result.summary:
+            out += [sanitize(result.summary, 8_000), ""]
+        out.append(
+            f"**{severity_counts(result.findings)}**; {len(result.comments)} inline "
+            f"comment{'s' if len(result.comments) != 1 else ''}; "
+            f"{result.files_reviewed} file{'s' if result.files_reviewed != 1 else ''} reviewed."
+        )
     if result.status == "partial":
         out += ["", "⚠️ **Partial review**: some changes were not reviewed (listed below)."]
     if result.notes:

@@ -684,3 +684,55 @@ def test_hostile_names_and_model_paths_cannot_plant_a_marker_or_a_mention(act: A
     outside_code = re.sub(r"`[^`]*`", "", body)
     assert "Ping @\u200bmallory and see #\u200b1 and _@\u200bmallory_" in outside_code
     assert re.search(r"(?<![A-Za-z0-9])@mallory", outside_code) is None
+
+
+def fork_payload(association: str) -> dict[str, Any]:
+    data = payload("pull_request.opened.json")
+    data["pull_request"]["head"]["repo"]["full_name"] = "stranger/Hello-World"
+    data["pull_request"]["author_association"] = association
+    return data
+
+
+@pytest.mark.parametrize("association", ["NONE", "FIRST_TIME_CONTRIBUTOR", "CONTRIBUTOR"])
+def test_a_strangers_fork_pr_costs_nothing_by_default(act: Act, association: str) -> None:
+    r = act(None, "pull_request_target", fork_payload(association))
+    assert r.code == 0 and r.sent == []  # no GitHub request, no model call
+    assert r.outputs["status"] == "skipped"
+    assert f"whose author is {association.lower()} is not reviewed automatically" in r.summary
+    assert "comment `/review` to review it" in r.summary
+
+
+@pytest.mark.parametrize(
+    ("association", "policy"),
+    [
+        ("MEMBER", "members"),
+        ("COLLABORATOR", "members"),
+        ("CONTRIBUTOR", "contributors"),
+        ("NONE", "all"),
+    ],
+)
+def test_fork_prs_policy_lets_chosen_authors_through(
+    act: Act, association: str, policy: str
+) -> None:
+    r = act("opened", "pull_request_target", fork_payload(association), fork_prs=policy)
+    assert r.code == 0, r.out
+    assert r.model_calls == 1 and len(r.review_posts()) == 1
+
+
+def test_an_unknown_fork_policy_is_a_configuration_error(act: Act) -> None:
+    r = act(None, "pull_request_target", fork_payload("NONE"), fork_prs="everyone")
+    assert r.code == 2
+    assert "::error::reviewbot: input fork_prs must be one of members, contributors, all" in r.out
+
+
+def test_when_every_file_is_skipped_a_short_review_says_so(act: Act) -> None:
+    r = act("only_skipped_files", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    assert r.model_calls == 0
+    [review] = r.review_posts()
+    body = review["body"]
+    assert "**Nothing was reviewed**: every changed file was skipped" in body
+    assert "- `api/service.go`: generated file (its header says so)" in body
+    assert "- `package-lock.json`: lock file (skipped by default)" in body
+    assert "no findings" not in body
+    assert r.outputs["status"] == "skipped"
