@@ -19,8 +19,8 @@ _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\s*(/?)>")
 _ENTITY = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _MENTION = re.compile(r"(?<![A-Za-z0-9])@")
-_REFERENCE = re.compile(r"#(?=\d)")
-_GH_REF = re.compile(r"(?<![A-Za-z0-9])(GH)-(?=\d)", re.I)
+_REFERENCE = re.compile(r"#(?=[\d_*])")  # `#_1_` renders as # and an emphasised 1
+_GH_REF = re.compile(r"(?<![A-Za-z0-9])(GH)-(?=[\d_*])", re.I)
 # A code span opens with a whole backtick run that no backslash escapes (CommonMark).
 _URL_TAIL = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*:|www\.)\S*$|@\S*$")
 _CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
@@ -62,7 +62,9 @@ def fence_for(text: str) -> str:
 
 
 def _prose(line: str) -> str:
-    """One line outside fenced code: code spans kept, everything between them neutralised."""
+    """One line outside fenced code. Its code spans are rewritten with delimiters longer than
+    any backtick run inside them, and every other backtick and backslash is escaped, so that
+    GitHub's parser pairs exactly the spans kept here; everything else is neutralised."""
     parts: list[str] = []
     pos = 0
     for m in _CODE_SPAN.finditer(line):
@@ -70,13 +72,16 @@ def _prose(line: str) -> str:
         if _URL_TAIL.search(before):  # GFM's autolink would swallow the opening backtick
             before += " "
         parts.append(_neutral(before))
-        parts.append(_no_marker(m.group(0)))
+        content = _no_marker(m.group(2))
+        ticks = "`" * (max((len(r) for r in re.findall(r"`+", content)), default=0) + 1)
+        parts.append(f"{ticks}{content}{ticks}")
         pos = m.end()
     parts.append(_neutral(line[pos:]))
     return "".join(parts)
 
 
 def _neutral(text: str) -> str:
+    text = text.replace("\\", "\\\\").replace("`", "\\`")
     text = _ENTITY.sub(lambda m: f"&amp;{m.group(1)};", text)
     text = _TAG.sub(_tag, text)
     text = text.replace("<", "&lt;")
