@@ -82,6 +82,11 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
     def get(name: str, default: str = "") -> str:
         return env.get(f"INPUT_{name.upper()}", "").strip() or default
 
+    overrides = _explicit(get)
+    try:  # a bad input fails before any request is made
+        Config().with_overrides(overrides)
+    except ConfigError as exc:
+        raise ConfigError(f"input {exc}") from None
     return Inputs(
         api_key=get("api_key"),
         github_token=get("github_token") or env.get("GITHUB_TOKEN", ""),
@@ -89,7 +94,7 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         config_path=get("config", ".github/reviewbot.yml"),
         dry_run=parse_bool("dry_run", get("dry_run", "false")),
         fail_on_error=parse_bool("fail_on_error", get("fail_on_error", "true")),
-        overrides=_explicit(get),
+        overrides=overrides,
         fork_prs=_fork_policy(get("fork_prs", "members")),
     )
 

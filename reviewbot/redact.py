@@ -52,13 +52,18 @@ class _LogFilter(logging.Filter):
         self._redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage())
+        record.msg = _inert(self._redact(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
-            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = self._redact(record.exc_text)
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _inert(self._redact(record.exc_text))
         return True
+
+
+def _inert(text: str) -> str:
+    """No line of a log message can start a workflow command (`::add-mask::`, `::error::`)."""
+    return re.sub(r"(?m)^(\s*)::", r"\1 ::", text)
 
 
 def url_secrets(url: str) -> list[str]:

@@ -664,6 +664,18 @@ SCENARIOS.update(
             ),
             post_review(),
         ],
+        # The model tries to smuggle workflow commands into a dry run's log.
+        "dry_run_hostile": [
+            *reads(),
+            diff(),
+            review_reply(
+                {
+                    **TYPO,
+                    "body": "Fix it.\n::add-mask::Hello\n::warning::pwned\n::stop-commands::x",
+                },
+                summary="::error::fake failure",
+            ),
+        ],
         "opened_github_only": [*reads(), diff(), post_review()],
         "config_not_utf8": [
             *reads()[:2],

@@ -736,3 +736,27 @@ def test_when_every_file_is_skipped_a_short_review_says_so(act: Act) -> None:
     assert "- `package-lock.json`: lock file (skipped by default)" in body
     assert "no findings" not in body
     assert r.outputs["status"] == "skipped"
+
+
+def test_a_dry_run_prints_model_text_with_workflow_commands_stopped(act: Act) -> None:
+    r = act("dry_run_hostile", "pull_request", payload("pull_request.opened.json"), dry_run="true")
+    assert r.code == 0, r.out
+    lines = r.out.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("::stop-commands::"))
+    token = lines[start].removeprefix("::stop-commands::")
+    end = lines.index(f"::{token}::")
+    assert len(token) == 32 and token != "x"
+    hostile = [
+        i
+        for i, ln in enumerate(lines)
+        if ln.startswith(("::add-mask::Hello", "::warning::pwned", "::error::fake"))
+    ]
+    assert hostile and all(start < i < end for i in hostile)
+
+
+@pytest.mark.parametrize("url", ["https://[::1/v1", "http://models.example/v1"])
+def test_a_bad_base_url_input_fails_before_any_request(act: Act, url: str) -> None:
+    r = act(None, "pull_request", payload("pull_request.opened.json"), base_url=url)
+    assert r.code == 2 and r.sent == [] and "Traceback" not in r.out
+    assert "::error::reviewbot: input 'base_url'" in r.out
+    assert r.outputs["status"] == "failed"

@@ -133,3 +133,15 @@ def test_a_billion_laughs_config_gives_a_short_error(tmp_path: Path) -> None:
     p = cli("review", "--diff", str(DEMO_DIFF), "--dry-run", "--config", str(conf))
     assert p.returncode == 2
     assert len(p.stderr) < 400, len(p.stderr)
+
+
+def test_log_lines_cannot_start_workflow_commands(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from reviewbot.redact import _LogFilter
+
+    record = logging.LogRecord(
+        "x", logging.WARNING, "f", 1, "model said %s", ("ok\n::add-mask::x",), None
+    )
+    assert _LogFilter(Redactor()).filter(record)
+    assert record.getMessage() == "model said ok\n ::add-mask::x"
