@@ -10,31 +10,31 @@ from reviewbot.findings import SEVERITY_RANK, Finding
 
 
 @dataclass(frozen=True, slots=True)
-class Comment:
-    """An inline comment GitHub will accept: `line` (and `start_line`) are on the diff."""
+class Placed:
+    """One finding and where it went: inline on a diff line GitHub accepts, or the review body
+    with the reason (reviewdog annotates one diagnostic the same way). Every renderer reads the
+    placed position; the model's own numbers stay on `finding`."""
 
     finding: Finding
-    path: str
-    line: int
+    inline: bool
+    line: int  # inline: the diff line it sits on; in the body: the model's line (0: none)
     side: str
     start_line: int | None = None
-    suggestion: str | None = None
-    moved_from: int | None = None
-    note: str | None = None
+    suggestion: str | None = None  # a suggestion block GitHub can apply (inline, RIGHT only)
+    moved_from: int | None = None  # the model's line, when the quoted code moved the comment
+    note: str | None = None  # shown under an inline comment
+    reason: str | None = None  # why it is in the body
+    new_line: int | None = None  # LEFT: the new-file line where the deletion sits
+    in_diff: bool = True  # False: the finding names a path the diff does not have
+
+    @property
+    def path(self) -> str:
+        return self.finding.path
 
 
-@dataclass(frozen=True, slots=True)
-class BodyNote:
-    """A finding that stays in the review body, with the reason it could not be inline."""
-
-    finding: Finding
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Anchored:
-    comments: tuple[Comment, ...]
-    notes: tuple[BodyNote, ...]
+def in_body(f: Finding, reason: str, in_diff: bool = True) -> Placed:
+    """A finding that stays in the review body, and why."""
+    return Placed(f, False, f.line, f.side, f.start_line, reason=reason, in_diff=in_diff)
 
 
 def anchor_findings(
@@ -43,36 +43,37 @@ def anchor_findings(
     not_reviewed: Mapping[str, str] | None = None,
     max_comments: int = 25,
     right_only: bool = False,
-) -> Anchored:
-    """Place each finding on its exact diff line, else in the body; cap inline comments."""
+) -> tuple[Placed, ...]:
+    """Place each finding on its exact diff line, else in the body; cap inline comments.
+
+    Inline comments come first (most severe first), then the body's findings."""
     not_reviewed = not_reviewed or {}
-    comments: list[Comment] = []
-    notes: list[BodyNote] = []
+    comments: list[Placed] = []
+    notes: list[Placed] = []
     for f in findings:
         if right_only and f.side != RIGHT:
-            notes.append(BodyNote(f, "on the old side of a file; only new changes were reviewed"))
+            notes.append(in_body(f, "on the old side of a file; only new changes were reviewed"))
             continue
         placed = _anchor_one(f, files, not_reviewed)
-        if isinstance(placed, Comment):
-            comments.append(placed)
-        else:
-            notes.append(placed)
+        (comments if placed.inline else notes).append(placed)
     comments.sort(key=lambda c: (SEVERITY_RANK[c.finding.severity], c.path, c.line))
     if max_comments >= 0 and len(comments) > max_comments:
         for c in comments[max_comments:]:
-            notes.append(BodyNote(c.finding, f"over the limit of {max_comments} inline comments"))
+            notes.append(in_body(c.finding, f"over the limit of {max_comments} inline comments"))
         comments = comments[:max_comments]
-    return Anchored(tuple(comments), tuple(notes))
+    return (*comments, *notes)
 
 
 def _anchor_one(
     f: Finding, files: Mapping[str, FileDiff], not_reviewed: Mapping[str, str]
-) -> Comment | BodyNote:
+) -> Placed:
     file = files.get(f.path)
     if file is None:
         if f.path in not_reviewed:
-            return BodyNote(f, f"file not reviewed inline ({not_reviewed[f.path]})")
-        return BodyNote(f, "path is not in the diff" if f.path else "no file path given")
+            return in_body(f, f"file not reviewed inline ({not_reviewed[f.path]})")
+        return in_body(
+            f, "path is not in the diff" if f.path else "no file path given", in_diff=False
+        )
     lines = file.side_map(f.side)
     line = f.line
     moved_from: int | None = None
@@ -80,8 +81,8 @@ def _anchor_one(
     if line not in lines or (target is not None and _quote(f.code) != lines[line][1].strip()):
         if target is None:
             if not line:
-                return BodyNote(f, "the model gave no line number")
-            return BodyNote(f, f"line {line} is not on the diff for the {f.side} side")
+                return in_body(f, "the model gave no line number")
+            return in_body(f, f"line {line} is not on the diff for the {f.side} side")
         moved_from, line = (line or None), target
     hunk = lines[line][0]
 
@@ -98,8 +99,24 @@ def _anchor_one(
     if suggestion is not None and (f.side != RIGHT or (f.start_line is not None and start is None)):
         why = "on the old side" if f.side != RIGHT else "its range did not fit the diff"
         note = f"suggested fix shown as text ({why})"
-        return Comment(f, f.path, line, f.side, start, None, moved_from, note)
-    return Comment(f, f.path, line, f.side, start, suggestion, moved_from, note)
+        suggestion = None
+    new_line = None if f.side == RIGHT else _new_line_at(file, hunk, line)
+    return Placed(f, True, line, f.side, start, suggestion, moved_from, note, None, new_line)
+
+
+def _new_line_at(file: FileDiff, hunk_index: int, old_line: int) -> int:
+    """The new-file line where an old-side line sits: the next line the new file has."""
+    hunk = file.hunks[hunk_index]
+    seen = False
+    last_new = max(hunk.new_start - 1, 0)
+    for ln in hunk.lines:
+        if ln.old == old_line:
+            seen = True
+        if ln.new is not None:
+            if seen:
+                return ln.new
+            last_new = ln.new
+    return max(last_new, 1)
 
 
 def _quote(code: str | None) -> str:

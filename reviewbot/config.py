@@ -10,11 +10,10 @@ from typing import Any
 
 from reviewbot.diff import split_patterns
 from reviewbot.errors import ConfigError
-from reviewbot.findings import SEVERITIES
+from reviewbot.kinds import EFFORTS, SEVERITIES
 
 DEFAULT_MODEL = "openai/gpt-5-3-codex"
 DEFAULT_BASE_URL = "https://api.aimlapi.com/v1"
-EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")  # the API's values
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +87,28 @@ def parse_config_file(text: str, source: str) -> dict[str, Any]:
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
     return out
+
+
+def explicit_settings(values: Mapping[str, str]) -> dict[str, Any]:
+    """Settings given explicitly (Action inputs): set, and not left at the built-in default,
+    checked. action.yml shows the defaults, so GitHub always passes a value; one equal to the
+    default lets the repository's config file decide."""
+    defaults = Config()
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value and getattr(defaults.with_overrides({name: value}), name) != getattr(
+            defaults, name
+        ):
+            out[name] = value
+    return out
+
+
+def resolve(file_text: str | None, source: str, overrides: Mapping[str, Any]) -> Config:
+    """Defaults < a config file's settings (None: no file) < explicit overrides."""
+    config = Config()
+    if file_text is not None:
+        config = config.with_overrides(parse_config_file(file_text, source))
+    return config.with_overrides(overrides)
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
 from reviewbot.errors import DiffError
+from reviewbot.kinds import Side
 
-RIGHT = "RIGHT"
-LEFT = "LEFT"
+RIGHT = Side.RIGHT
+LEFT = Side.LEFT
 
 ADDED, MODIFIED, DELETED, RENAMED = "added", "modified", "deleted", "renamed"
 

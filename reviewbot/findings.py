@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-SEVERITIES = ("critical", "major", "minor", "nit")
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-SIDES = ("RIGHT", "LEFT")
+from reviewbot.kinds import SEVERITIES, SEVERITY_RANK, SIDES
+
+__all__ = ["SEVERITIES", "SEVERITY_RANK", "SIDES", "Finding", "parse_output", "response_schema"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ class Finding:
     @property
     def key(self) -> tuple[str, str, int, int | None, str]:
         """Identity used to deduplicate findings across chunks."""
-        return (self.path, self.side, self.line, self.start_line, _norm(self.title))
+        return (self.path, self.side, self.line, self.start_line, norm(self.title))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,15 +206,6 @@ def _finding(item: object) -> tuple[Finding | None, str | None]:
     return finding, "; ".join(notes) or None
 
 
-def fingerprint(f: Finding) -> str:
-    """A short id that survives line shifts: file, title and quoted code (or line if none)."""
-    import hashlib
-
-    anchor = _norm(f.code) if f.code else str(f.line)
-    raw = "\0".join((f.path, f.side, _norm(f.title), anchor))
-    return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:12]
-
-
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     """Drop exact repeats (same place, same title) that overlapping chunks can produce."""
     seen: set[tuple[str, str, int, int | None, str]] = set()
@@ -226,7 +217,8 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
-def _norm(s: str) -> str:
+def norm(s: str) -> str:
+    """Text compared loosely: case and runs of white space do not matter."""
     return " ".join(s.casefold().split())
 
 

@@ -8,7 +8,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -17,73 +16,22 @@ from github import Auth, Github, GithubException, GithubRetry
 
 from reviewbot.diff import Skipped, rebuild_diff
 from reviewbot.errors import ConfigError, GitHubError
+from reviewbot.markers import read_review_marker
+from reviewbot.pulls import (
+    FetchedDiff,
+    Incremental,
+    InlineComment,
+    PriorReview,
+    PullInfo,
+    ReviewRejected,
+)
 
 logger = logging.getLogger(__name__)
 
 DIFF = "application/vnd.github.diff"
-# Trusted only as the last line of a body, in exactly the shape `marker()` writes: a marker
-# anywhere else (quoted from a file name, a PR description, the model) is ignored.
-MARKER = re.compile(
-    r"\n<!-- reviewbot:v1 head=([0-9a-f]{40}|[0-9a-f]{64}) "
-    r"fp=((?:[0-9a-f]{12})(?:,[0-9a-f]{12})*)? -->\Z"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PullInfo:
-    number: int
-    title: str
-    body: str
-    head_sha: str
-    base_sha: str
-    base_ref: str
-    head_repo: str | None
-    base_repo: str
-    draft: bool
-    state: str
-    html_url: str
-
-
-@dataclass(frozen=True, slots=True)
-class FetchedDiff:
-    """The diff text, and the files GitHub gave no patch for (binary, too large)."""
-
-    text: str
-    missing: tuple[Skipped, ...] = ()
-    via_files_api: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PriorReview:
-    """What an earlier reviewbot review on this PR recorded in its hidden marker."""
-
-    head_sha: str
-    fingerprints: frozenset[str]
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Incremental:
-    """The changes since the last reviewed head, or why they cannot be used (full review)."""
-
-    diff: FetchedDiff | None
-    why_full: str = ""
-
-
-class ReviewRejected(GitHubError):
-    """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
-
-
 MAX_RATE_LIMIT_WAIT = 900.0  # seconds; a job waiting longer for GitHub's limits fails instead
-MAX_FINGERPRINTS = 2_000  # about 26 KB of the review body's 65,536 characters
 MAX_CONFIG_BYTES = 1_000_000
 API_VERSION = "2022-11-28"  # pinned, so a new default version cannot change what we read
-
-
-def marker(head_sha: str, fingerprints: Sequence[str]) -> str:
-    """The hidden line that lets later runs know what this review (and earlier ones) posted."""
-    kept = list(dict.fromkeys(fingerprints))[:MAX_FINGERPRINTS]
-    return f"<!-- reviewbot:v1 head={head_sha} fp={','.join(kept)} -->"
 
 
 class _Retry(GithubRetry):
@@ -114,7 +62,11 @@ class GitHubClient:
         secondary_wait: float = 60.0,
         retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        backoff: float = 0.5,
     ) -> None:
+        """`write_pause` is GitHub's pause between writes, `secondary_wait` the wait after a
+        secondary rate limit without Retry-After, `backoff` the base of retry backoff;
+        `sleep` is how to wait (tests pass zeros and a recorder)."""
         retry = _Retry(
             total=retries,
             secondary_rate_wait=secondary_wait,
@@ -122,7 +74,7 @@ class GitHubClient:
             # POST is retried here, not by urllib3, so a review is never posted twice.
             allowed_methods=frozenset({"GET", "HEAD"}),
             status_forcelist=[429, *range(500, 600)],
-            backoff_factor=0.5 if write_pause else 0.0,
+            backoff_factor=backoff,
         )
         self._gh = Github(
             auth=Auth.Token(token) if token else None,
@@ -138,8 +90,8 @@ class GitHubClient:
         )
         self._url = f"{api_url.rstrip('/')}/repos/{repo}"
         self._secondary_wait = secondary_wait
-        self._write_pause = write_pause
         self._sleep = sleep
+        self._backoff = backoff
         self._me: str | None = None
         self._me_known = False
 
@@ -294,14 +246,14 @@ class GitHubClient:
         out: list[PriorReview] = []
         url = f"{self._url}/pulls/{number}/reviews"
         for review in self._pages(url, f"list the reviews of #{number}"):
-            m = MARKER.search((review.get("body") or "").rstrip())
-            if not m:
+            mark = read_review_marker(str(review.get("body") or ""))
+            if mark is None:
                 continue
             user = review.get("user") or {}
             if user.get("type") != "Bot" and user.get("login") != self._identity():
                 continue
-            fps = frozenset(x for x in (m.group(2) or "").split(",") if x)
-            out.append(PriorReview(m.group(1), fps, str(review.get("html_url", ""))))
+            url = str(review.get("html_url", ""))
+            out.append(PriorReview(mark.head_sha, mark.fingerprints, url))
         return out
 
     def _identity(self) -> str | None:
@@ -327,15 +279,15 @@ class GitHubClient:
             logger.warning("could not add a reaction to the comment (%s)", exc.status)
 
     def post_review(
-        self, number: int, head_sha: str, body: str, comments: Sequence[dict[str, Any]]
+        self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]
     ) -> str:
         """POST one COMMENT review; retries rate limits and 5xx without ever posting twice."""
         url = f"{self._url}/pulls/{number}/reviews"
         payload: dict[str, Any] = {
             "commit_id": head_sha,
             "body": body,
-            "event": "COMMENT",
-            "comments": list(comments),
+            "event": "COMMENT",  # never APPROVE or REQUEST_CHANGES
+            "comments": [_comment_payload(c) for c in comments],
         }
         attempts = 4
         for attempt in range(attempts):
@@ -361,7 +313,7 @@ class GitHubClient:
                     raise GitHubError(f"could not post the review: {type(exc).__name__}") from exc
                 if done := self._already_posted(number, head_sha):
                     return done
-                wait = 2.0**attempt if self._write_pause else 0.0
+                wait = self._backoff * 2.0 ** (attempt + 1)
             logger.warning("posting the review failed; retrying in %.0fs", wait)
             self._sleep(wait)
         raise GitHubError("could not post the review")  # pragma: no cover - loop always returns
@@ -389,7 +341,7 @@ class GitHubClient:
                 else:
                     wait = self._secondary_wait
         elif exc.status >= 500:
-            wait = 2.0 if self._write_pause else 0.0
+            wait = 4 * self._backoff
         return wait if wait is not None and wait <= MAX_RATE_LIMIT_WAIT else None
 
     # ------------------------------------------------------------- helpers
@@ -402,6 +354,15 @@ class GitHubClient:
             yield from items
             if len(items) < 100:
                 return
+
+
+def _comment_payload(c: InlineComment) -> dict[str, Any]:
+    """One entry of the review's `comments`, in GitHub's wire format."""
+    payload: dict[str, Any] = {"path": c.path, "body": c.body, "line": c.line, "side": c.side}
+    if c.start_line is not None:
+        payload["start_line"] = c.start_line
+        payload["start_side"] = c.side
+    return payload
 
 
 def _files_to_diff(files: Sequence[dict[str, Any]]) -> tuple[str, tuple[Skipped, ...]]:

@@ -8,9 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reviewbot import __version__
-from reviewbot.anchor import BodyNote, Comment
+from reviewbot.anchor import Placed
 from reviewbot.diff import RIGHT, FileDiff, Skipped
-from reviewbot.findings import SEVERITIES, Finding, fingerprint
+from reviewbot.findings import SEVERITIES, Finding
+from reviewbot.markers import fingerprint
 from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.review import ReviewResult
 
@@ -28,7 +29,7 @@ def finding_heading(f: Finding) -> str:
 COMMENT_LIMIT = GITHUB_BODY_LIMIT - 100
 
 
-def comment_body(c: Comment) -> str:
+def comment_body(c: Placed) -> str:
     """The markdown of one inline comment, with a suggestion block when the fix is concrete.
 
     Within GitHub's limit the suggestion is kept whole or dropped (said so), never cut."""
@@ -56,13 +57,13 @@ def comment_body(c: Comment) -> str:
     return "\n\n".join(parts + tail)
 
 
-def note_line(n: BodyNote) -> str:
+def note_line(n: Placed) -> str:
     f = n.finding
     where = inline_code(f"{f.path}:{f.line}" if f.line else f.path) if f.path else ""
     text = sanitize(" ".join(f.body.split()), 2_000)
     title = sanitize(" ".join(f.title.split()), 300)
     head = f"- {ICONS[f.severity]} **{f.severity}** {where} {title}".rstrip()
-    reason = sanitize(n.reason, 500)
+    reason = sanitize(n.reason or "", 500)
     return f"{head}: {text} _({reason})_" if text else f"{head} _({reason})_"
 
 
@@ -144,6 +145,47 @@ def review_body(
     return body + (f"\n{marker}" if marker else "")
 
 
+def step_summary(
+    result: ReviewResult, number: int, head_sha: str, notes: Sequence[str], url: str
+) -> list[str]:
+    """The Actions step summary: what was reviewed, every finding, what was not, the cost."""
+    u = result.usage
+    lines = [
+        f"### reviewbot: #{number} at `{head_sha[:7]}` — {result.status}",
+        "",
+        f"- Findings: {severity_counts(result.findings)} "
+        f"({len(result.comments)} inline, {len(result.notes)} in the review body)",
+        f"- Files reviewed: {result.files_reviewed}; not reviewed: {len(result.skipped)}",
+        f"- Tokens: {u.input_tokens:,} in ({u.cached_tokens:,} cached), {u.output_tokens:,} out, "
+        f"{u.requests} request(s)",
+    ]
+    if url:
+        lines.append(f"- Review: {url}")
+    lines += [f"- {n}" for n in notes]
+    if result.placed:
+        lines += ["", "| severity | where | finding |", "| --- | --- | --- |"]
+        for p in result.placed:
+            where = f"{p.path}:{p.line}" if p.line else p.path
+            title = " ".join(sanitize(p.finding.title, 200).split()).replace("|", "\\|")
+            placed = "inline" if p.inline else "review body"
+            lines.append(
+                f"| {ICONS[p.finding.severity]} {p.finding.severity} "
+                f"| {inline_code(where)} ({placed}) | {title} |"
+            )
+    if result.skipped:
+        lines += [
+            "",
+            "<details><summary>Not reviewed</summary>",
+            "",
+            *skipped_lines(result.skipped),
+            "",
+            "</details>",
+        ]
+    if result.problems:
+        lines += ["", "Problems:", *[f"- {sanitize(p, 500)}" for p in result.problems[:10]]]
+    return lines
+
+
 # ---------------------------------------------------------------- CLI formats
 
 
@@ -161,7 +203,7 @@ def markdown(result: ReviewResult, files: Mapping[str, FileDiff], model: str) ->
     return "\n".join(out) + "\n"
 
 
-def _excerpt(f: FileDiff | None, c: Comment, context: int = 3) -> str:
+def _excerpt(f: FileDiff | None, c: Placed, context: int = 3) -> str:
     """The diff lines GitHub shows above a comment: the range, plus a little context."""
     if f is None:
         return ""
@@ -180,22 +222,28 @@ def _excerpt(f: FileDiff | None, c: Comment, context: int = 3) -> str:
 
 
 def as_json(result: ReviewResult) -> str:
-    """The `--format json` document of DESIGN.md section 3."""
-    inline = {(c.finding.key) for c in result.comments}
+    """The `--format json` document of DESIGN.md section 3: each finding where it was placed,
+    the model's own numbers under `model_*` keys when they differ."""
     findings = []
-    for f in result.findings:
+    for p in result.placed:
+        f = p.finding
         item: dict[str, Any] = {
             "path": f.path,
-            "line": f.line,
-            "start_line": f.start_line,
-            "side": f.side,
+            "line": p.line,
+            "start_line": p.start_line,
+            "side": p.side,
             "severity": f.severity,
             "title": f.title,
             "body": f.body,
             "code": f.code,
             "suggestion": f.suggestion,
-            "anchored": f.key in inline,
+            "anchored": p.inline,
         }
+        if not p.inline:
+            item["reason"] = p.reason
+        for key, model_value in (("line", f.line), ("start_line", f.start_line)):
+            if item[key] != model_value:
+                item[f"model_{key}"] = model_value
         findings.append(item)
     doc = {
         "status": result.status,
@@ -223,11 +271,25 @@ def as_json(result: ReviewResult) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def sarif_region(p: Placed) -> tuple[int, int] | None:
+    """New-file (start, end) lines for code scanning, which needs a start line on every result
+    (sarif-sdk rule GH1003); None for a finding that has no place in the new files."""
+    if not p.finding.path or not p.in_diff or p.line < 1:
+        return None
+    if p.side == RIGHT:
+        start = p.start_line or p.line
+        return min(start, p.line), max(start, p.line)
+    if p.new_line is not None:  # a deleted line: where the deletion sits in the new file
+        return p.new_line, p.new_line
+    return None
+
+
 _LEVEL = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
 
 
 def as_sarif(result: ReviewResult) -> str:
-    """SARIF 2.1.0 for GitHub code scanning: one rule per severity, one result per finding."""
+    """SARIF 2.1.0 for GitHub code scanning: one rule per severity, one result per finding
+    that has a place in the new files (see `sarif_region`)."""
     rules = [
         {
             "id": f"reviewbot/{s}",
@@ -238,20 +300,25 @@ def as_sarif(result: ReviewResult) -> str:
         for s in SEVERITIES
     ]
     results = []
-    for f in result.findings:
-        res: dict[str, Any] = {
-            "ruleId": f"reviewbot/{f.severity}",
-            "ruleIndex": SEVERITIES.index(f.severity),
-            "level": _LEVEL[f.severity],
-            "message": {"text": f"{f.title}\n\n{f.body}".strip()},
-            "partialFingerprints": {"reviewbot/v1": fingerprint(f)},
+    for p in result.placed:
+        region = sarif_region(p)
+        if region is None:  # the CLI says so on stderr
+            continue
+        f = p.finding
+        loc = {
+            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": region[0], "endLine": region[1]},
         }
-        if f.path:
-            loc: dict[str, Any] = {"artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"}}
-            if f.line and f.side == RIGHT:
-                loc["region"] = {"startLine": f.start_line or f.line, "endLine": f.line}
-            res["locations"] = [{"physicalLocation": loc}]
-        results.append(res)
+        results.append(
+            {
+                "ruleId": f"reviewbot/{f.severity}",
+                "ruleIndex": SEVERITIES.index(f.severity),
+                "level": _LEVEL[f.severity],
+                "message": {"text": f"{f.title}\n\n{f.body}".strip()},
+                "partialFingerprints": {"reviewbot/v1": fingerprint(f)},
+                "locations": [{"physicalLocation": loc}],
+            }
+        )
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

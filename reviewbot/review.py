@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from reviewbot.anchor import BodyNote, Comment, anchor_findings
+from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
 from reviewbot.diff import FileDiff, Skipped, filter_files, parse_diff, restrict_to
 from reviewbot.findings import SEVERITY_RANK, Finding, MalformedOutput, dedupe, parse_output
+from reviewbot.kinds import Status
 from reviewbot.model import Model, ModelReply, ModelRequest, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
 
-REVIEWED, PARTIAL, SKIPPED, FAILED = "reviewed", "partial", "skipped", "failed"
+REVIEWED, PARTIAL, SKIPPED, FAILED = Status.REVIEWED, Status.PARTIAL, Status.SKIPPED, Status.FAILED
 __all__ = ["FAILED", "PARTIAL", "REVIEWED", "SKIPPED", "Model", "Prepared", "ReviewResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """An incremental review: the model sees only `changes` (restricted to what the pull request
+    itself changes), comments anchor on the whole PR diff, and on new-side lines only."""
+
+    pr_files: tuple[FileDiff, ...]
+    since: str  # the last reviewed head
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +38,7 @@ class Prepared:
     requests: tuple[ModelRequest, ...]
     renderer: PromptRenderer
     pr: PullRequestText | None = None
+    scope: Scope | None = None
 
     def request_for(self, chunk: Chunk, part: int, parts: int) -> ModelRequest:
         """The request for a chunk that was split after the plan (same instructions)."""
@@ -37,11 +48,9 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class ReviewResult:
-    status: str
+    status: Status
     summary: str
-    comments: tuple[Comment, ...]
-    notes: tuple[BodyNote, ...]
-    findings: tuple[Finding, ...]
+    placed: tuple[Placed, ...]  # every finding shown, with where it went
     skipped: tuple[Skipped, ...]
     problems: tuple[str, ...]
     usage: Usage
@@ -53,23 +62,40 @@ class ReviewResult:
     def reviewed_nothing(self) -> bool:
         return self.status in (SKIPPED, FAILED)
 
+    @property
+    def comments(self) -> tuple[Placed, ...]:
+        """The findings placed inline."""
+        return tuple(p for p in self.placed if p.inline)
+
+    @property
+    def notes(self) -> tuple[Placed, ...]:
+        """The findings in the review body."""
+        return tuple(p for p in self.placed if not p.inline)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(p.finding for p in self.placed)
+
 
 def prepare(
     diff: bytes | str,
     config: Config,
     pr: PullRequestText | None = None,
     renderer: PromptRenderer | None = None,
-    within: Sequence[FileDiff] | None = None,
+    scope: Scope | None = None,
+    missing: Sequence[Skipped] = (),
 ) -> Prepared:
     """Parse, filter and plan the diff, and render one request per chunk (no I/O).
 
-    With `within` (the whole PR's diff), only changes that are part of it are kept.
+    With a `scope` (an incremental review) only changes the PR itself makes are kept;
+    `missing` are changed files GitHub sent no patch for (the review is then partial).
     """
     files = parse_diff(diff)
-    if within is not None:
-        files = restrict_to(files, within)
+    if scope is not None:
+        files = restrict_to(files, scope.pr_files)
     keep, skipped = filter_files(files, config.include, config.exclude)
     plan = plan_chunks(keep, config.max_request_tokens, config.max_total_tokens)
+    plan = replace(plan, not_reviewed=plan.not_reviewed + tuple(missing))
     renderer = renderer or PromptRenderer(config.prompts_dir)
     instructions = renderer.instructions(config.instructions)
     n = len(plan.chunks)
@@ -77,7 +103,7 @@ def prepare(
         ModelRequest(instructions, renderer.input(chunk.files, pr, i + 1, n))
         for i, chunk in enumerate(plan.chunks)
     )
-    return Prepared(tuple(keep), tuple(skipped), plan, requests, renderer, pr)
+    return Prepared(tuple(keep), tuple(skipped), plan, requests, renderer, pr, scope)
 
 
 def run_review(
@@ -85,13 +111,8 @@ def run_review(
     config: Config,
     model: Model,
     on_done: Callable[[int, int], None] | None = None,
-    anchor_on: Sequence[FileDiff] | None = None,
 ) -> ReviewResult:
-    """Call the model for every planned request and turn the replies into anchored comments.
-
-    `anchor_on` is the diff GitHub will anchor comments on when the model saw only part of
-    it (an incremental review); then comments go on new-side lines only.
-    """
+    """Call the model for every planned request and turn the replies into placed findings."""
     plan = prepared.plan
     not_reviewed = list(prepared.skipped) + list(plan.not_reviewed)
     if not plan.chunks:
@@ -99,9 +120,7 @@ def run_review(
         return ReviewResult(
             status=SKIPPED,
             summary=f"Nothing to review: {why}.",
-            comments=(),
-            notes=(),
-            findings=(),
+            placed=(),
             skipped=tuple(not_reviewed),
             problems=(),
             usage=Usage(),
@@ -142,11 +161,12 @@ def run_review(
     threshold = SEVERITY_RANK[config.severity_threshold]
     unique = dedupe(raw)
     shown = [f for f in unique if SEVERITY_RANK[f.severity] <= threshold]
-    anchor_files = prepared.files if anchor_on is None else anchor_on
+    scope = prepared.scope
+    anchor_files = prepared.files if scope is None else scope.pr_files
     files_by_path = {f.path: f for f in anchor_files if f.path in reviewed_paths}
     reasons = {s.path: s.reason for s in not_reviewed}
-    anchored = anchor_findings(
-        shown, files_by_path, reasons, config.max_comments, right_only=anchor_on is not None
+    placed = anchor_findings(
+        shown, files_by_path, reasons, config.max_comments, right_only=scope is not None
     )
 
     failure = ""
@@ -161,9 +181,7 @@ def run_review(
     return ReviewResult(
         status=status,
         summary="\n\n".join(summaries),
-        comments=anchored.comments,
-        notes=anchored.notes,
-        findings=tuple(shown),
+        placed=placed,
         skipped=tuple(not_reviewed),
         problems=tuple(problems),
         usage=usage,

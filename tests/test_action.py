@@ -158,7 +158,7 @@ def run(
     }
 
     def github(token: str, repo: str, api_url: str) -> GitHubClient:
-        return GitHubClient(token, repo, api_url, write_pause=0, secondary_wait=0)
+        return GitHubClient(token, repo, api_url, write_pause=0, secondary_wait=0, backoff=0)
 
     if cassette is None:
         code = run_action(env, make_github=github)
@@ -553,7 +553,10 @@ def test_github_unreachable_is_one_line_with_outputs(
         "INPUT_GITHUB_TOKEN": FAKE_TOKEN,
     }
     code = run_action(
-        env, make_github=lambda t, r, u: GitHubClient(t, r, u, write_pause=0, secondary_wait=0)
+        env,
+        make_github=lambda t, r, u: GitHubClient(
+            t, r, u, write_pause=0, secondary_wait=0, backoff=0
+        ),
     )
     out = capsys.readouterr().out
     assert code == 1

@@ -78,10 +78,15 @@ def test_json_format_follows_the_contract() -> None:
     assert anchored == {
         ("app/users.py", 12): True,
         ("app/users.py", 16): True,
-        ("app/users.py", 20): True,
+        ("app/users.py", 21): True,  # where the comment went: the line the model quoted
         ("app/config.py", 5): True,
         ("app/users.py", 31): False,
     }
+    moved = next(f for f in doc["findings"] if f["line"] == 21)
+    assert moved["model_line"] == 20  # the model's own number, kept beside the placed one
+    assert next(f for f in doc["findings"] if f["line"] == 31)["reason"] == (
+        "line 31 is not on the diff for the RIGHT side"
+    )
     for f in doc["findings"]:
         assert set(f) >= {
             "path",

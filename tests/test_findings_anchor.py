@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewbot.anchor import Comment, anchor_findings
+from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.diff import FileDiff, parse_diff
 from reviewbot.findings import (
     FINDING_FIELDS,
@@ -20,6 +21,19 @@ from reviewbot.findings import (
     response_schema,
 )
 from tests.conftest import DATA
+
+
+@dataclass(frozen=True)
+class Split:
+    comments: tuple[Placed, ...]
+    notes: tuple[Placed, ...]
+
+
+def anchored(*args: Any, **kwargs: Any) -> Split:
+    """anchor_findings, its placed findings split into inline comments and body notes."""
+    out = anchor_findings(*args, **kwargs)
+    return Split(tuple(p for p in out if p.inline), tuple(p for p in out if not p.inline))
+
 
 DIFF = """\
 --- a/app.py
@@ -142,35 +156,35 @@ def test_dedupe_keeps_first_of_identical_findings() -> None:
 
 
 def test_line_on_the_diff_becomes_an_inline_comment(files: dict[str, FileDiff]) -> None:
-    [c] = anchor_findings([finding(line=3)], files).comments
+    [c] = anchored([finding(line=3)], files).comments
     assert (c.path, c.line, c.side, c.start_line) == ("app.py", 3, "RIGHT", None)
 
 
 def test_anchor_line_outside_hunk_goes_to_body(files: dict[str, FileDiff]) -> None:
-    out = anchor_findings([finding(line=12)], files)
+    out = anchored([finding(line=12)], files)
     assert out.comments == ()
     assert out.notes[0].reason == "line 12 is not on the diff for the RIGHT side"
 
 
 def test_path_not_in_diff_goes_to_body(files: dict[str, FileDiff]) -> None:
-    out = anchor_findings([finding(path="other.py")], files)
+    out = anchored([finding(path="other.py")], files)
     assert out.notes[0].reason == "path is not in the diff"
 
 
 def test_finding_on_a_skipped_file_says_why(files: dict[str, FileDiff]) -> None:
-    out = anchor_findings([finding(path="yarn.lock")], files, {"yarn.lock": "lock file"})
+    out = anchored([finding(path="yarn.lock")], files, {"yarn.lock": "lock file"})
     assert out.notes[0].reason == "file not reviewed inline (lock file)"
 
 
 def test_left_side_uses_old_line_numbers(files: dict[str, FileDiff]) -> None:
-    [c] = anchor_findings([finding(side="LEFT", line=2, code="import sys")], files).comments
+    [c] = anchored([finding(side="LEFT", line=2, code="import sys")], files).comments
     assert (c.side, c.line) == ("LEFT", 2)
-    out = anchor_findings([finding(side="LEFT", line=24)], files)  # 24 exists only on RIGHT
+    out = anchored([finding(side="LEFT", line=24)], files)  # 24 exists only on RIGHT
     assert out.comments == () and "LEFT" in out.notes[0].reason
 
 
 def test_wrong_number_with_quoted_code_moves_to_that_line(files: dict[str, FileDiff]) -> None:
-    [c] = anchor_findings([finding(line=12, code="    c = 4")], files).comments
+    [c] = anchored([finding(line=12, code="    c = 4")], files).comments
     assert (c.line, c.moved_from) == (23, 12)
 
 
@@ -179,30 +193,30 @@ def test_quote_picks_the_nearest_matching_line() -> None:
         f"+{t}\n" for t in ["x", "dup", "y", "z", "w", "v", "dup", "u", "t"]
     )
     files = {"f": parse_diff(diff)[0]}
-    [c] = anchor_findings([finding(path="f", line=6, code="dup")], files).comments
+    [c] = anchored([finding(path="f", line=6, code="dup")], files).comments
     assert c.line == 7
 
 
 def test_quote_not_found_and_line_off_diff_goes_to_body(files: dict[str, FileDiff]) -> None:
-    out = anchor_findings([finding(line=40, code="nothing like this")], files)
+    out = anchored([finding(line=40, code="nothing like this")], files)
     assert out.comments == () and len(out.notes) == 1
 
 
 def test_range_in_one_hunk_is_kept(files: dict[str, FileDiff]) -> None:
-    [c] = anchor_findings([finding(start_line=2, line=3, suggestion="a\nb\n")], files).comments
+    [c] = anchored([finding(start_line=2, line=3, suggestion="a\nb\n")], files).comments
     assert (c.start_line, c.line, c.suggestion) == (2, 3, "a\nb\n")
 
 
 def test_range_crossing_hunks_shrinks_to_last_line_and_drops_suggestion(
     files: dict[str, FileDiff],
 ) -> None:
-    [c] = anchor_findings([finding(start_line=3, line=23, suggestion="z\n")], files).comments
+    [c] = anchored([finding(start_line=3, line=23, suggestion="z\n")], files).comments
     assert (c.start_line, c.line, c.suggestion) == (None, 23, None)
     assert c.note is not None and "suggested fix shown as text" in c.note
 
 
 def test_suggestion_on_left_side_is_not_a_suggestion_block(files: dict[str, FileDiff]) -> None:
-    [c] = anchor_findings([finding(side="LEFT", line=2, suggestion="x\n")], files).comments
+    [c] = anchored([finding(side="LEFT", line=2, suggestion="x\n")], files).comments
     assert c.suggestion is None
 
 
@@ -213,13 +227,13 @@ def test_cap_keeps_highest_severity_inline_rest_to_body(files: dict[str, FileDif
         finding(line=3, severity="minor", title="c"),
         finding(line=22, severity="major", title="d"),
     ]
-    out = anchor_findings(fs, files, max_comments=2)
+    out = anchored(fs, files, max_comments=2)
     assert [c.finding.severity for c in out.comments] == ["critical", "major"]
     assert sorted(n.finding.severity for n in out.notes) == ["minor", "nit"]
     assert all("over the limit of 2" in n.reason for n in out.notes)
 
 
-def valid(c: Comment, f: FileDiff) -> bool:
+def valid(c: Placed, f: FileDiff) -> bool:
     lines = f.side_map(c.side)
     if c.line not in lines:
         return False
@@ -247,7 +261,7 @@ def test_every_inline_comment_lies_on_the_diff(items: list[tuple[Any, ...]]) -> 
         finding(line=ln, start_line=st_, side=side, code=code, suggestion=sug, title=str(i))
         for i, (ln, st_, side, code, sug) in enumerate(items)
     ]
-    out = anchor_findings(fs, {"app.py": file}, max_comments=5)
+    out = anchored(fs, {"app.py": file}, max_comments=5)
     assert len(out.comments) + len(out.notes) == len(fs)
     assert len(out.comments) <= 5
     for c in out.comments:
@@ -258,7 +272,7 @@ def test_every_inline_comment_lies_on_the_diff(items: list[tuple[Any, ...]]) -> 
 
 def test_golden_diff_maps_feed_the_anchor() -> None:
     files = {f.path: f for f in parse_diff((DATA / "diffs" / "mixed.diff").read_bytes())}
-    out = anchor_findings([finding(path="mod.txt", line=21, code="line21")], files)
+    out = anchored([finding(path="mod.txt", line=21, code="line21")], files)
     assert out.comments[0].line == 21
 
 

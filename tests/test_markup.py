@@ -12,7 +12,7 @@ from cmarkgfm.cmark import Options
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewbot.anchor import Comment
+from reviewbot.anchor import Placed
 from reviewbot.findings import Finding
 from reviewbot.markup import inline_code, sanitize
 from reviewbot.render import COMMENT_LIMIT, comment_body
@@ -134,7 +134,7 @@ def test_truncation_never_leaves_a_fence_open() -> None:
 
 def test_a_long_comment_keeps_its_suggestion_whole() -> None:
     finding = Finding("a.py", 3, None, "RIGHT", "major", "t", "b" * 100_000, "x", "y = 2\n")
-    c = Comment(finding, "a.py", 3, "RIGHT", suggestion="y = 2\n")
+    c = Placed(finding, True, 3, "RIGHT", suggestion="y = 2\n")
     body = comment_body(c)
     assert len(body) <= COMMENT_LIMIT
     assert body.endswith("```suggestion\ny = 2\n```")

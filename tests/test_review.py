@@ -134,7 +134,7 @@ def test_review_body_is_sanitised_and_within_limits() -> None:
 
 
 def test_review_body_with_a_huge_marker_stays_within_githubs_limit() -> None:
-    from reviewbot.github import marker
+    from reviewbot.markers import review_marker as marker
 
     prepared = prepare(DIFF, Config())
     many = [{**f("src/m0.py", 2, title=f"finding {i}"), "body": "y" * 3000} for i in range(400)]

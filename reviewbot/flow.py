@@ -1,0 +1,139 @@
+"""The pull request review flow: diff → (incremental) pipeline → dedupe → one posted review.
+
+It depends on GitHub only through the `GitHub` protocol (reviewbot.pulls) and on the model
+only through `Model`, so it runs the same against the real adapters and against fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from reviewbot import render
+from reviewbot.anchor import in_body
+from reviewbot.diff import parse_diff
+from reviewbot.errors import LLMError
+from reviewbot.gate import Go
+from reviewbot.kinds import Status
+from reviewbot.markers import comment_marker, fingerprint, review_marker
+from reviewbot.model import Model
+from reviewbot.prompts import PullRequestText
+from reviewbot.pulls import GitHub, InlineComment, PullInfo, ReviewRejected
+from reviewbot.review import ReviewResult, Scope, prepare, run_review
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the run did, for the outputs, the step summary and the exit code."""
+
+    status: str
+    message: str
+    review_url: str = ""
+    findings: int = 0
+    inline_comments: int = 0
+    summary_lines: list[str] = field(default_factory=list)
+
+
+def review_pull_request(
+    gh: GitHub,
+    pr: PullInfo,
+    go: Go,
+    model: Model,
+    dry_run: bool = False,
+    redact: Callable[[str], str] = str,
+) -> Outcome:
+    """Review `pr` as `go` says and post (or, in a dry run, print) one review."""
+    config = go.config
+    fetched = gh.diff(pr.number)
+    notes: list[str] = []
+    if fetched.via_files_api:
+        notes.append("GitHub could not send this diff whole; it was rebuilt from the files API.")
+    source, scope = fetched, None
+    if go.since:
+        since = gh.incremental_diff(go.since, pr.head_sha)
+        if since.diff is None:
+            notes.append(f"Full review: {since.why_full}.")
+        else:
+            notes.append(f"Incremental review: only the changes since {go.since[:7]}.")
+            scope = Scope(tuple(parse_diff(fetched.text)), go.since)
+            in_pr = {f.path for f in scope.pr_files} | {m.path for m in fetched.missing}
+            missing = tuple(m for m in since.diff.missing if m.path in in_pr)
+            source = replace(since.diff, missing=missing)
+    text = PullRequestText(pr.title, pr.body)
+    prepared = prepare(source.text, config, text, scope=scope, missing=source.missing)
+    result = run_review(prepared, config, model)
+    if result.status == Status.FAILED:
+        raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")
+
+    fresh = tuple(p for p in result.placed if fingerprint(p.finding) not in go.posted)
+    if len(fresh) < len(result.placed):
+        repeated = len(result.placed) - len(fresh)
+        notes.append(f"{repeated} finding(s) already posted on an earlier commit are not repeated.")
+    result = replace(result, placed=fresh)
+    if result.status == Status.SKIPPED and not fresh and not result.skipped:
+        summary = render.step_summary(result, pr.number, pr.head_sha, notes, "")
+        return Outcome(Status.SKIPPED, "no reviewable changes", summary_lines=summary)
+    # Also when every changed file was skipped: a short review says so to the PR's readers.
+
+    # This head's findings first, then earlier ones, so a cap drops the oldest.
+    fps = [fingerprint(f) for f in result.findings] + sorted(go.posted)
+    mark = review_marker(pr.head_sha, fps)
+    url = _publish(gh, pr, result, config.model, notes, mark, dry_run, redact)
+    verb = "would post" if dry_run else "posted"
+    return Outcome(
+        status=result.status,
+        message=f"{verb} a review of #{pr.number} with {len(result.comments)} inline comment(s)",
+        review_url=url,
+        findings=len(result.placed),
+        inline_comments=len(result.comments),
+        summary_lines=render.step_summary(result, pr.number, pr.head_sha, notes, url),
+    )
+
+
+def _publish(
+    gh: GitHub,
+    pr: PullInfo,
+    result: ReviewResult,
+    model: str,
+    notes: list[str],
+    mark: str,
+    dry_run: bool,
+    redact: Callable[[str], str],
+) -> str:
+    def body_of(r: ReviewResult) -> str:
+        return redact(render.review_body(r, model, notes, mark))
+
+    comments = [
+        InlineComment(
+            c.path,
+            c.line,
+            c.side,
+            redact(render.comment_body(c)) + "\n" + comment_marker(c.finding),
+            c.start_line,
+        )
+        for c in result.comments
+    ]
+    if dry_run:
+        # Model and PR text must not be read as workflow commands (`::add-mask::`, ...).
+        token = secrets.token_hex(16)
+        print("::group::reviewbot dry run: the review that would be posted")
+        print(f"::stop-commands::{token}")
+        print(body_of(result))
+        for c in comments:
+            print(f"\n--- {c.path}:{c.line} ({c.side})\n{c.body}")
+        print(f"::{token}::")
+        print("::endgroup::", flush=True)
+        return ""
+    try:
+        return gh.post_review(pr.number, pr.head_sha, body_of(result), comments)
+    except ReviewRejected as exc:
+        logger.warning("%s; posting the comments in the review body instead", exc)
+        moved = tuple(
+            in_body(c.finding, f"GitHub did not accept it inline: {exc}") for c in result.comments
+        )
+        fallback = replace(result, placed=moved + result.notes)
+        return gh.post_review(pr.number, pr.head_sha, body_of(fallback), [])

@@ -1,0 +1,83 @@
+"""The hidden lines that let reviewbot recognise what it wrote, in one place.
+
+These formats are a contract with every review already posted on real pull requests: a
+change breaks dedupe and re-runs there. tests/test_markers.py pins them against fixed strings;
+change them only as a deliberate, documented migration (bump `v1` and keep reading the old).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from reviewbot.findings import Finding, norm
+
+MAX_FINGERPRINTS = 2_000  # about 26 KB of the review body's 65,536 characters
+
+# A review body ends with this line; it is trusted only there, in exactly this shape (a marker
+# quoted anywhere else, from a file name, a PR description or the model, is ignored).
+_REVIEW = re.compile(
+    r"\n<!-- reviewbot:v1 head=([0-9a-f]{40}|[0-9a-f]{64}) "
+    r"fp=((?:[0-9a-f]{12})(?:,[0-9a-f]{12})*)? -->\Z"
+)
+_COMMENT = re.compile(r"\n<!-- reviewbot:v1 comment fp=([0-9a-f]{12}) -->\Z")
+WALKTHROUGH = "<!-- reviewbot:v1 walkthrough -->"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewMarker:
+    """What an earlier review recorded: the head it reviewed and the findings it posted."""
+
+    head_sha: str
+    fingerprints: frozenset[str]
+
+
+def fingerprint(f: Finding) -> str:
+    """A short id that survives line shifts: file, side, title and quoted code (or line)."""
+    anchor = norm(f.code) if f.code else str(f.line)
+    raw = "\0".join((f.path, f.side, norm(f.title), anchor))
+    return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def review_marker(head_sha: str, fingerprints: Sequence[str]) -> str:
+    """The last line of a review body: this head, and the findings posted so far (newest
+    first; capped, so the oldest drop out)."""
+    kept = list(dict.fromkeys(fingerprints))[:MAX_FINGERPRINTS]
+    return f"<!-- reviewbot:v1 head={head_sha} fp={','.join(kept)} -->"
+
+
+def read_review_marker(body: str) -> ReviewMarker | None:
+    """The marker at the very end of a review body, if it is there in our exact shape."""
+    m = _REVIEW.search(body.rstrip())
+    if m is None:
+        return None
+    return ReviewMarker(m.group(1), frozenset(x for x in (m.group(2) or "").split(",") if x))
+
+
+def comment_marker(f: Finding) -> str:
+    """The last line of an inline comment: which finding it is (for replies and resolving)."""
+    return f"<!-- reviewbot:v1 comment fp={fingerprint(f)} -->"
+
+
+def read_comment_marker(body: str) -> str | None:
+    """The fingerprint at the very end of one of our inline comments, else None."""
+    m = _COMMENT.search(body.rstrip())
+    return m.group(1) if m else None
+
+
+def is_walkthrough(body: str) -> bool:
+    """Whether a PR comment is our walkthrough (its last line is the walkthrough marker)."""
+    return body.rstrip().endswith("\n" + WALKTHROUGH)
+
+
+class _HasFingerprints(Protocol):
+    @property
+    def fingerprints(self) -> frozenset[str]: ...
+
+
+def posted(reviews: Iterable[_HasFingerprints]) -> frozenset[str]:
+    """Every fingerprint the given reviews recorded."""
+    return frozenset().union(*(r.fingerprints for r in reviews))

@@ -1,0 +1,89 @@
+"""A pull request as review-time code sees it: the values GitHub gives, and the `GitHub`
+protocol those flows depend on (the adapter in github.py implements it; tests hand in fakes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from reviewbot.diff import Skipped
+from reviewbot.errors import GitHubError
+
+
+@dataclass(frozen=True, slots=True)
+class PullInfo:
+    number: int
+    title: str
+    body: str
+    head_sha: str
+    base_sha: str
+    base_ref: str
+    head_repo: str | None
+    base_repo: str
+    draft: bool
+    state: str
+    html_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedDiff:
+    """The diff text, and the files GitHub gave no patch for (binary, too large)."""
+
+    text: str
+    missing: tuple[Skipped, ...] = ()
+    via_files_api: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Incremental:
+    """The changes since the last reviewed head, or why they cannot be used (full review)."""
+
+    diff: FetchedDiff | None
+    why_full: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PriorReview:
+    """What an earlier reviewbot review on this PR recorded in its hidden marker."""
+
+    head_sha: str
+    fingerprints: frozenset[str]
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class InlineComment:
+    """One comment of a review, where GitHub should put it (already rendered)."""
+
+    path: str
+    line: int
+    side: str  # Side.RIGHT or Side.LEFT
+    body: str
+    start_line: int | None = None
+
+
+class ReviewRejected(GitHubError):
+    """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
+
+
+class GitHub(Protocol):
+    """What a review needs from GitHub; every failure is a GitHubError."""
+
+    def permission(self, user: str) -> str: ...
+
+    def react(self, comment_id: int, content: str = "eyes") -> None: ...
+
+    def pull(self, number: int) -> PullInfo: ...
+
+    def prior_reviews(self, number: int) -> list[PriorReview]: ...
+
+    def config_file(self, path: str, ref: str) -> str | None: ...
+
+    def diff(self, number: int) -> FetchedDiff: ...
+
+    def incremental_diff(self, old_head: str, new_head: str) -> Incremental: ...
+
+    def post_review(
+        self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]
+    ) -> str: ...

@@ -1,0 +1,56 @@
+"""What each entry and stage imports: `--help` stays fast, and the pure core stays pure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("httpx", "github", "requests", "jinja2", "unidiff", "yaml", "urllib3")
+NETWORK = ("httpx", "github", "requests", "urllib3")
+PURE = (
+    "anchor",
+    "chunking",
+    "config",
+    "diff",
+    "event",
+    "findings",
+    "flow",
+    "gate",
+    "kinds",
+    "markers",
+    "markup",
+    "model",
+    "prompts",
+    "pulls",
+    "redact",
+    "render",
+    "review",
+)
+
+
+def modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_help_imports_nothing_heavy() -> None:
+    loaded = modules_after(
+        "import contextlib, io\nfrom reviewbot.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])"
+    )
+    assert not {m.split(".")[0] for m in loaded} & set(HEAVY)
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_modules_do_not_touch_the_network_libraries(name: str) -> None:
+    loaded = modules_after(f"import reviewbot.{name}")
+    assert not {m.split(".")[0] for m in loaded} & set(NETWORK), name

@@ -1,0 +1,63 @@
+"""The hidden markers are a contract with reviews already posted on real pull requests."""
+
+from __future__ import annotations
+
+from reviewbot.findings import Finding
+from reviewbot.markers import (
+    WALKTHROUGH,
+    comment_marker,
+    fingerprint,
+    is_walkthrough,
+    read_comment_marker,
+    read_review_marker,
+    review_marker,
+)
+
+HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+TYPO = Finding(
+    "hello.py",
+    2,
+    None,
+    "RIGHT",
+    "major",
+    "Greeting is misspelled",
+    "b",
+    '    print("Helo " + name)',
+)
+
+
+def test_fingerprint_format_is_pinned() -> None:
+    # A change here breaks dedupe on every pull request reviewbot already reviewed: make it a
+    # deliberate, documented migration, never a side effect.
+    assert fingerprint(TYPO) == "d485750296ec"
+    no_code = Finding("a.py", 7, None, "LEFT", "nit", "Title  Case", "")
+    assert fingerprint(no_code) == fingerprint(
+        Finding("a.py", 7, None, "LEFT", "nit", "title case", "x")
+    )
+
+
+def test_review_marker_format_is_pinned() -> None:
+    assert review_marker(HEAD, ["d485750296ec", "0123456789ab", "d485750296ec"]) == (
+        f"<!-- reviewbot:v1 head={HEAD} fp=d485750296ec,0123456789ab -->"
+    )
+    assert review_marker(HEAD, []) == f"<!-- reviewbot:v1 head={HEAD} fp= -->"
+
+
+def test_review_marker_is_read_only_at_the_end_in_its_exact_shape() -> None:
+    line = f"<!-- reviewbot:v1 head={HEAD} fp=d485750296ec -->"
+    mark = read_review_marker(f"### reviewbot\n\ntext\n{line}\n")
+    assert mark is not None and mark.head_sha == HEAD and mark.fingerprints == {"d485750296ec"}
+    assert read_review_marker(f"{line}\nmore text after it") is None
+    assert read_review_marker(f"text\n{line.replace(HEAD, HEAD[:7])}") is None  # short head
+    assert read_review_marker(f"text\n{line.replace('fp=d4', 'fp=D4')}") is None
+
+
+def test_comment_and_walkthrough_markers() -> None:
+    body = f"🟠 **Major**: x\n\n{comment_marker(TYPO)}"
+    assert comment_marker(TYPO) == "<!-- reviewbot:v1 comment fp=d485750296ec -->"
+    assert read_comment_marker(body) == "d485750296ec"
+    assert read_comment_marker(body + "\nquoted by a person") is None
+    assert WALKTHROUGH == "<!-- reviewbot:v1 walkthrough -->"
+    assert is_walkthrough(f"## Walkthrough\n{WALKTHROUGH}") and not is_walkthrough(
+        WALKTHROUGH + "x"
+    )
