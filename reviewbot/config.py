@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -120,58 +120,98 @@ def load_config_file(path: Path) -> dict[str, Any]:
     return parse_config_file(text, str(path))
 
 
-_TYPES = {f.name: f.type for f in fields(Config)}
-
-
 def _check(name: str, value: Any) -> Any:
-    """Coerce one setting to its type, or raise ConfigError naming it."""
-    kind = _TYPES.get(name)
-    if kind is None:
+    """Coerce one setting with its parser from the table, or raise ConfigError naming it."""
+    parse = _PARSERS.get(name)
+    if parse is None:
         raise ConfigError(f"unknown setting {name!r}")
-    if name in ("include", "exclude"):
-        if not isinstance(value, str | list | tuple) or (
-            not isinstance(value, str) and not all(isinstance(v, str) for v in value)
-        ):
-            raise ConfigError(f"{name!r} must be a list of glob patterns")
-        return split_patterns(value)
-    if kind == "int":
-        if isinstance(value, bool):
-            raise ConfigError(f"{name!r} must be a whole number, not {_show(value)}")
+    return parse(name, value)
+
+
+Parser = Callable[[str, Any], Any]
+
+
+def _whole(minimum: int) -> Parser:
+    def parse(name: str, value: Any) -> int:
         try:
-            number = int(str(value).strip())
+            number = int(str(value).strip()) if not isinstance(value, bool) else None
         except ValueError:
-            raise ConfigError(f"{name!r} must be a whole number, not {_show(value)}") from None
-        if number < 0 or (number == 0 and name != "max_comments"):
-            raise ConfigError(f"{name!r} must be positive, not {number}")
-        if name == "max_output_tokens" and number < 16:
-            raise ConfigError(f"'max_output_tokens' must be at least 16, not {number}")
+            number = None
+        if number is None:
+            raise ConfigError(f"{name!r} must be a whole number, not {_show(value)}")
+        if number < minimum:
+            limit = "positive" if minimum == 1 else f"at least {minimum}"
+            raise ConfigError(f"{name!r} must be {limit}, not {number}")
         return number
-    if kind == "float":
-        try:
-            number_f = float(str(value).strip()) if not isinstance(value, bool) else math.nan
-        except (TypeError, ValueError):
-            number_f = math.nan
-        if not math.isfinite(number_f) or number_f <= 0:
-            raise ConfigError(f"{name!r} must be a positive number, not {_show(value)}")
-        return number_f
-    if kind == "bool":
-        return parse_bool(name, value)
-    if kind == "Path | None":
-        return Path(str(value))
-    if not isinstance(value, str):
-        raise ConfigError(f"{name!r} must be text, not {_show(value)}")
-    value = value.strip() if name != "instructions" else value
-    if name == "severity_threshold" and value.lower() not in SEVERITIES:
-        raise ConfigError(f"{name!r} must be one of {', '.join(SEVERITIES)}, not {_show(value)}")
-    if name == "reasoning_effort" and value.lower() not in EFFORTS:
-        raise ConfigError(f"{name!r} must be one of {', '.join(EFFORTS)}, not {_show(value)}")
-    if name in ("severity_threshold", "reasoning_effort"):
-        return value.lower()
-    if name in ("model", "base_url") and not value:
-        raise ConfigError(f"{name!r} must not be empty")
-    if name == "base_url":
-        _check_base_url(value)
-    return value
+
+    return parse
+
+
+def _positive(name: str, value: Any) -> float:
+    try:
+        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigError(f"{name!r} must be a positive number, not {_show(value)}")
+    return number
+
+
+def _text(strip: bool = True, required: bool = False) -> Parser:
+    def parse(name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name!r} must be text, not {_show(value)}")
+        text = value.strip() if strip else value
+        if required and not text:
+            raise ConfigError(f"{name!r} must not be empty")
+        return text
+
+    return parse
+
+
+def _choice(options: tuple[str, ...]) -> Parser:
+    def parse(name: str, value: Any) -> str:
+        text = str(_text()(name, value)).lower()
+        if text not in options:
+            raise ConfigError(f"{name!r} must be one of {', '.join(options)}, not {_show(value)}")
+        return text
+
+    return parse
+
+
+def _patterns(name: str, value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+        raise ConfigError(f"{name!r} must be a list of glob patterns")
+    return split_patterns(value)
+
+
+def _url(name: str, value: Any) -> str:
+    text = str(_text(required=True)(name, value))
+    _check_base_url(text)
+    return text
+
+
+_PARSERS: dict[str, Parser] = {
+    "model": _text(required=True),
+    "base_url": _url,
+    "api_key": _text(),
+    "reasoning_effort": _choice(EFFORTS),
+    "max_comments": _whole(0),
+    "include": _patterns,
+    "exclude": _patterns,
+    "instructions": _text(strip=False),
+    "prompts_dir": lambda _name, value: Path(str(value)),
+    "severity_threshold": _choice(SEVERITIES),
+    "review_drafts": lambda name, value: parse_bool(name, value),
+    "max_request_tokens": _whole(1),
+    "max_total_tokens": _whole(1),
+    "max_output_tokens": _whole(16),  # the API's minimum
+    "concurrency": _whole(1),
+    "timeout": _positive,
+    "timeout_minutes": _positive,
+}
+assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
