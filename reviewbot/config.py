@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from reviewbot.diff import split_patterns
 from reviewbot.errors import ConfigError
+from reviewbot.filters import split_patterns
 from reviewbot.kinds import EFFORTS, SEVERITIES
 
 DEFAULT_MODEL = "openai/gpt-5-3-codex"

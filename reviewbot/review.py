@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
-from reviewbot.diff import FileDiff, Skipped, filter_files, parse_diff, restrict_to
+from reviewbot.diff import FileDiff, Skipped, parse_diff, restrict_to
+from reviewbot.filters import filter_files
 from reviewbot.findings import SEVERITY_RANK, Finding, MalformedOutput, dedupe, parse_output
 from reviewbot.kinds import Status
 from reviewbot.model import Model, ModelReply, ModelRequest, Usage

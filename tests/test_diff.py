@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewbot.diff import FileDiff, filter_files, glob_match, parse_diff, split_patterns
+from reviewbot.diff import FileDiff, parse_diff
 from reviewbot.errors import DiffError
+from reviewbot.filters import filter_files, glob_match, split_patterns
 from tests.conftest import DATA
 
 DIFFS = DATA / "diffs"

@@ -11,8 +11,9 @@ import pytest
 
 from reviewbot.errors import LLMError
 from reviewbot.findings import output_problem, parse_output, response_schema
-from reviewbot.llm import ClientSettings, ResponsesClient, error_message, retry_after
+from reviewbot.llm import ClientSettings, ResponsesClient
 from reviewbot.model import ModelRequest, Usage
+from reviewbot.responses import error_message, retry_after
 from tests.conftest import CASSETTES, FAKE_KEY, cassette_vcr
 
 VCR = cassette_vcr("llm")
