@@ -3,86 +3,22 @@ commands, outputs and the step summary file. The review itself is reviewbot.flow
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from reviewbot import gate
-from reviewbot.config import Config, explicit_settings, parse_bool, resolve
-from reviewbot.errors import ConfigError, ReviewbotError, UsageError
-from reviewbot.event import FORK_POLICIES, Ignore, read_event
+from reviewbot.config import Config, resolve
+from reviewbot.errors import ReviewbotError, UsageError
+from reviewbot.event import Ignore, read_event
 from reviewbot.flow import Outcome, review_pull_request
+from reviewbot.inputs import Inputs, read_inputs, read_payload
 from reviewbot.kinds import Status
 from reviewbot.model import Model
 from reviewbot.pulls import GitHub
 from reviewbot.redact import Redactor, url_secrets
 
 logger = logging.getLogger(__name__)
-
-# Inputs the repository config file may also set (see config.explicit_settings: who wins).
-CONFIG_INPUTS = (
-    "model",
-    "base_url",
-    "max_comments",
-    "include",
-    "exclude",
-    "reasoning_effort",
-    "timeout_minutes",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Inputs:
-    """The action's inputs (INPUT_<NAME> variables), read once."""
-
-    api_key: str = field(repr=False)
-    github_token: str = field(repr=False)
-    trigger_phrase: str
-    config_path: str
-    dry_run: bool
-    fail_on_error: bool
-    overrides: dict[str, Any]
-    fork_prs: str = "members"
-
-    def redactor(self) -> Redactor:
-        """Hides the key, the token and a base_url password in everything the run writes."""
-        base_url = str(self.overrides.get("base_url", ""))
-        return Redactor([self.api_key, self.github_token, *url_secrets(base_url)])
-
-
-def read_inputs(env: Mapping[str, str]) -> Inputs:
-    """Read INPUT_* variables; a hyphenated or bad input is a configuration error before any
-    request is made."""
-    hyphenated = sorted(k for k in env if k.startswith("INPUT_") and "-" in k)
-    if hyphenated:
-        names = ", ".join(k.removeprefix("INPUT_").lower() for k in hyphenated)
-        raise ConfigError(f"input names use underscores, not hyphens: {names}")
-
-    def get(name: str, default: str = "") -> str:
-        return env.get(f"INPUT_{name.upper()}", "").strip() or default
-
-    try:
-        overrides = explicit_settings({name: get(name) for name in CONFIG_INPUTS})
-    except ConfigError as exc:
-        raise ConfigError(f"input {exc}") from None
-    fork_prs = get("fork_prs", "members").lower()
-    if fork_prs not in FORK_POLICIES:
-        allowed = ", ".join(FORK_POLICIES)
-        raise ConfigError(f"input fork_prs must be one of {allowed}, not {fork_prs[:40]!r}")
-    return Inputs(
-        api_key=get("api_key"),
-        github_token=get("github_token") or env.get("GITHUB_TOKEN", ""),
-        trigger_phrase=get("trigger_phrase", "/review"),
-        config_path=get("config", ".github/reviewbot.yml"),
-        dry_run=parse_bool("dry_run", get("dry_run", "false")),
-        fail_on_error=parse_bool("fail_on_error", get("fail_on_error", "true")),
-        overrides=overrides,
-        fork_prs=fork_prs,
-    )
 
 
 def run_action(
@@ -142,7 +78,10 @@ def _run(
     the review flow."""
     phrase = inputs.trigger_phrase
     trigger = read_event(
-        env.get("GITHUB_EVENT_NAME", ""), _payload(env), env.get("GITHUB_REPOSITORY", ""), phrase
+        env.get("GITHUB_EVENT_NAME", ""),
+        read_payload(env),
+        env.get("GITHUB_REPOSITORY", ""),
+        phrase,
     )
     if isinstance(trigger, Ignore):
         return _skipped(gate.Skip(trigger.reason, f"Nothing to do: {trigger.reason}."))
@@ -181,21 +120,6 @@ def _run(
 
 def _skipped(skip: gate.Skip) -> Outcome:
     return Outcome(Status.SKIPPED, skip.reason, summary_lines=[skip.summary])
-
-
-def _payload(env: Mapping[str, str]) -> dict[str, Any]:
-    path = env.get("GITHUB_EVENT_PATH", "")
-    if not path:
-        raise UsageError(
-            "GITHUB_EVENT_PATH is not set: `reviewbot action` runs inside GitHub Actions"
-        )
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the event payload {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise UsageError(f"the event payload {path} is not a JSON object")
-    return data
 
 
 class Reporter:

@@ -458,7 +458,7 @@ def test_workflow_dispatch_needs_pr_number(act: Act) -> None:
 
 
 def test_inputs_left_at_their_defaults_let_the_repository_config_decide() -> None:
-    from reviewbot.action import read_inputs
+    from reviewbot.inputs import read_inputs
 
     env = {"INPUT_MAX_COMMENTS": "25", "INPUT_MODEL": "openai/gpt-5-3-codex", "INPUT_EXCLUDE": ""}
     assert read_inputs(env).overrides == {}
