@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from reviewbot.diff import RIGHT, FileDiff
+from reviewbot.diff import LEFT, RIGHT, FileDiff
 from reviewbot.findings import SEVERITY_RANK, Finding
 
 
@@ -78,6 +78,16 @@ def _anchor_one(
     line = f.line
     moved_from: int | None = None
     target = _line_of_quote(f.code, lines, near=line)
+    if target is None and _quote(f.code):
+        other = LEFT if f.side == RIGHT else RIGHT
+        found = _line_of_quote(f.code, file.side_map(other), near=line)
+        if found is not None:  # the model mixed up the sides: go where the quote is
+            placed = _anchor_one(
+                replace(f, side=other, line=found, start_line=None), files, not_reviewed
+            )
+            why = f"the model cited the {f.side} side; placed on the {other} line it quoted"
+            said = f"{placed.note}; {why}" if placed.note else why
+            return replace(placed, finding=f, moved_from=f.line or None, note=said)
     if line not in lines or (target is not None and _quote(f.code) != lines[line][1].strip()):
         if target is None:
             if not line:

@@ -14,36 +14,76 @@ if TYPE_CHECKING:  # heavy imports stay out of `reviewbot --help`
     from reviewbot.config import Config
     from reviewbot.review import Prepared, ReviewResult
 
+SEVERITY_CHOICES = ("critical", "major", "minor", "nit")  # reviewbot.kinds, without its import
 KEY_ENV = "REVIEWBOT_API_KEY"
 BASE_URL_ENV = "REVIEWBOT_BASE_URL"
 MODEL_ENV = "REVIEWBOT_MODEL"
 logger = logging.getLogger("reviewbot")
 
 
+EPILOG = f"""examples:
+  reviewbot review --git main...HEAD                review a branch against main
+  reviewbot review --staged --fail-on major         a pre-commit gate: exit 3 on major or worse
+  git diff | reviewbot review --diff - --format text
+  reviewbot review --git HEAD~1 --format sarif --output review.sarif
+  reviewbot review --git main...HEAD --format rdjson | reviewdog -f=rdjson -reporter=local
+  reviewbot review --diff change.diff --dry-run     the request plan and prompts; calls nothing
+
+exit codes:
+  0    done (also: nothing to review)
+  1    failure: one line on stderr (for example, the model endpoint kept failing)
+  2    bad usage or configuration (no key, input that is not a diff, a bad config file)
+  3    --fail-on: a finding at or above that severity
+  130  interrupted (Ctrl-C)
+
+environment:
+  {KEY_ENV}      the Responses API key (required unless --dry-run or --sample-response)
+  {BASE_URL_ENV}     like --base-url
+  {MODEL_ENV}        like --model
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from reviewbot import __version__
+
     parser = argparse.ArgumentParser(
         prog="reviewbot",
         description="AI pull-request reviewer: precise inline comments through the Responses API.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"reviewbot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     r = sub.add_parser(
         "review",
-        help="review a local diff or git range and print the review",
+        help="review a local diff, git range or the staged changes and print the review",
         description=f"Review a diff and print the review. The key comes from ${KEY_ENV}.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     src = r.add_mutually_exclusive_group(required=True)
     src.add_argument("--diff", metavar="PATH", help="unified diff file, or - for stdin")
     src.add_argument("--git", metavar="RANGE", help="review `git diff RANGE` (e.g. main...HEAD)")
-    r.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown")
+    src.add_argument("--staged", action="store_true", help="review the staged changes (the index)")
+    r.add_argument(
+        "--format", choices=("markdown", "json", "sarif", "rdjson", "text"), default="markdown"
+    )
+    r.add_argument("--output", metavar="FILE", type=Path, help="write there instead of stdout")
+    r.add_argument(
+        "--fail-on",
+        choices=SEVERITY_CHOICES,
+        metavar="SEVERITY",
+        help="exit 3 when a finding reaches it: critical, major, minor or nit",
+    )
     r.add_argument("--model", help="model id (default openai/gpt-5-3-codex)")
     r.add_argument("--base-url", help="Responses API base (default https://api.aimlapi.com/v1)")
     r.add_argument("--config", metavar="PATH", type=Path, help="reviewbot YAML config file")
     r.add_argument(
         "--dry-run",
         action="store_true",
-        help="print the request plan and rendered prompts; call nothing",
+        help="print the request plan and rendered prompts (JSON with --format json); call nothing",
     )
     r.add_argument("--max-comments", type=int, help="most inline comments (default 25)")
     r.add_argument("--include", action="append", metavar="GLOB", help="only review these paths")
@@ -100,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("reviewbot: interrupted", file=sys.stderr, flush=True)
         return 130
+    except BrokenPipeError:  # `reviewbot review ... | head`: the reader has all it wants
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -125,56 +169,52 @@ def _config(args: argparse.Namespace) -> Config:
     return config.with_overrides(explicit)
 
 
-def _read_diff(args: argparse.Namespace) -> bytes:
-    from reviewbot.errors import UsageError
-
-    if args.git is not None:
-        import subprocess
-
-        if args.git.startswith("-"):
-            raise UsageError(f"--git takes a revision range, not an option: {args.git!r}")
-        try:
-            proc = subprocess.run(
-                ["git", "diff", "--no-color", "--no-ext-diff", args.git, "--"],
-                capture_output=True,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise UsageError("--git needs the git command, which is not installed") from None
-        if proc.returncode != 0:
-            first = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise UsageError(f"git diff {args.git} failed: {first[0] if first else 'no output'}")
-        return proc.stdout
-    if args.diff == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(args.diff).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read diff {args.diff}: {exc.strerror}") from None
-
-
 def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     """`reviewbot review`: the pipeline on a local diff, printed instead of posted."""
-    from reviewbot.errors import UsageError
+    from reviewbot.errors import DiffError, UsageError
+    from reviewbot.localdiff import not_a_diff_hint, read_diff
     from reviewbot.prompts import PullRequestText
-    from reviewbot.review import prepare
+    from reviewbot.review import prepare, run_review
 
     config = _config(args)
     if not config.api_key and not args.dry_run and args.sample_response is None:
         raise UsageError(f"no API key: set {KEY_ENV} (or use --dry-run to see the prompts)")
-    diff = _read_diff(args)
-    prepared = prepare(diff, config, PullRequestText(args.title, args.description))
+    if args.sample_response is not None and not args.sample_response.is_file():
+        raise UsageError(f"--sample-response: no such file: {args.sample_response}")
+    diff = read_diff(args.diff, args.git, args.staged)
+    if hint := not_a_diff_hint(diff):
+        raise UsageError(hint)
+    try:
+        prepared = prepare(diff, config, PullRequestText(args.title, args.description))
+    except DiffError as exc:
+        if "not a unified diff" in str(exc):
+            raise UsageError(str(exc)) from None
+        raise
     if args.dry_run:
-        print_dry_run(prepared)
+        _write(args.output, _dry_run_text(prepared, args.format), redact)
         return 0
-    model = _model(config, args.sample_response)
-    from reviewbot.review import run_review
-
-    result = run_review(prepared, config, model, _progress())
-    _print_result(result, prepared, config, args.format, redact)
+    result = run_review(prepared, config, _model(config, args.sample_response), _progress())
+    for problem in result.problems:  # for the reader of the log, not of the review
+        logger.warning("%s", problem)
     if result.status == "failed":
+        # Only JSON says "failed" itself; any other output would read as "no findings".
+        if args.format == "json":
+            _write(args.output, _format(result, prepared, config, args.format), redact)
         raise_failed(result)
-    return 0
+    _write(args.output, _format(result, prepared, config, args.format), redact)
+    return _gate(result, args.fail_on)
+
+
+def _gate(result: ReviewResult, fail_on: str | None) -> int:
+    """3 when a finding reaches `fail_on` (a CI gate that tells "found bugs" from "broke")."""
+    if fail_on is None:
+        return 0
+    limit = SEVERITY_CHOICES.index(fail_on)
+    worst = [f for f in result.findings if SEVERITY_CHOICES.index(f.severity) <= limit]
+    if not worst:
+        return 0
+    print(f"reviewbot: {len(worst)} finding(s) at or above {fail_on}", file=sys.stderr)
+    return 3
 
 
 def raise_failed(result: ReviewResult) -> None:
@@ -208,32 +248,61 @@ def _progress() -> Any:
     return show
 
 
-def print_dry_run(prepared: Prepared) -> None:
+def _dry_run_text(prepared: Prepared, fmt: str) -> str:
+    if fmt == "json":
+        from reviewbot.formats import plan_json
+
+        return plan_json(prepared)
     plan = prepared.plan
-    print(f"# Request plan: {len(plan.chunks)} request(s), ~{plan.tokens:,} diff tokens")
+    out = [f"# Request plan: {len(plan.chunks)} request(s), ~{plan.tokens:,} diff tokens"]
     for i, chunk in enumerate(plan.chunks, 1):
         names = ", ".join(f.path for f in chunk.files)
-        print(f"{i}. ~{chunk.tokens:,} tokens, {len(chunk.files)} file(s): {names}")
-    for s in (*prepared.skipped, *plan.not_reviewed):
-        print(f"not reviewed: {s.path}: {s.reason}")
+        out.append(f"{i}. ~{chunk.tokens:,} tokens, {len(chunk.files)} file(s): {names}")
+    out += [f"not reviewed: {s.path}: {s.reason}" for s in (*prepared.skipped, *plan.not_reviewed)]
     if prepared.requests:
-        print("\n# instructions (the same for every request)\n")
-        print(prepared.requests[0].instructions)
+        out += [
+            "",
+            "# instructions (the same for every request)",
+            "",
+            prepared.requests[0].instructions,
+        ]
     for i, req in enumerate(prepared.requests, 1):
-        print(f"\n# input of request {i} of {len(prepared.requests)}\n")
-        print(req.input)
+        out += ["", f"# input of request {i} of {len(prepared.requests)}", "", req.input]
+    return "\n".join(out) + "\n"
 
 
-def _print_result(
-    result: ReviewResult, prepared: Prepared, config: Config, fmt: str, redact: Any
-) -> None:
-    from reviewbot import render
+def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) -> str:
+    from reviewbot import formats, render
 
+    if fmt in ("sarif", "rdjson", "text"):
+        for p in formats.left_out(result):
+            where = f"{p.path}:{p.line}" if p.path else "(no path)"
+            print(
+                f"reviewbot: left out of {fmt}: {where} {p.finding.title!r} "
+                "has no place in the new files",
+                file=sys.stderr,
+            )
     if fmt == "json":
-        text = render.as_json(result)
-    elif fmt == "sarif":
-        text = render.as_sarif(result)
-    else:
-        files = {f.path: f for f in prepared.files}
-        text = render.markdown(result, files, config.model)
-    sys.stdout.write(redact(text))
+        return formats.as_json(result)
+    if fmt == "sarif":
+        return formats.as_sarif(result)
+    if fmt == "rdjson":
+        return formats.as_rdjson(result)
+    if fmt == "text":
+        return formats.as_text(result)
+    files = {f.path: f for f in prepared.files}
+    return render.markdown(result, files, config.model)
+
+
+def _write(output: Path | None, text: str, redact: Any) -> None:
+    from reviewbot.errors import UsageError
+
+    text = redact(text)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
-from reviewbot import __version__
 from reviewbot.anchor import Placed
 from reviewbot.diff import RIGHT, FileDiff, Skipped
 from reviewbot.findings import SEVERITIES, Finding
-from reviewbot.markers import fingerprint
 from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.review import ReviewResult
 
@@ -78,6 +74,23 @@ def severity_counts(findings: Iterable[Finding]) -> str:
     return ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "no findings"
 
 
+def skipped_groups(skipped: Iterable[Skipped], names: int = 8) -> list[str]:
+    """Files not reviewed, grouped by reason with counts; problems (a failed request, the
+    budget) before the default skips, so a budget cut is never hidden among lock files."""
+    groups: dict[str, list[str]] = {}
+    for s in skipped:
+        groups.setdefault(s.reason, []).append(s.path)
+    order = sorted(groups, key=lambda r: ("(skipped by default)" in r, -len(groups[r]), r))
+    out = []
+    for reason in order:
+        paths = groups[reason]
+        shown = ", ".join(inline_code(p) for p in paths[:names])
+        more = f" and {len(paths) - names} more" if len(paths) > names else ""
+        count = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+        out.append(f"- {sanitize(' '.join(reason.split()), 500)} ({count}): {shown}{more}")
+    return out
+
+
 def skipped_lines(skipped: Iterable[Skipped]) -> list[str]:
     return [
         f"- {inline_code(s.path)}: {sanitize(' '.join(s.reason.split()), 500)}" for s in skipped
@@ -116,19 +129,13 @@ def review_body(
             *_bullets([note_line(n) for n in result.notes]),
         ]
     if result.skipped:
-        out += ["", "<b>Not reviewed</b>", "", *_bullets(skipped_lines(result.skipped))]
+        out += ["", "<b>Not reviewed</b>", "", *_bullets(skipped_groups(result.skipped))]
     if result.below_threshold:
         out += [
             "",
             f"{result.below_threshold} finding(s) below the severity threshold are not shown.",
         ]
-    if result.problems:
-        out += [
-            "",
-            "<b>Problems</b>",
-            "",
-            *_bullets([f"- {sanitize(p, 500)}" for p in result.problems], 10),
-        ]
+    # Parser diagnostics ("unknown severity") are for the log and step summary, not the PR.
     if notes:
         out += ["", *(f"_{n}_" for n in notes)]
     u = result.usage
@@ -219,121 +226,3 @@ def _excerpt(f: FileDiff | None, c: Placed, context: int = 3) -> str:
         if n is not None and first - context <= n <= c.line:
             rows.append(f"{ln.kind}{ln.text}")
     return "\n".join(rows)
-
-
-def as_json(result: ReviewResult) -> str:
-    """The `--format json` document of DESIGN.md section 3: each finding where it was placed,
-    the model's own numbers under `model_*` keys when they differ."""
-    findings = []
-    for p in result.placed:
-        f = p.finding
-        item: dict[str, Any] = {
-            "path": f.path,
-            "line": p.line,
-            "start_line": p.start_line,
-            "side": p.side,
-            "severity": f.severity,
-            "title": f.title,
-            "body": f.body,
-            "code": f.code,
-            "suggestion": f.suggestion,
-            "anchored": p.inline,
-        }
-        if not p.inline:
-            item["reason"] = p.reason
-        for key, model_value in (("line", f.line), ("start_line", f.start_line)):
-            if item[key] != model_value:
-                item[f"model_{key}"] = model_value
-        findings.append(item)
-    doc = {
-        "status": result.status,
-        "summary": result.summary,
-        "findings": findings,
-        "comments": [
-            {
-                "path": c.path,
-                "line": c.line,
-                "start_line": c.start_line,
-                "side": c.side,
-                "body": comment_body(c),
-            }
-            for c in result.comments
-        ],
-        "not_reviewed": [{"path": s.path, "reason": s.reason} for s in result.skipped],
-        "problems": list(result.problems),
-        "usage": {
-            "input_tokens": result.usage.input_tokens,
-            "output_tokens": result.usage.output_tokens,
-            "cached_tokens": result.usage.cached_tokens,
-            "requests": result.usage.requests,
-        },
-    }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-
-def sarif_region(p: Placed) -> tuple[int, int] | None:
-    """New-file (start, end) lines for code scanning, which needs a start line on every result
-    (sarif-sdk rule GH1003); None for a finding that has no place in the new files."""
-    if not p.finding.path or not p.in_diff or p.line < 1:
-        return None
-    if p.side == RIGHT:
-        start = p.start_line or p.line
-        return min(start, p.line), max(start, p.line)
-    if p.new_line is not None:  # a deleted line: where the deletion sits in the new file
-        return p.new_line, p.new_line
-    return None
-
-
-_LEVEL = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
-
-
-def as_sarif(result: ReviewResult) -> str:
-    """SARIF 2.1.0 for GitHub code scanning: one rule per severity, one result per finding
-    that has a place in the new files (see `sarif_region`)."""
-    rules = [
-        {
-            "id": f"reviewbot/{s}",
-            "name": f"Reviewbot{s.capitalize()}",
-            "shortDescription": {"text": f"{s.capitalize()} finding from an AI code review"},
-            "defaultConfiguration": {"level": _LEVEL[s]},
-        }
-        for s in SEVERITIES
-    ]
-    results = []
-    for p in result.placed:
-        region = sarif_region(p)
-        if region is None:  # the CLI says so on stderr
-            continue
-        f = p.finding
-        loc = {
-            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": region[0], "endLine": region[1]},
-        }
-        results.append(
-            {
-                "ruleId": f"reviewbot/{f.severity}",
-                "ruleIndex": SEVERITIES.index(f.severity),
-                "level": _LEVEL[f.severity],
-                "message": {"text": f"{f.title}\n\n{f.body}".strip()},
-                "partialFingerprints": {"reviewbot/v1": fingerprint(f)},
-                "locations": [{"physicalLocation": loc}],
-            }
-        )
-    log = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "reviewbot",
-                        "version": __version__,
-                        "informationUri": "https://github.com/reviewbot/reviewbot",
-                        "rules": rules,
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -181,7 +181,7 @@ def run_review(
         status = REVIEWED
     return ReviewResult(
         status=status,
-        summary="\n\n".join(summaries),
+        summary=one_summary(summaries),
         placed=placed,
         skipped=tuple(not_reviewed),
         problems=tuple(problems),
@@ -220,3 +220,14 @@ def _ask(
                 again.append((f"{label}{tag}", part, half, prepared.request_for(half, part, n)))
         pending = again
     return out, usage
+
+
+def one_summary(summaries: Sequence[str]) -> str:
+    """The parts' summaries as one: repeats dropped ("Looks fine." once, not fifteen times)."""
+    seen: dict[str, str] = {}
+    for text in summaries:
+        seen.setdefault(" ".join(text.casefold().split()), text.strip())
+    distinct = [t for t in seen.values() if t]
+    if len(distinct) <= 1:
+        return distinct[0] if distinct else ""
+    return "\n".join(f"- {t}" for t in distinct)

@@ -348,8 +348,10 @@ def test_diff_too_large_falls_back_to_files_api(act: Act) -> None:
     assert "GET /pulls/2/files?page=1&per_page=100" in r.github
     [review] = r.review_posts()
     assert [c["line"] for c in review["comments"]] == [2]
-    assert "- `logo.png`: GitHub sent no patch (binary or too large)" in review["body"]
-    assert "- `data/huge.sql`: GitHub sent no patch (binary or too large)" in review["body"]
+    assert (
+        "- GitHub sent no patch (binary or too large) (2 files): `logo.png`, `data/huge.sql`"
+        in review["body"]
+    )
     assert "rebuilt from the files API" in review["body"]
     assert r.outputs["status"] == "partial"
 
@@ -596,7 +598,7 @@ def test_incremental_review_lists_files_compare_sent_no_patch_for(act: Act) -> N
     assert r.code == 0, r.out
     [review] = r.review_posts()
     assert "Incremental review" in review["body"]
-    assert "- `logo.png`: GitHub sent no patch (binary or too large)" in review["body"]
+    assert "- GitHub sent no patch (binary or too large) (1 file): `logo.png`" in review["body"]
     assert r.outputs["status"] == "partial"
 
 
@@ -735,8 +737,8 @@ def test_when_every_file_is_skipped_a_short_review_says_so(act: Act) -> None:
     [review] = r.review_posts()
     body = review["body"]
     assert "**Nothing was reviewed**: every changed file was skipped" in body
-    assert "- `api/service.go`: generated file (its header says so)" in body
-    assert "- `package-lock.json`: lock file (skipped by default)" in body
+    assert "- generated file (its header says so) (1 file): `api/service.go`" in body
+    assert "- lock file (skipped by default) (1 file): `package-lock.json`" in body
     assert "no findings" not in body
     assert r.outputs["status"] == "skipped"
 

@@ -58,8 +58,8 @@ def test_demo_prints_the_review_as_github_shows_it() -> None:
     assert "🔴 **Critical**: SQL injection" in out
     assert '```suggestion\n    return db.execute("SELECT * FROM users WHERE name = ?"' in out
     assert "`app/users.py:31` delete_user has no authorisation check" in out
-    assert "- `package-lock.json`: lock file (skipped by default)" in out
-    assert "- `static/logo.png`: binary file" in out
+    assert "- binary file (1 file): `static/logo.png`" in out
+    assert "- lock file (skipped by default) (1 file): `package-lock.json`" in out
     assert "The model cited line 20; placed on the line it quoted." in out
 
 

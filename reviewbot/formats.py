@@ -1,0 +1,208 @@
+"""Machine-readable output of `reviewbot review`: JSON, SARIF 2.1.0, reviewdog's rdjson and
+`path:line:col: severity: title` text. Every format reads where each finding was placed, so
+they all tell the same truth as the review."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reviewbot import __version__
+from reviewbot.anchor import Placed
+from reviewbot.diff import RIGHT
+from reviewbot.findings import SEVERITIES
+from reviewbot.markers import fingerprint
+from reviewbot.render import comment_body
+from reviewbot.review import Prepared, ReviewResult
+
+
+def as_json(result: ReviewResult) -> str:
+    """The `--format json` document of DESIGN.md section 3: each finding where it was placed,
+    the model's own numbers under `model_*` keys when they differ."""
+    findings = []
+    for p in result.placed:
+        f = p.finding
+        item: dict[str, Any] = {
+            "path": f.path,
+            "line": p.line,
+            "start_line": p.start_line,
+            "side": p.side,
+            "severity": f.severity,
+            "title": f.title,
+            "body": f.body,
+            "code": f.code,
+            "suggestion": f.suggestion,
+            "anchored": p.inline,
+        }
+        if not p.inline:
+            item["reason"] = p.reason
+        for key, model_value in (("line", f.line), ("start_line", f.start_line)):
+            if item[key] != model_value:
+                item[f"model_{key}"] = model_value
+        findings.append(item)
+    doc = {
+        "status": result.status,
+        "summary": result.summary,
+        "findings": findings,
+        "comments": [
+            {
+                "path": c.path,
+                "line": c.line,
+                "start_line": c.start_line,
+                "side": c.side,
+                "body": comment_body(c),
+            }
+            for c in result.comments
+        ],
+        "not_reviewed": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+        "problems": list(result.problems),
+        "usage": {
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+            "cached_tokens": result.usage.cached_tokens,
+            "requests": result.usage.requests,
+        },
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def sarif_region(p: Placed) -> tuple[int, int] | None:
+    """New-file (start, end) lines for code scanning, which needs a start line on every result
+    (sarif-sdk rule GH1003); None for a finding that has no place in the new files."""
+    if not p.finding.path or not p.in_diff or p.line < 1:
+        return None
+    if p.side == RIGHT:
+        start = p.start_line or p.line
+        return min(start, p.line), max(start, p.line)
+    if p.new_line is not None:  # a deleted line: where the deletion sits in the new file
+        return p.new_line, p.new_line
+    return None
+
+
+_LEVEL = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
+
+
+def as_sarif(result: ReviewResult) -> str:
+    """SARIF 2.1.0 for GitHub code scanning: one rule per severity, one result per finding
+    that has a place in the new files (see `sarif_region`)."""
+    rules = [
+        {
+            "id": f"reviewbot/{s}",
+            "name": f"Reviewbot{s.capitalize()}",
+            "shortDescription": {"text": f"{s.capitalize()} finding from an AI code review"},
+            "defaultConfiguration": {"level": _LEVEL[s]},
+        }
+        for s in SEVERITIES
+    ]
+    results = []
+    for p in result.placed:
+        region = sarif_region(p)
+        if region is None:  # the CLI says so on stderr
+            continue
+        f = p.finding
+        loc = {
+            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": region[0], "endLine": region[1]},
+        }
+        results.append(
+            {
+                "ruleId": f"reviewbot/{f.severity}",
+                "ruleIndex": SEVERITIES.index(f.severity),
+                "level": _LEVEL[f.severity],
+                "message": {"text": f"{f.title}\n\n{f.body}".strip()},
+                "partialFingerprints": {"reviewbot/v1": fingerprint(f)},
+                "locations": [{"physicalLocation": loc}],
+            }
+        )
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "reviewbot",
+                        "version": __version__,
+                        "informationUri": "https://github.com/reviewbot/reviewbot",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+_RDJSON_SEVERITY = {"critical": "ERROR", "major": "ERROR", "minor": "WARNING", "nit": "INFO"}
+
+
+def as_rdjson(result: ReviewResult) -> str:
+    """reviewdog's Diagnostic Format (rdjson), so every reviewdog reporter and filter works."""
+    diagnostics = []
+    for p in result.placed:
+        region = sarif_region(p)
+        if region is None:
+            continue
+        f = p.finding
+        item: dict[str, Any] = {
+            "message": f"{f.title}\n\n{f.body}".strip(),
+            "location": {
+                "path": f.path,
+                "range": {"start": {"line": region[0]}, "end": {"line": region[1]}},
+            },
+            "severity": _RDJSON_SEVERITY[f.severity],
+            "code": {"value": f"reviewbot/{f.severity}"},
+        }
+        if p.suggestion is not None:  # a whole-line replacement of start_line..line
+            start = p.start_line or p.line
+            item["suggestions"] = [
+                {
+                    "range": {"start": {"line": start}, "end": {"line": p.line}},
+                    "text": p.suggestion.rstrip("\n"),
+                }
+            ]
+        diagnostics.append(item)
+    doc = {
+        "source": {"name": "reviewbot", "url": "https://github.com/reviewbot/reviewbot"},
+        "diagnostics": diagnostics,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def as_text(result: ReviewResult) -> str:
+    """One line per finding, `path:line:col: severity: title` (editors, errorformat)."""
+    lines = []
+    for p in result.placed:
+        region = sarif_region(p)
+        if region is None:
+            continue
+        title = " ".join(p.finding.title.split())
+        lines.append(f"{p.finding.path}:{region[0]}:1: {p.finding.severity}: {title}")
+    return "".join(f"{ln}\n" for ln in lines)
+
+
+def left_out(result: ReviewResult) -> list[Placed]:
+    """Findings SARIF, rdjson and text cannot carry: no place in the new files."""
+    return [p for p in result.placed if sarif_region(p) is None]
+
+
+def plan_json(prepared: Prepared) -> str:
+    """`--dry-run --format json`: the request plan and the rendered prompts."""
+    doc = {
+        "requests": [
+            {
+                "files": [f.path for f in chunk.files],
+                "tokens": chunk.tokens,
+                "input": req.input,
+            }
+            for chunk, req in zip(prepared.plan.chunks, prepared.requests, strict=True)
+        ],
+        "tokens": prepared.plan.tokens,
+        "instructions": prepared.requests[0].instructions if prepared.requests else "",
+        "not_reviewed": [
+            {"path": s.path, "reason": s.reason}
+            for s in (*prepared.skipped, *prepared.plan.not_reviewed)
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
