@@ -13,7 +13,7 @@ from reviewbot.errors import ReviewbotError, UsageError
 from reviewbot.event import Ignore, read_event
 from reviewbot.flow import Outcome, review_pull_request
 from reviewbot.inputs import Inputs, read_inputs, read_payload
-from reviewbot.kinds import Status
+from reviewbot.kinds import SEVERITIES, Status
 from reviewbot.model import Model
 from reviewbot.pulls import GitHub
 from reviewbot.redact import Redactor, url_secrets
@@ -53,6 +53,12 @@ def run_action(
         return 1
     report.finish(outcome)  # failures were raised above; what is left is news, not an error
     report.command("notice", outcome.message)
+    if inputs.fail_on != "none":  # a merge gate: the review is posted, then the job fails
+        limit = SEVERITIES.index(inputs.fail_on)
+        worst = [s for s in outcome.severities if SEVERITIES.index(s) <= limit]
+        if worst:
+            report.command("error", f"{len(worst)} finding(s) at or above {inputs.fail_on}")
+            return 3
     return 0
 
 

@@ -36,6 +36,7 @@ class Outcome:
     findings: int = 0
     inline_comments: int = 0
     summary_lines: list[str] = field(default_factory=list)
+    severities: tuple[str, ...] = ()  # of the findings posted, for the fail_on gate
 
 
 def review_pull_request(
@@ -91,6 +92,7 @@ def review_pull_request(
         findings=len(result.placed),
         inline_comments=len(result.comments),
         summary_lines=render.step_summary(result, pr.number, pr.head_sha, notes, url),
+        severities=tuple(f.severity for f in result.findings),
     )
 
 

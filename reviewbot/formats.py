@@ -36,7 +36,7 @@ def as_json(result: ReviewResult) -> str:
         }
         if not p.inline:
             item["reason"] = p.reason
-        for key, model_value in (("line", f.line), ("start_line", f.start_line)):
+        for key, model_value in (("line", f.line), ("start_line", f.start_line), ("side", f.side)):
             if item[key] != model_value:
                 item[f"model_{key}"] = model_value
         findings.append(item)

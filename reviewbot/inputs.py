@@ -11,6 +11,7 @@ from typing import Any
 from reviewbot.config import explicit_settings, parse_bool
 from reviewbot.errors import ConfigError, UsageError
 from reviewbot.event import FORK_POLICIES
+from reviewbot.kinds import SEVERITIES
 from reviewbot.redact import Redactor, url_secrets
 
 # Inputs the repository config file may also set (see config.explicit_settings: who wins).
@@ -37,6 +38,7 @@ class Inputs:
     fail_on_error: bool
     overrides: dict[str, Any]
     fork_prs: str = "members"
+    fail_on: str = "none"  # a severity: exit 3 after posting when a finding reaches it
 
     def redactor(self) -> Redactor:
         """Hides the key, the token and a base_url password in everything the run writes."""
@@ -63,6 +65,10 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
     if fork_prs not in FORK_POLICIES:
         allowed = ", ".join(FORK_POLICIES)
         raise ConfigError(f"input fork_prs must be one of {allowed}, not {fork_prs[:40]!r}")
+    fail_on = get("fail_on", "none").lower()
+    if fail_on not in ("none", *SEVERITIES):
+        allowed = ", ".join(("none", *SEVERITIES))
+        raise ConfigError(f"input fail_on must be one of {allowed}, not {fail_on[:40]!r}")
     return Inputs(
         api_key=get("api_key"),
         github_token=get("github_token") or env.get("GITHUB_TOKEN", ""),
@@ -72,6 +78,7 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         fail_on_error=parse_bool("fail_on_error", get("fail_on_error", "true")),
         overrides=overrides,
         fork_prs=fork_prs,
+        fail_on=fail_on,
     )
 
 

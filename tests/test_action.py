@@ -765,3 +765,17 @@ def test_a_bad_base_url_input_fails_before_any_request(act: Act, url: str) -> No
     assert r.code == 2 and r.sent == [] and "Traceback" not in r.out
     assert "::error::reviewbot: input 'base_url'" in r.out
     assert r.outputs["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"), [("none", 0), ("critical", 0), ("major", 3), ("nit", 3)]
+)
+def test_fail_on_fails_the_job_after_the_review_is_posted(
+    act: Act, fail_on: str, code: int
+) -> None:
+    r = act("opened", "pull_request", payload("pull_request.opened.json"), fail_on=fail_on)
+    assert r.code == code, r.out
+    assert len(r.review_posts()) == 1 and r.outputs["status"] == "reviewed"
+    if code == 3:
+        count = {"major": 1, "nit": 2}[fail_on]  # the cassette's findings: one major, one nit
+        assert f"::error::reviewbot: {count} finding(s) at or above {fail_on}" in r.out

@@ -28,6 +28,7 @@ DESIGN_INPUTS = {
     "timeout_minutes": "20",
     "config": ".github/reviewbot.yml",
     "fork_prs": "members",
+    "fail_on": "none",
     "dry_run": "false",
     "fail_on_error": "true",
 }
@@ -138,6 +139,13 @@ def test_wheel_ships_the_prompt_templates(tmp_path: Path) -> None:
     assert "reviewbot/prompts/instructions.j2" in names
     assert "reviewbot/prompts/input.j2" in names
     assert "reviewbot/action.py" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
+
+
+def test_the_image_carries_the_license() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert "COPY LICENSE /usr/share/doc/reviewbot/LICENSE" in text
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
 
 
 def test_comment_triggered_examples_only_start_for_people_with_access() -> None:

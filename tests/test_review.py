@@ -213,3 +213,15 @@ def test_nothing_answered_by_the_deadline_is_a_failure_that_says_so(
     result = run_review(prepare(DIFF, config), config, client_for(config))
     assert result.status == "failed"
     assert result.failure == "the model timed out after 0.01 minutes"
+
+
+def test_parts_summaries_become_one_and_diagnostics_stay_out_of_the_review() -> None:
+    config = small_budget()
+    prepared = prepare(DIFF, config)
+    odd = {**f("src/m0.py", 2), "severity": "blocker"}  # repaired, with a diagnostic
+    model = FakeModel(lambda i, r: reply([odd] if i == 0 else [], summary="Looks fine."))
+    result = run_review(prepared, config, model)
+    assert result.summary == "Looks fine."  # not once per part
+    assert any("severity" in p for p in result.problems)
+    body = review_body(result, "m")
+    assert body.count("Looks fine.") == 1 and "blocker" not in body and "Problems" not in body
