@@ -428,6 +428,8 @@ def test_dry_run_posts_nothing_and_prints_the_review(act: Act) -> None:
     assert r.code == 0, r.out
     assert r.review_posts() == []
     assert "::group::reviewbot dry run" in r.out and "Greeting is misspelled" in r.out
+    # The step summary, where people trying the bot look, lists every finding.
+    assert "| 🟠 major | `hello.py:2` (inline) | Greeting is misspelled |" in r.summary
 
 
 def test_missing_api_key_is_a_configuration_error(act: Act) -> None:
