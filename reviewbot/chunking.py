@@ -35,7 +35,9 @@ def estimate_tokens(text: str) -> int:
 
 
 def hunk_tokens(h: Hunk) -> int:
+    """The hunk as the prompt shows it: diff lines, header, and any scope context lines."""
     chars = sum(len(ln.text) + LINE_OVERHEAD for ln in h.lines) + len(h.header) + 20
+    chars += sum(len(text) + LINE_OVERHEAD for _, text in (*h.before, *h.after))
     return math.ceil(chars / CHARS_PER_TOKEN)
 
 

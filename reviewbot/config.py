@@ -37,6 +37,8 @@ class Config:
     concurrency: int = 4
     timeout: float = 600.0  # seconds one HTTP read may take
     timeout_minutes: float = 20.0  # deadline for all model calls of one review
+    context: str = "scope"  # diff: hunks only; scope: hunks widened to their enclosing scope
+    context_lines: int = 80  # most lines of scope context added around one hunk
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
@@ -58,6 +60,8 @@ FILE_KEYS = frozenset(
         "max_total_tokens",
         "max_output_tokens",
         "timeout_minutes",
+        "context",
+        "context_lines",
     }
 )
 
@@ -212,6 +216,8 @@ _PARSERS: dict[str, Parser] = {
     "concurrency": _whole(1),
     "timeout": _positive,
     "timeout_minutes": _positive,
+    "context": _choice(("diff", "scope")),
+    "context_lines": _whole(0),
 }
 assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 

@@ -39,6 +39,11 @@ class Hunk:
     new_len: int
     header: str
     lines: tuple[DiffLine, ...]
+    # The enclosing function around the hunk, for the model only (never anchored on):
+    # (line number on `context_side`, text); number 0 stands for elided lines.
+    before: tuple[tuple[int, str], ...] = ()
+    after: tuple[tuple[int, str], ...] = ()
+    context_side: str = "RIGHT"
 
     @property
     def changed(self) -> int:

@@ -21,7 +21,7 @@ from reviewbot.markers import comment_marker, fingerprint, review_marker
 from reviewbot.model import Model
 from reviewbot.prompts import PullRequestText
 from reviewbot.pulls import GitHub, InlineComment, PullInfo, ReviewRejected
-from reviewbot.review import ReviewResult, Scope, prepare, run_review
+from reviewbot.review import IncrementalReview, ReviewResult, prepare, run_review
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +60,12 @@ def review_pull_request(
             notes.append(f"Full review: {since.why_full}.")
         else:
             notes.append(f"Incremental review: only the changes since {go.since[:7]}.")
-            scope = Scope(tuple(parse_diff(fetched.text)), go.since)
+            scope = IncrementalReview(tuple(parse_diff(fetched.text)), go.since)
             in_pr = {f.path for f in scope.pr_files} | {m.path for m in fetched.missing}
             missing = tuple(m for m in since.diff.missing if m.path in in_pr)
             source = replace(since.diff, missing=missing)
     text = PullRequestText(pr.title, pr.body)
-    prepared = prepare(source.text, config, text, scope=scope, missing=source.missing)
+    prepared = prepare(source.text, config, text, incremental=scope, missing=source.missing)
     result = run_review(prepared, config, model)
     if result.status == Status.FAILED:
         raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,12 +69,14 @@ class PromptRenderer:
         pr: PullRequestText | None = None,
         part: int = 1,
         part_count: int = 1,
+        manifest: Sequence[str] = (),
     ) -> str:
-        """The variable text: PR title and description, then every hunk with cited numbers."""
+        """The variable text: PR title and description, the manifest of the whole PR, then
+        every hunk with cited numbers (and its scope context)."""
         pr = pr or PullRequestText()
         if len(pr.body) > PR_BODY_LIMIT:  # the description is context, not the thing reviewed
             pr = PullRequestText(pr.title, pr.body[:PR_BODY_LIMIT] + "\n…(description truncated)")
-        nonce = _nonce(files, pr)
+        nonce = _nonce(files, pr, manifest)
         return self._render(
             INPUT,
             nonce=nonce,
@@ -82,12 +85,15 @@ class PromptRenderer:
             files=files,
             part=part,
             part_count=part_count,
+            manifest=manifest,
         )
 
 
-def _nonce(files: tuple[FileDiff, ...], pr: PullRequestText) -> str:
+def _nonce(files: tuple[FileDiff, ...], pr: PullRequestText, manifest: Sequence[str] = ()) -> str:
     """An id for the untrusted-data fences that the data itself cannot contain or predict."""
     h = hashlib.sha256()
+    for line in manifest:
+        h.update(line.encode("utf-8", "replace"))
     h.update(pr.title.encode("utf-8", "replace"))
     h.update(pr.body.encode("utf-8", "replace"))
     for f in files:  # everything the template shows inside the fence
@@ -95,6 +101,8 @@ def _nonce(files: tuple[FileDiff, ...], pr: PullRequestText) -> str:
         h.update((f.old_path or "").encode("utf-8", "replace"))
         for hunk in f.hunks:
             h.update(hunk.header.encode("utf-8", "replace"))
+            for _, text in (*hunk.before, *hunk.after):
+                h.update(text.encode("utf-8", "replace"))
             for ln in hunk.lines:
                 h.update(ln.text.encode("utf-8", "replace"))
     return h.hexdigest()[:20]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
+from reviewbot.context import Contents, ContextStats, widen
 from reviewbot.diff import FileDiff, Skipped, parse_diff, restrict_to
 from reviewbot.filters import filter_files
 from reviewbot.findings import SEVERITY_RANK, Finding, MalformedOutput, dedupe, parse_output
@@ -21,7 +22,7 @@ __all__ = ["FAILED", "PARTIAL", "REVIEWED", "SKIPPED", "Model", "Prepared", "Rev
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
+class IncrementalReview:
     """An incremental review: the model sees only `changes` (restricted to what the pull request
     itself changes), comments anchor on the whole PR diff, and on new-side lines only."""
 
@@ -39,12 +40,49 @@ class Prepared:
     requests: tuple[ModelRequest, ...]
     renderer: PromptRenderer
     pr: PullRequestText | None = None
-    scope: Scope | None = None
+    incremental: IncrementalReview | None = None
+    manifest: tuple[ManifestEntry, ...] = ()
+    context: ContextStats | None = None  # None: scope context is off
+    context_note: str = ""
+    instructions: str = ""
 
     def request_for(self, chunk: Chunk, part: int, parts: int) -> ModelRequest:
-        """The request for a chunk that was split after the plan (same instructions)."""
-        instructions = self.requests[0].instructions
-        return ModelRequest(instructions, self.renderer.input(chunk.files, self.pr, part, parts))
+        """The request for a chunk (planned, or split after the plan; same instructions)."""
+        lines = manifest_lines(self.manifest, {f.path for f in chunk.files})
+        text = self.renderer.input(chunk.files, self.pr, part, parts, lines)
+        return ModelRequest(self.instructions, text)
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """One changed file of the whole pull request, and where its diff went."""
+
+    path: str
+    status: str
+    added: int
+    removed: int
+    part: int = 0  # 1-based request the diff is in; 0: not sent
+    reason: str = ""  # why it was not sent
+
+
+MANIFEST_LIMIT = 150  # entries per request; the rest are counted
+
+
+def manifest_lines(entries: Sequence[ManifestEntry], here: set[str]) -> list[str]:
+    """The manifest as one request shows it: its own files first, then the others."""
+    order = sorted(entries, key=lambda e: (e.path not in here, e.part == 0, e.path))
+    out = []
+    for e in order[:MANIFEST_LIMIT]:
+        if e.path in here:
+            where = "in this request"
+        elif e.part:
+            where = f"in part {e.part}"
+        else:
+            where = f"not sent: {e.reason}"
+        out.append(f"- {e.path} ({e.status}, +{e.added} -{e.removed}): {where}")
+    if len(order) > MANIFEST_LIMIT:
+        out.append(f"- …and {len(order) - MANIFEST_LIMIT} more files")
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,28 +121,71 @@ def prepare(
     config: Config,
     pr: PullRequestText | None = None,
     renderer: PromptRenderer | None = None,
-    scope: Scope | None = None,
+    incremental: IncrementalReview | None = None,
     missing: Sequence[Skipped] = (),
+    contents: Contents | None = None,
 ) -> Prepared:
-    """Parse, filter and plan the diff, and render one request per chunk (no I/O).
+    """Parse, filter, widen and plan the diff, and render one request per chunk (no I/O).
 
-    With a `scope` (an incremental review) only changes the PR itself makes are kept;
-    `missing` are changed files GitHub sent no patch for (the review is then partial).
+    With `incremental`, only changes the PR itself makes are kept; `missing` are changed files
+    GitHub sent no patch for (the review is then partial); `contents` gives file texts for the
+    enclosing-scope context (`config.context == "scope"`).
     """
     files = parse_diff(diff)
-    if scope is not None:
-        files = restrict_to(files, scope.pr_files)
+    if incremental is not None:
+        files = restrict_to(files, incremental.pr_files)
     keep, skipped = filter_files(files, config.include, config.exclude)
+    stats: ContextStats | None = None
+    note = ""
+    if config.context == "scope" and contents is not None:
+        keep, stats = widen(keep, contents, config.context_lines)
+    elif config.context == "scope":
+        note = "scope context is off: no file contents (a diff without its repository)"
     plan = plan_chunks(keep, config.max_request_tokens, config.max_total_tokens)
     plan = replace(plan, not_reviewed=plan.not_reviewed + tuple(missing))
     renderer = renderer or PromptRenderer(config.prompts_dir)
     instructions = renderer.instructions(config.instructions)
-    n = len(plan.chunks)
-    requests = tuple(
-        ModelRequest(instructions, renderer.input(chunk.files, pr, i + 1, n))
-        for i, chunk in enumerate(plan.chunks)
+    whole_pr = incremental.pr_files if incremental is not None else files
+    manifest = _manifest(whole_pr, plan, [*skipped, *plan.not_reviewed])
+    prepared = Prepared(
+        tuple(keep),
+        tuple(skipped),
+        plan,
+        (),
+        renderer,
+        pr,
+        incremental,
+        manifest,
+        stats,
+        note,
+        instructions,
     )
-    return Prepared(tuple(keep), tuple(skipped), plan, requests, renderer, pr, scope)
+    n = len(plan.chunks)
+    requests = tuple(prepared.request_for(chunk, i + 1, n) for i, chunk in enumerate(plan.chunks))
+    return replace(prepared, requests=requests)
+
+
+def _manifest(
+    files: Sequence[FileDiff], plan: Plan, not_sent: Sequence[Skipped]
+) -> tuple[ManifestEntry, ...]:
+    part = {f.path: i + 1 for i, chunk in enumerate(plan.chunks) for f in chunk.files}
+    reasons = {s.path: s.reason for s in not_sent}
+    entries = [
+        ManifestEntry(
+            f.path,
+            f.status,
+            f.added,
+            f.removed,
+            part.get(f.path, 0),
+            "" if f.path in part else reasons.get(f.path, "not reviewed"),
+        )
+        for f in files
+    ]
+    known = {f.path for f in files}
+    entries += [
+        ManifestEntry(s.path, "changed", 0, 0, 0, s.reason) for s in not_sent if s.path not in known
+    ]
+    return tuple(entries)
 
 
 def run_review(
@@ -162,12 +243,12 @@ def run_review(
     threshold = SEVERITY_RANK[config.severity_threshold]
     unique = dedupe(raw)
     shown = [f for f in unique if SEVERITY_RANK[f.severity] <= threshold]
-    scope = prepared.scope
-    anchor_files = prepared.files if scope is None else scope.pr_files
+    incremental = prepared.incremental
+    anchor_files = prepared.files if incremental is None else incremental.pr_files
     files_by_path = {f.path: f for f in anchor_files if f.path in reviewed_paths}
     reasons = {s.path: s.reason for s in not_reviewed}
     placed = anchor_findings(
-        shown, files_by_path, reasons, config.max_comments, right_only=scope is not None
+        shown, files_by_path, reasons, config.max_comments, right_only=incremental is not None
     )
 
     failure = ""

@@ -153,9 +153,10 @@ def test_a_chunk_too_long_for_the_model_is_split_and_both_halves_reviewed() -> N
     assert len(first) == 2
 
     def answers(i: int, req: ModelRequest) -> ModelReply:
-        if all(p in req.input for p in first):  # the whole first chunk: too long
+        if all(f"FILE: {p}" in req.input for p in first):  # the whole first chunk: too long
             return ModelReply(None, Usage(input_tokens=7, requests=1), "too long", split=True)
-        shown = [p for p in ("src/m0.py", "src/m1.py", "src/m2.py", "src/m3.py") if p in req.input]
+        names = ("src/m0.py", "src/m1.py", "src/m2.py", "src/m3.py")
+        shown = [p for p in names if f"FILE: {p}" in req.input]
         return reply([f(p, 2, title=f"in {p}") for p in shown])
 
     model = FakeModel(answers)
@@ -172,7 +173,7 @@ def test_a_single_hunk_too_long_for_the_model_fails_that_part_only() -> None:
     model = FakeModel(
         lambda i, req: (
             ModelReply(None, Usage(requests=1), "too long", split=True)
-            if "src/big.py" in req.input
+            if "FILE: src/big.py" in req.input
             else reply([])
         )
     )
@@ -192,7 +193,7 @@ def test_a_hung_endpoint_is_abandoned_at_the_deadline_and_the_rest_is_kept(
     )
     prepared = prepare(DIFF, config)
     hung = prepared.plan.chunks[1].files[0].path
-    fake_responses.by_content[hung] = "hang"
+    fake_responses.by_content[f"FILE: {hung}"] = "hang"
     started = time.monotonic()
     result = run_review(prepared, config, client_for(config))
     assert time.monotonic() - started < 5  # 1.2 s deadline, not the socket's 600 s
