@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="deadline for all model calls (default 20); what finished by then is printed",
     )
+    r.add_argument(
+        "--context",
+        choices=("diff", "scope"),
+        help="scope (default): widen each hunk to its enclosing function, read from the "
+        "repository (--git, --staged); diff: hunks only",
+    )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
     r.add_argument("--max-request-tokens", type=int, help="diff tokens per request (48000)")
@@ -164,6 +170,7 @@ def _config(args: argparse.Namespace) -> Config:
         "max_request_tokens": args.max_request_tokens,
         "max_total_tokens": args.max_total_tokens,
         "timeout_minutes": args.timeout_minutes,
+        "context": args.context,
         "api_key": os.environ.get(KEY_ENV, "").strip() or None,
     }
     return config.with_overrides(explicit)
@@ -172,7 +179,7 @@ def _config(args: argparse.Namespace) -> Config:
 def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     """`reviewbot review`: the pipeline on a local diff, printed instead of posted."""
     from reviewbot.errors import DiffError, UsageError
-    from reviewbot.localdiff import not_a_diff_hint, read_diff
+    from reviewbot.localdiff import GitContents, not_a_diff_hint, read_diff
     from reviewbot.prompts import PullRequestText
     from reviewbot.review import prepare, run_review
 
@@ -184,12 +191,18 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     diff = read_diff(args.diff, args.git, args.staged)
     if hint := not_a_diff_hint(diff):
         raise UsageError(hint)
+    contents = GitContents.for_range(args.git, args.staged) if args.diff is None else None
     try:
-        prepared = prepare(diff, config, PullRequestText(args.title, args.description))
+        prepared = prepare(
+            diff, config, PullRequestText(args.title, args.description), contents=contents
+        )
     except DiffError as exc:
         if "not a unified diff" in str(exc):
             raise UsageError(str(exc)) from None
         raise
+    finally:
+        if contents is not None:
+            contents.close()
     if args.dry_run:
         _write(args.output, _dry_run_text(prepared, args.format), redact)
         return 0
@@ -255,6 +268,14 @@ def _dry_run_text(prepared: Prepared, fmt: str) -> str:
         return plan_json(prepared)
     plan = prepared.plan
     out = [f"# Request plan: {len(plan.chunks)} request(s), ~{plan.tokens:,} diff tokens"]
+    stats = prepared.context
+    if stats is not None:
+        out.append(
+            f"# Scope context: {stats.with_scope} of {stats.hunks} hunks widened "
+            f"({stats.whole_scope} with their whole enclosing scope), {stats.lines:,} lines"
+        )
+    elif prepared.context_note:
+        out.append(f"# {prepared.context_note}")
     for i, chunk in enumerate(plan.chunks, 1):
         names = ", ".join(f.path for f in chunk.files)
         out.append(f"{i}. ~{chunk.tokens:,} tokens, {len(chunk.files)} file(s): {names}")

@@ -80,3 +80,91 @@ def not_a_diff_hint(data: bytes) -> str | None:
     ):
         return "this is a word diff (`--word-diff`): reviewbot needs a plain `git diff`"
     return None
+
+
+MAX_FILE_BYTES = 1_000_000  # larger files keep their plain hunk context
+
+
+class GitContents:
+    """File texts on each side of a local diff, read from the repository (`git cat-file
+    --batch`: one process for all files); the working tree when the new side is it."""
+
+    def __init__(self, old: str, new: str | None) -> None:
+        """`old`/`new` are revisions (":" for the index); `new` None is the working tree."""
+        self._revs = {"LEFT": old, "RIGHT": new}
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._root: Path | None = None
+
+    @classmethod
+    def for_range(cls, git_range: str | None, staged: bool) -> GitContents | None:
+        """The two sides `git diff RANGE` (or `--cached`) compares, or None if unclear."""
+        if staged:
+            return cls("HEAD", ":")
+        if not git_range:
+            return None
+        if "..." in git_range:
+            a, b = git_range.split("...", 1)
+            base = _rev(["merge-base", a or "HEAD", b or "HEAD"])
+            return cls(base, b or "HEAD") if base else None
+        if ".." in git_range:
+            a, b = git_range.split("..", 1)
+            return cls(a or "HEAD", b or "HEAD")
+        return cls(git_range, None)
+
+    def __call__(self, path: str, side: str) -> str | None:
+        rev = self._revs[side]
+        if rev is None:
+            return self._worktree(path)
+        data = self._blob(f"{rev}:{path}" if rev != ":" else f":{path}")
+        if data is None or len(data) > MAX_FILE_BYTES or b"\x00" in data[:8000]:
+            return None
+        return data.decode("utf-8", "replace")
+
+    def _blob(self, spec: str) -> bytes | None:
+        if "\n" in spec:
+            return None
+        if self._proc is None:
+            try:
+                self._proc = subprocess.Popen(
+                    ["git", "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                )
+            except OSError:
+                return None
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(spec.encode() + b"\n")
+        proc.stdin.flush()
+        header = proc.stdout.readline().split()
+        if len(header) != 3:
+            return None
+        size = int(header[2])
+        data = proc.stdout.read(size)
+        proc.stdout.read(1)  # the newline after the object
+        return data if header[1] == b"blob" else None
+
+    def _worktree(self, path: str) -> str | None:
+        if self._root is None:
+            top = _rev(["rev-parse", "--show-toplevel"])
+            self._root = Path(top) if top else Path.cwd()
+        file = (self._root / path).resolve()
+        if not file.is_relative_to(self._root.resolve()) or not file.is_file():
+            return None
+        if file.stat().st_size > MAX_FILE_BYTES:
+            return None
+        return file.read_bytes().decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+            self._proc.wait(timeout=5)
+            self._proc = None
+
+
+def _rev(args: list[str]) -> str | None:
+    try:
+        proc = subprocess.run(["git", *args], capture_output=True, check=False)
+    except OSError:
+        return None
+    out = proc.stdout.decode(errors="replace").strip()
+    return out if proc.returncode == 0 and out else None

@@ -143,29 +143,33 @@ def _tree_scope(
             and node.start_point[0] <= first - 1
             and node.end_point[0] >= last - 1
         ):
+            if node.parent is not None and node.parent.type == "decorated_definition":
+                node = node.parent  # a Python function's decorators belong to it
             return Scope(node.start_point[0] + 1, node.end_point[0] + 1, node.type)
         node = node.parent
     return None
 
 
 def indentation_scope(lines: list[str], first: int, last: int, header: str = "") -> Scope | None:
-    """Any language: the line git's hunk header names (or the nearest less-indented line that
-    opens a block), down to the last line indented deeper than it."""
-    if not lines or first > len(lines):
+    """Any language: the line git's hunk header names, else the nearest line above that git
+    would take for a function line (it starts a line with a letter, `_` or `$`), down to the
+    last line indented deeper than it (and a closing `}` / `end` line)."""
+    if not lines or first > len(lines) or first < 1:
         return None
-    start = _header_line(lines, first, header) or _opening_line(lines, first)
+    start = _header_line(lines, first, header) or _funcname_line(lines, first)
     if start is None:
         return None
     indent = _indent(lines[start - 1])
     end = max(last, start)
     for n in range(max(last, start) + 1, len(lines) + 1):
         line = lines[n - 1]
-        if line.strip() and _indent(line) <= indent:
-            if re.match(r"\s*[}\])]|\s*end\b", line):  # the closing line belongs to the block
+        if not line.strip():
+            continue
+        if _indent(line) <= indent:
+            if re.match(r"\s*([}\])]|end\b)", line):  # the closing line belongs to the block
                 end = n
             break
-        if line.strip():
-            end = n
+        end = n
     return Scope(start, end, "indentation")
 
 
@@ -179,16 +183,12 @@ def _header_line(lines: list[str], first: int, header: str) -> int | None:
     return None
 
 
-def _opening_line(lines: list[str], first: int) -> int | None:
-    target = _indent(lines[first - 1]) if lines[first - 1].strip() else None
+def _funcname_line(lines: list[str], first: int) -> int | None:
+    if re.match(r"[A-Za-z_$]", lines[first - 1]):
+        return None  # the change is at the top level itself
     for n in range(first - 1, 0, -1):
-        line = lines[n - 1]
-        if not line.strip():
-            continue
-        if (target is None or _indent(line) < target) and re.search(r"[:{(]\s*$|\bdo\s*$", line):
+        if re.match(r"[A-Za-z_$]", lines[n - 1]):
             return n
-        if target is not None and _indent(line) < target:
-            return None
     return None
 
 
