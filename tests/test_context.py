@@ -73,7 +73,7 @@ def test_a_hunk_is_widened_to_its_whole_function_labelled_apart_from_the_diff() 
     [f] = parse_diff(diff_of("cart.go", old, new))
     [wide], stats = widen([f], contents_for(old, new), budget=80)
     h = wide.hunks[0]
-    assert [n for n, _ in h.before][0] == 7 and h.before[0][1].startswith("func (c *Cart) Total()")
+    assert h.before[0][0] == 7 and h.before[0][1].startswith("func (c *Cart) Total()")
     assert [n for n, _ in h.after][-1] == 13
     assert (stats.hunks, stats.with_scope, stats.whole_scope) == (1, 1, 1)
     text = (
