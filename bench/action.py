@@ -93,8 +93,17 @@ class FakeGitHub:
                 return self._send(404, {"message": "Not Found"})
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", "0")))
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 fake.seen.append(f"POST {self.path}")
+                if self.path.endswith("/graphql"):  # every file exists, small, as text
+                    sent = json.loads(body)
+                    with_text = " text" in sent["query"]
+                    blob = {"byteSize": 10, "isBinary": False} | (
+                        {"text": "x\n"} if with_text else {}
+                    )
+                    aliases = [k for k in sent["variables"] if k.startswith("e")]
+                    found = {f"f{k[1:]}": blob for k in aliases}
+                    return self._send(200, {"data": {"repository": found}})
                 self._send(
                     201 if "reactions" in self.path else 200,
                     {"id": 1, "html_url": "https://github.example/pull/2#review-1"},

@@ -194,7 +194,7 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     contents = GitContents.for_range(args.git, args.staged) if args.diff is None else None
     try:
         prepared = prepare(
-            diff, config, PullRequestText(args.title, args.description), contents=contents
+            diff, config, PullRequestText(args.title, args.description), repo=contents
         )
     except DiffError as exc:
         if "not a unified diff" in str(exc):

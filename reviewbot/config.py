@@ -39,6 +39,7 @@ class Config:
     timeout_minutes: float = 20.0  # deadline for all model calls of one review
     context: str = "scope"  # diff: hunks only; scope: hunks widened to their enclosing scope
     context_lines: int = 80  # most lines of scope context added around one hunk
+    path_instructions: tuple[tuple[str, str], ...] = ()  # (glob, instructions) from the file
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
@@ -62,6 +63,7 @@ FILE_KEYS = frozenset(
         "timeout_minutes",
         "context",
         "context_lines",
+        "path_instructions",
     }
 )
 
@@ -192,6 +194,21 @@ def _patterns(name: str, value: Any) -> tuple[str, ...]:
     return split_patterns(value)
 
 
+def _path_instructions(name: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """A list of {path: glob, instructions: text}."""
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{name!r} must be a list of {{path: glob, instructions: text}}")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"path", "instructions"}:
+            raise ConfigError(f"{name!r} must be a list of {{path: glob, instructions: text}}")
+        path, text = item["path"], item["instructions"]
+        if not isinstance(path, str) or not isinstance(text, str) or not path.strip():
+            raise ConfigError(f"{name!r} entries need a glob `path` and text `instructions`")
+        out.append((path.strip(), text))
+    return tuple(out)
+
+
 def _url(name: str, value: Any) -> str:
     text = str(_text(required=True)(name, value))
     _check_base_url(text)
@@ -218,6 +235,7 @@ _PARSERS: dict[str, Parser] = {
     "timeout_minutes": _positive,
     "context": _choice(("diff", "scope")),
     "context_lines": _whole(0),
+    "path_instructions": lambda name, value: _path_instructions(name, value),
 }
 assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 

@@ -4,14 +4,34 @@ line budget per hunk. Pure: file contents come in as text; nothing is run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from reviewbot.diff import LEFT, RIGHT, FileDiff, Hunk
 from reviewbot.scopes import ScopeFinder
 
-# (path, side) → the file's full text on that side, or None when it is not available.
-Contents = Callable[[str, str], str | None]
+
+class RepoFiles(Protocol):
+    """The repository around a diff: file texts on each side, and the base's guidance files.
+
+    `prefetch` is called once with every (path, side) the context may need, so an adapter can
+    read them in bulk (GitHub: two GraphQL requests) before `text` is asked file by file."""
+
+    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> None: ...
+
+    def text(self, path: str, side: str) -> str | None: ...
+
+    def guidance_texts(self) -> dict[str, str | None]: ...
+
+
+def wanted_files(files: Sequence[FileDiff]) -> list[tuple[str, str]]:
+    """The (path, side) texts widening these files may read."""
+    out: list[tuple[str, str]] = []
+    for f in files:
+        sides = {RIGHT if any(ln.kind == "+" for ln in h.lines) else LEFT for h in f.hunks}
+        out += [(f.path if s == RIGHT else (f.old_path or f.path), s) for s in sorted(sides)]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +54,7 @@ class ContextStats:
 
 
 def widen(
-    files: Sequence[FileDiff], contents: Contents, budget: int
+    files: Sequence[FileDiff], contents: RepoFiles, budget: int
 ) -> tuple[list[FileDiff], ContextStats]:
     """Every file's hunks with their enclosing scope added (at most `budget` lines a hunk)."""
     out: list[FileDiff] = []
@@ -46,14 +66,14 @@ def widen(
     return out, stats
 
 
-def widen_file(f: FileDiff, contents: Contents, budget: int) -> tuple[FileDiff, ContextStats]:
+def widen_file(f: FileDiff, contents: RepoFiles, budget: int) -> tuple[FileDiff, ContextStats]:
     finders: dict[str, ScopeFinder | None] = {}
     texts: dict[str, list[str]] = {}
 
     def finder(side: str) -> ScopeFinder | None:
         if side not in finders:
             path = f.path if side == RIGHT else (f.old_path or f.path)
-            text = contents(path, side)
+            text = contents.text(path, side)
             finders[side] = ScopeFinder(path, text) if text is not None else None
             texts[side] = text.split("\n") if text is not None else []
         return finders[side]
@@ -73,6 +93,9 @@ def widen_file(f: FileDiff, contents: Contents, budget: int) -> tuple[FileDiff, 
             hunks.append(h)
             continue
         lines = texts[side]
+        if not _matches(h, lines, side):  # not the text this diff was made from: no context
+            hunks.append(h)
+            continue
         present = [n for n in numbers if n is not None]
         top, bottom = min(present), max(present)
         nxt = _next_start(f.hunks, i, side)
@@ -91,6 +114,15 @@ def widen_file(f: FileDiff, contents: Contents, budget: int) -> tuple[FileDiff, 
             with_scope=1, whole_scope=int(whole), lines=len(above) + len(below)
         )
     return f.with_hunks(hunks), stats
+
+
+def _matches(h: Hunk, lines: list[str], side: str) -> bool:
+    """Whether the file text has the hunk's own lines where the hunk says they are."""
+    for ln in h.lines:
+        n = ln.new if side == RIGHT else ln.old
+        if n is not None and (n > len(lines) or lines[n - 1].removesuffix("\r") != ln.text):
+            return False
+    return True
 
 
 def _next_start(hunks: Sequence[Hunk], i: int, side: str) -> int:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from reviewbot import render
 from reviewbot.anchor import in_body
 from reviewbot.diff import parse_diff
-from reviewbot.errors import LLMError
+from reviewbot.errors import GitHubError, LLMError
 from reviewbot.gate import Go
+from reviewbot.guidance import GENERAL_FILES, INSTRUCTIONS_DIR, instruction_file_names
 from reviewbot.kinds import Status
 from reviewbot.markers import comment_marker, fingerprint, review_marker
 from reviewbot.model import Model
@@ -24,6 +25,59 @@ from reviewbot.pulls import GitHub, InlineComment, PullInfo, ReviewRejected
 from reviewbot.review import IncrementalReview, ReviewResult, prepare, run_review
 
 logger = logging.getLogger(__name__)
+
+
+MAX_CONTEXT_BYTES = 512_000  # larger files are not fetched: their hunks keep plain context
+
+
+class GitHubFiles:
+    """File texts for the scope context (the head; the base for hunks that only delete) and
+    the base branch's guidance files, in two GraphQL requests: sizes, then texts."""
+
+    def __init__(self, gh: GitHub, head_sha: str, base_sha: str) -> None:
+        self._gh = gh
+        self._revs = {"RIGHT": head_sha, "LEFT": base_sha}
+        self._base = base_sha
+        self._texts: dict[str, str | None] = {}
+        self.notes: list[str] = []
+
+    def _spec(self, path: str, side: str) -> str:
+        return f"{self._revs[side]}:{path}"
+
+    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> None:
+        guides = [f"{self._base}:{name}" for name in GENERAL_FILES]
+        folder = f"{self._base}:{INSTRUCTIONS_DIR}"
+        specs = list(dict.fromkeys([*(self._spec(p, s) for p, s in wanted), *guides, folder]))
+        try:
+            found = self._gh.objects(specs, with_text=False)
+            entries = found[folder].entries if folder in found else ()
+            extra = [f"{self._base}:{n}" for n in instruction_file_names(entries)]
+            small = [
+                s
+                for s in [*specs, *extra]
+                if s != folder
+                and (s in extra or (s in found and not found[s].binary))
+                and not (s in found and found[s].size > MAX_CONTEXT_BYTES)
+            ]
+            big = [s for s in specs if s in found and found[s].size > MAX_CONTEXT_BYTES]
+            texts = self._gh.objects(small, with_text=True) if small else {}
+        except GitHubError as exc:  # context is a help, never a reason to fail the review
+            logger.warning("could not read file contents for context: %s", exc)
+            self.notes.append("GitHub could not send file contents: scope context is off.")
+            return
+        self._texts = {s: texts[s].text if s in texts else None for s in small}
+        if big:
+            self.notes.append(
+                f"{len(big)} file(s) over {MAX_CONTEXT_BYTES // 1000} KB keep their plain hunk "
+                "context (not fetched)."
+            )
+
+    def text(self, path: str, side: str) -> str | None:
+        return self._texts.get(self._spec(path, side))
+
+    def guidance_texts(self) -> dict[str, str | None]:
+        prefix = f"{self._base}:"
+        return {s.removeprefix(prefix): t for s, t in self._texts.items() if s.startswith(prefix)}
 
 
 @dataclass(slots=True)
@@ -65,7 +119,13 @@ def review_pull_request(
             missing = tuple(m for m in since.diff.missing if m.path in in_pr)
             source = replace(since.diff, missing=missing)
     text = PullRequestText(pr.title, pr.body)
-    prepared = prepare(source.text, config, text, incremental=scope, missing=source.missing)
+    repo = GitHubFiles(gh, pr.head_sha, pr.base_sha)
+    prepared = prepare(
+        source.text, config, text, incremental=scope, missing=source.missing, repo=repo
+    )
+    notes += repo.notes
+    if prepared.guidance.names:
+        notes.append(f"Review guidance from the base branch: {', '.join(prepared.guidance.names)}.")
     result = run_review(prepared, config, model)
     if result.status == Status.FAILED:
         raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")

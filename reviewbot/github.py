@@ -18,6 +18,7 @@ from reviewbot.diff import Skipped, rebuild_diff
 from reviewbot.errors import ConfigError, GitHubError
 from reviewbot.markers import read_review_marker
 from reviewbot.pulls import (
+    Blob,
     FetchedDiff,
     Incremental,
     InlineComment,
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 DIFF = "application/vnd.github.diff"
 MAX_RATE_LIMIT_WAIT = 900.0  # seconds; a job waiting longer for GitHub's limits fails instead
 MAX_CONFIG_BYTES = 1_000_000
+GRAPHQL_ALIASES = 100  # objects asked for in one GraphQL request
 API_VERSION = "2022-11-28"  # pinned, so a new default version cannot change what we read
 
 
@@ -76,19 +78,26 @@ class GitHubClient:
             status_forcelist=[429, *range(500, 600)],
             backoff_factor=backoff,
         )
-        self._gh = Github(
-            auth=Auth.Token(token) if token else None,
-            base_url=api_url.rstrip("/"),
-            timeout=30,
-            per_page=100,
-            retry=retry,
-            # Requests are serial; GitHub asks for pauses between writes, not reads.
-            seconds_between_requests=0.0,
-            seconds_between_writes=write_pause,
-            user_agent="reviewbot/0.1",
-            api_version=API_VERSION,
-        )
+
+        def client(pause: float) -> Github:
+            return Github(
+                auth=Auth.Token(token) if token else None,
+                base_url=api_url.rstrip("/"),
+                timeout=30,
+                per_page=100,
+                retry=retry,
+                # Requests are serial; GitHub asks for pauses between writes, not reads.
+                seconds_between_requests=0.0,
+                seconds_between_writes=pause,
+                user_agent="reviewbot/0.1",
+                api_version=API_VERSION,
+            )
+
+        self._gh = client(write_pause)
+        # GraphQL queries are POSTs but read nothing into being: no write pause for them.
+        self._graphql = client(0.0).requester
         self._url = f"{api_url.rstrip('/')}/repos/{repo}"
+        self._repo_name = repo
         self._secondary_wait = secondary_wait
         self._sleep = sleep
         self._backoff = backoff
@@ -106,8 +115,11 @@ class GitHubClient:
         parameters: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
         accept: str | None = None,
+        reads: bool = False,
     ) -> Any:
-        """One request; the only place PyGithub and requests errors become GitHubError."""
+        """One request; the only place PyGithub and requests errors become GitHubError.
+        `reads`: a POST that only reads (GraphQL queries), sent without the write pause."""
+        requester = self._graphql if reads else self._gh.requester
         try:
             if accept is not None:  # not JSON (the diff): PyGithub hands back the text
                 status, headers, text = self._gh.requester.requestJson(
@@ -116,9 +128,7 @@ class GitHubClient:
                 if status >= 400:
                     raise GithubException(status, _json_or_text(text), headers)
                 return text
-            _, data = self._gh.requester.requestJsonAndCheck(
-                method, url, parameters=parameters, input=body
-            )
+            _, data = requester.requestJsonAndCheck(method, url, parameters=parameters, input=body)
             return data
         except GithubException as exc:
             raise GitHubError(
@@ -267,6 +277,47 @@ class GitHubClient:
                 if exc.status not in (401, 403, 404):
                     raise
         return self._me
+
+    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
+        """`REV:path` blobs and trees through GraphQL, 100 a request (aliases); paths travel
+        as variables, never inside the query text."""
+        text = " text" if with_text else ""
+        fields = f"... on Blob {{ byteSize isBinary{text} }} ... on Tree {{ entries {{ name }} }}"
+        owner, name = self._repo_name.split("/", 1)
+        out: dict[str, Blob] = {}
+        for start in range(0, len(specs), GRAPHQL_ALIASES):
+            batch = list(specs[start : start + GRAPHQL_ALIASES])
+            params = ", ".join(f"$e{i}: String!" for i in range(len(batch)))
+            aliases = " ".join(
+                f"f{i}: object(expression: $e{i}) {{ {fields} }}" for i in range(len(batch))
+            )
+            query = (
+                f"query($owner: String!, $name: String!, {params}) "
+                f"{{ repository(owner: $owner, name: $name) {{ {aliases} }} }}"
+            )
+            variables = {"owner": owner, "name": name} | {f"e{i}": s for i, s in enumerate(batch)}
+            what = "read file contents"
+            url = self._graphql.graphql_url
+            data = self._request(
+                "POST", url, what, body={"query": query, "variables": variables}, reads=True
+            )
+            errors = data.get("errors") if isinstance(data, dict) else None
+            if errors:
+                first = errors[0].get("message") if isinstance(errors[0], dict) else errors[0]
+                raise GitHubError(f"GitHub refused to {what}: {str(first)[:200]}")
+            found = (data.get("data") or {}).get("repository") or {}
+            for i, spec in enumerate(batch):
+                obj = found.get(f"f{i}")
+                if not isinstance(obj, dict):
+                    continue
+                entries = tuple(str(e.get("name", "")) for e in obj.get("entries") or [])
+                out[spec] = Blob(
+                    int(obj.get("byteSize") or 0),
+                    bool(obj.get("isBinary")),
+                    obj.get("text") if isinstance(obj.get("text"), str) else None,
+                    entries,
+                )
+        return out
 
     # ------------------------------------------------------------- writes
 

@@ -111,7 +111,20 @@ class GitContents:
             return cls(a or "HEAD", b or "HEAD")
         return cls(git_range, None)
 
-    def __call__(self, path: str, side: str) -> str | None:
+    def prefetch(self, wanted: object) -> None:
+        """Nothing to do: one `git cat-file` process answers file by file."""
+
+    def guidance_texts(self) -> dict[str, str | None]:
+        """The guidance files on the old side (the base), never the changed side."""
+        from reviewbot.guidance import GENERAL_FILES, INSTRUCTIONS_DIR, instruction_file_names
+
+        base = self._revs["LEFT"] or "HEAD"
+        listing = _rev(["ls-tree", "--name-only", f"{base}:{INSTRUCTIONS_DIR}"]) or ""
+        names = [*GENERAL_FILES, *instruction_file_names(listing.splitlines())]
+        return {name: self.text(name, "LEFT") for name in names}
+
+    def text(self, path: str, side: str) -> str | None:
+        """The file's text on `side`, or None (missing, binary, over 1 MB)."""
         rev = self._revs[side]
         if rev is None:
             return self._worktree(path)

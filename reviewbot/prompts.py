@@ -70,6 +70,7 @@ class PromptRenderer:
         part: int = 1,
         part_count: int = 1,
         manifest: Sequence[str] = (),
+        guidance: str = "",
     ) -> str:
         """The variable text: PR title and description, the manifest of the whole PR, then
         every hunk with cited numbers (and its scope context)."""
@@ -86,6 +87,7 @@ class PromptRenderer:
             part=part,
             part_count=part_count,
             manifest=manifest,
+            guidance=guidance,
         )
 
 

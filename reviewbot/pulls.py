@@ -63,6 +63,16 @@ class InlineComment:
     start_line: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """A file (or, with `entries`, a folder) at a commit, as GitHub's GraphQL API gives it."""
+
+    size: int = 0
+    binary: bool = False
+    text: str | None = None
+    entries: tuple[str, ...] = ()
+
+
 class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
@@ -83,6 +93,10 @@ class GitHub(Protocol):
     def diff(self, number: int) -> FetchedDiff: ...
 
     def incremental_diff(self, old_head: str, new_head: str) -> Incremental: ...
+
+    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
+        """`REV:path` objects that exist (sizes; texts too with `with_text`), in bulk."""
+        ...
 
     def post_review(
         self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
-from reviewbot.context import Contents, ContextStats, widen
+from reviewbot.context import ContextStats, RepoFiles, wanted_files, widen
 from reviewbot.diff import FileDiff, Skipped, parse_diff, restrict_to
 from reviewbot.filters import filter_files
 from reviewbot.findings import SEVERITY_RANK, Finding, MalformedOutput, dedupe, parse_output
+from reviewbot.guidance import Guidance, read_guidance
 from reviewbot.kinds import Status
 from reviewbot.model import Model, ModelReply, ModelRequest, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
@@ -45,11 +46,14 @@ class Prepared:
     context: ContextStats | None = None  # None: scope context is off
     context_note: str = ""
     instructions: str = ""
+    guidance: Guidance = field(default_factory=Guidance)
 
     def request_for(self, chunk: Chunk, part: int, parts: int) -> ModelRequest:
         """The request for a chunk (planned, or split after the plan; same instructions)."""
-        lines = manifest_lines(self.manifest, {f.path for f in chunk.files})
-        text = self.renderer.input(chunk.files, self.pr, part, parts, lines)
+        paths = [f.path for f in chunk.files]
+        lines = manifest_lines(self.manifest, set(paths))
+        guide = self.guidance.for_paths(paths)
+        text = self.renderer.input(chunk.files, self.pr, part, parts, lines, guide)
         return ModelRequest(self.instructions, text)
 
 
@@ -123,13 +127,13 @@ def prepare(
     renderer: PromptRenderer | None = None,
     incremental: IncrementalReview | None = None,
     missing: Sequence[Skipped] = (),
-    contents: Contents | None = None,
+    repo: RepoFiles | None = None,
 ) -> Prepared:
     """Parse, filter, widen and plan the diff, and render one request per chunk (no I/O).
 
     With `incremental`, only changes the PR itself makes are kept; `missing` are changed files
-    GitHub sent no patch for (the review is then partial); `contents` gives file texts for the
-    enclosing-scope context (`config.context == "scope"`).
+    GitHub sent no patch for (the review is then partial); `repo` gives file texts for the
+    enclosing-scope context (`config.context == "scope"`) and the base branch's guidance.
     """
     files = parse_diff(diff)
     if incremental is not None:
@@ -137,14 +141,21 @@ def prepare(
     keep, skipped = filter_files(files, config.include, config.exclude)
     stats: ContextStats | None = None
     note = ""
-    if config.context == "scope" and contents is not None:
-        keep, stats = widen(keep, contents, config.context_lines)
+    texts: dict[str, str | None] = {}
+    if repo is not None:
+        repo.prefetch(wanted_files(keep) if config.context == "scope" else [])
+        texts = repo.guidance_texts()
+    if config.context == "scope" and repo is not None:
+        keep, stats = widen(keep, repo, config.context_lines)
     elif config.context == "scope":
         note = "scope context is off: no file contents (a diff without its repository)"
+    guidance = read_guidance(texts, config.path_instructions)
     plan = plan_chunks(keep, config.max_request_tokens, config.max_total_tokens)
     plan = replace(plan, not_reviewed=plan.not_reviewed + tuple(missing))
     renderer = renderer or PromptRenderer(config.prompts_dir)
-    instructions = renderer.instructions(config.instructions)
+    instructions = renderer.instructions(
+        "\n\n".join(t for t in (config.instructions.strip(), guidance.general_text()) if t)
+    )
     whole_pr = incremental.pr_files if incremental is not None else files
     manifest = _manifest(whole_pr, plan, [*skipped, *plan.not_reviewed])
     prepared = Prepared(
@@ -159,6 +170,7 @@ def prepare(
         stats,
         note,
         instructions,
+        guidance,
     )
     n = len(plan.chunks)
     requests = tuple(prepared.request_for(chunk, i + 1, n) for i, chunk in enumerate(plan.chunks))

@@ -145,7 +145,7 @@ def gh(
     return {
         "request": {
             "method": method,
-            "uri": f"{ROOT_API if path.startswith('/user') else API}{path}{query}",
+            "uri": f"{ROOT_API if path.startswith(('/user', '/graphql')) else API}{path}{query}",
             "body": None,
             "headers": req_headers,
         },
@@ -683,6 +683,7 @@ SCENARIOS.update(
                 summary="::error::fake failure",
             ),
         ],
+        "context_read_fails": [*reads(), diff(), review_reply(TYPO), post_review()],
         "opened_github_only": [*reads(), diff(), post_review()],
         "config_not_utf8": [
             *reads()[:2],
@@ -723,10 +724,62 @@ SCENARIOS.update(
 )
 
 
+# GraphQL `repository { fN: object(expression: "SHA:path") { ... on Blob { byteSize isBinary
+# text } ... on Tree { entries { name } } } }`: the scope context's file texts and the base
+# branch's guidance files, sizes first, then texts (two requests at most).
+HELLO_AT_HEAD = 'def greet(name):\n    print("Helo " + name)\n    return name\n\n\n'
+AGENTS_MD = "Greetings shown to users must be spelled correctly."
+
+
+def graphql(repository: dict[str, Any]) -> dict[str, Any]:
+    return gh("POST", "/graphql", 200, {"data": {"repository": repository}})
+
+
+NO_FILES = [graphql({"f0": None})]  # nothing found: no second request
+WITH_FILES = [
+    graphql(
+        {
+            "f0": {"byteSize": len(HELLO_AT_HEAD), "isBinary": False},  # HEAD:hello.py
+            "f1": {"byteSize": len(AGENTS_MD), "isBinary": False},  # BASE:AGENTS.md
+            "f2": None,  # BASE:.github/copilot-instructions.md
+            "f3": None,  # BASE:.github/instructions
+        }
+    ),
+    graphql(
+        {
+            "f0": {"byteSize": len(HELLO_AT_HEAD), "isBinary": False, "text": HELLO_AT_HEAD},
+            "f1": {"byteSize": len(AGENTS_MD), "isBinary": False, "text": AGENTS_MD},
+        }
+    ),
+]
+
+
+def with_context(name: str, interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert the context reads where the flow makes them: after the diff (and compare),
+    before the first model call or review POST."""
+    if not any(i["request"]["headers"].get("Accept") == [DIFF_MEDIA] for i in interactions):
+        return interactions  # the run stops before the review flow
+    at = next(
+        (
+            n
+            for n, i in enumerate(interactions)
+            if i["request"]["uri"] == MODEL_URL
+            or (i["request"]["method"] == "POST" and i["request"]["uri"].endswith("/reviews"))
+        ),
+        None,
+    )
+    if at is None:
+        return interactions
+    reads = WITH_FILES if name in ("opened", "dry_run") else NO_FILES
+    if name == "context_read_fails":
+        reads = [gh("POST", "/graphql", 502, {"message": "Server Error"})]
+    return [*interactions[:at], *reads, *interactions[at:]]
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, interactions in SCENARIOS.items():
-        doc = {"version": 1, "interactions": interactions}
+        doc = {"version": 1, "interactions": with_context(name, interactions)}
         (OUT / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
     print(f"wrote {len(SCENARIOS)} cassettes to {OUT}")
 

@@ -198,7 +198,14 @@ READS = [
 def test_opened_pr_gets_one_comment_review(act: Act) -> None:
     r = act("opened", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
-    assert r.github == [*READS, "GET /pulls/2", "POST /pulls/2/reviews"]
+    # two GraphQL reads: the sizes, then the texts of the files and guidance worth reading
+    assert r.github == [
+        *READS,
+        "GET /pulls/2",
+        "POST /graphql",
+        "POST /graphql",
+        "POST /pulls/2/reviews",
+    ]
     assert r.model_calls == 1
     [review] = r.review_posts()
     assert review["event"] == "COMMENT" and review["commit_id"] == mc.HEAD
@@ -781,3 +788,30 @@ def test_fail_on_fails_the_job_after_the_review_is_posted(
     if code == 3:
         count = {"major": 1, "nit": 2}[fail_on]  # the cassette's findings: one major, one nit
         assert f"::error::reviewbot: {count} finding(s) at or above {fail_on}" in r.out
+
+
+def test_context_and_guidance_come_from_two_graphql_reads_of_the_right_commits(act: Act) -> None:
+    r = act("opened", "pull_request", payload("pull_request.opened.json"))
+    sizes, texts = [s.json() for s in r.sent if s.line == "POST /graphql"]
+    assert set(sizes["variables"].values()) >= {
+        f"{mc.HEAD}:hello.py",  # the head, for the scope context
+        f"{mc.BASE}:AGENTS.md",  # the base branch, never the head, for guidance
+        f"{mc.BASE}:.github/copilot-instructions.md",
+        f"{mc.BASE}:.github/instructions",
+    }
+    assert "hello.py" not in sizes["query"]  # paths travel as variables
+    assert set(texts["variables"].values()) >= {f"{mc.HEAD}:hello.py", f"{mc.BASE}:AGENTS.md"}
+    request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
+    assert (
+        "## From AGENTS.md\nGreetings shown to users must be spelled correctly."
+        in request["instructions"]
+    )
+    assert "Review guidance from the base branch: AGENTS.md." in r.summary
+
+
+def test_a_failed_context_read_never_fails_the_review(act: Act) -> None:
+    r = act("context_read_fails", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert "GitHub could not send file contents: scope context is off." in review["body"]
+    assert r.outputs["status"] == "reviewed"
