@@ -272,7 +272,8 @@ def _dry_run_text(prepared: Prepared, fmt: str) -> str:
     if stats is not None:
         out.append(
             f"# Scope context: {stats.with_scope} of {stats.hunks} hunks widened "
-            f"({stats.whole_scope} with their whole enclosing scope), {stats.lines:,} lines"
+            f"({stats.whole_scope} with their whole enclosing scope), {stats.lines:,} lines, "
+            f"~{round(stats.chars / 3.2):,} tokens (counted in the plan)"
         )
     elif prepared.context_note:
         out.append(f"# {prepared.context_note}")

@@ -38,7 +38,7 @@ class Config:
     timeout: float = 600.0  # seconds one HTTP read may take
     timeout_minutes: float = 20.0  # deadline for all model calls of one review
     context: str = "scope"  # diff: hunks only; scope: hunks widened to their enclosing scope
-    context_lines: int = 80  # most lines of scope context added around one hunk
+    context_lines: int = 160  # most lines of scope context added around one hunk
     path_instructions: tuple[tuple[str, str], ...] = ()  # (glob, instructions) from the file
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:

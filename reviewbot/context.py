@@ -43,6 +43,7 @@ class ContextStats:
     with_scope: int = 0
     whole_scope: int = 0
     lines: int = 0
+    chars: int = 0
 
     def __add__(self, other: ContextStats) -> ContextStats:
         return ContextStats(
@@ -50,6 +51,7 @@ class ContextStats:
             self.with_scope + other.with_scope,
             self.whole_scope + other.whole_scope,
             self.lines + other.lines,
+            self.chars + other.chars,
         )
 
 
@@ -110,8 +112,9 @@ def widen_file(f: FileDiff, contents: RepoFiles, budget: int) -> tuple[FileDiff,
         shown[side] = max(bottom, *(n for n in below if n), 0)
         # Not cut: every line of the scope is in the prompt (above, the hunk, below, or an
         # earlier or later hunk of the same scope).
+        chars = sum(len(text) for _, text in (*before, *after))
         stats = stats + ContextStats(
-            with_scope=1, whole_scope=int(whole), lines=len(above) + len(below)
+            with_scope=1, whole_scope=int(whole), lines=len(above) + len(below), chars=chars
         )
     return f.with_hunks(hunks), stats
 

@@ -23,6 +23,7 @@ CONFIG_INPUTS = (
     "exclude",
     "reasoning_effort",
     "timeout_minutes",
+    "context",
 )
 
 

@@ -26,6 +26,7 @@ DESIGN_INPUTS = {
     "exclude": "",
     "reasoning_effort": "medium",
     "timeout_minutes": "20",
+    "context": "scope",
     "config": ".github/reviewbot.yml",
     "fork_prs": "members",
     "fail_on": "none",
