@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping
 
 from reviewbot import gate
 from reviewbot.config import Config, resolve
+from reviewbot.conversation import answer_in_thread, who_may_talk
 from reviewbot.errors import ReviewbotError, UsageError
-from reviewbot.event import Ignore, read_event
+from reviewbot.event import Ignore, Reply, read_event
 from reviewbot.flow import Outcome, review_pull_request
 from reviewbot.inputs import Inputs, read_inputs, read_payload
 from reviewbot.kinds import SEVERITIES, Status
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 def run_action(
     env: Mapping[str, str],
     make_github: Callable[[str, str, str], GitHub] | None = None,
-    make_model: Callable[[Config], Model] | None = None,
+    make_model: Callable[[Config, str], Model] | None = None,
 ) -> int:
     """Run the Action and return the exit code; outputs and summary are written on every path."""
     report = Reporter(env)
@@ -68,17 +69,17 @@ def _github(token: str, repo: str, api_url: str) -> GitHub:
     return GitHubClient(token, repo, api_url)
 
 
-def _model(config: Config) -> Model:
+def _model(config: Config, purpose: str) -> Model:
     from reviewbot.llm import client_for
 
-    return client_for(config)
+    return client_for(config, purpose=purpose)
 
 
 def _run(
     env: Mapping[str, str],
     inputs: Inputs,
     make_github: Callable[[str, str, str], GitHub],
-    make_model: Callable[[Config], Model],
+    make_model: Callable[[Config, str], Model],
 ) -> Outcome:
     """The gate in order (each GitHub read only when the previous answer was "go on"), then
     the review flow."""
@@ -91,19 +92,11 @@ def _run(
     )
     if isinstance(trigger, Ignore):
         return _skipped(gate.Skip(trigger.reason, f"Nothing to do: {trigger.reason}."))
+    if isinstance(trigger, Reply):
+        return _answer(env, inputs, trigger, make_github, make_model)
     if skip := gate.admit(trigger, inputs.fork_prs, phrase):
         return _skipped(skip)
-    if not inputs.api_key:
-        raise UsageError(
-            "the api_key input is empty: pass your key, e.g. api_key: ${{ secrets.AIMLAPI_KEY }}"
-        )
-    if not inputs.github_token:
-        raise UsageError("the github_token input is empty")
-    if not trigger.repo or "/" not in trigger.repo:
-        raise UsageError("GITHUB_REPOSITORY is not set to owner/name")
-
-    api_url = env.get("GITHUB_API_URL", "https://api.github.com")
-    gh = make_github(inputs.github_token, trigger.repo, api_url)
+    gh = _connect(env, inputs, trigger.repo, make_github)
     if trigger.comment_id is not None:
         if skip := gate.authorize(trigger, gh.permission(trigger.commenter or "")):
             return _skipped(skip)
@@ -120,8 +113,51 @@ def _run(
     decision = gate.decide(trigger, pr, priors, config)
     if isinstance(decision, gate.Skip):
         return _skipped(decision)
-    model = make_model(decision.config)
+    model = make_model(decision.config, "review")
     return review_pull_request(gh, pr, decision, model, inputs.dry_run, inputs.redactor())
+
+
+def _answer(
+    env: Mapping[str, str],
+    inputs: Inputs,
+    reply: Reply,
+    make_github: Callable[[str, str, str], GitHub],
+    make_model: Callable[[Config, str], Model],
+) -> Outcome:
+    """A reply in a review thread: the bot's own threads only, from whom `reply_to` allows."""
+    if reply.fork:
+        why = (
+            "a reply on a fork's pull request: GitHub runs pull_request_review_comment for "
+            "forks with a read-only token and no secrets, so reviewbot cannot answer there"
+        )
+        return _skipped(gate.Skip(why, f"⚠️ Not answered: {why}."))
+    gh = _connect(env, inputs, reply.repo, make_github)
+    source = f"{inputs.config_path} ({reply.base_ref})"
+    text = gh.config_file(inputs.config_path, reply.base_sha)  # the base branch, never the head
+    config = resolve(text, source, {**inputs.overrides, "api_key": inputs.api_key})
+    if skip := who_may_talk(reply, config, lambda: gh.permission(reply.commenter)):
+        return _skipped(skip)
+    model = make_model(config, "reply")
+    return answer_in_thread(gh, reply, config, model, inputs.dry_run, inputs.redactor())
+
+
+def _connect(
+    env: Mapping[str, str],
+    inputs: Inputs,
+    repo: str,
+    make_github: Callable[[str, str, str], GitHub],
+) -> GitHub:
+    if not inputs.api_key:
+        raise UsageError(
+            "the api_key input is empty: pass your key, e.g. api_key: ${{ secrets.AIMLAPI_KEY }}"
+        )
+    if not inputs.github_token:
+        raise UsageError("the github_token input is empty")
+    if not repo or "/" not in repo:
+        raise UsageError("GITHUB_REPOSITORY is not set to owner/name")
+    return make_github(
+        inputs.github_token, repo, env.get("GITHUB_API_URL", "https://api.github.com")
+    )
 
 
 def _skipped(skip: gate.Skip) -> Outcome:

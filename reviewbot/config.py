@@ -40,6 +40,8 @@ class Config:
     context: str = "scope"  # diff: hunks only; scope: hunks widened to their enclosing scope
     context_lines: int = 160  # most lines of scope context added around one hunk
     path_instructions: tuple[tuple[str, str], ...] = ()  # (glob, instructions) from the file
+    reply_to: str = "writers_and_author"  # who the bot answers in its threads
+    max_replies: int = 20  # bot replies per pull request, counted from its threads
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
@@ -64,6 +66,8 @@ FILE_KEYS = frozenset(
         "context",
         "context_lines",
         "path_instructions",
+        "reply_to",
+        "max_replies",
     }
 )
 
@@ -200,6 +204,8 @@ def _path_instructions(name: str, value: Any) -> tuple[tuple[str, str], ...]:
         raise ConfigError(f"{name!r} must be a list of {{path: glob, instructions: text}}")
     out = []
     for item in value:
+        if isinstance(item, tuple) and len(item) == 2:  # already parsed (settings re-applied)
+            item = {"path": item[0], "instructions": item[1]}
         if not isinstance(item, dict) or set(item) != {"path", "instructions"}:
             raise ConfigError(f"{name!r} must be a list of {{path: glob, instructions: text}}")
         path, text = item["path"], item["instructions"]
@@ -236,6 +242,8 @@ _PARSERS: dict[str, Parser] = {
     "context": _choice(("diff", "scope")),
     "context_lines": _whole(0),
     "path_instructions": lambda name, value: _path_instructions(name, value),
+    "reply_to": _choice(("writers", "writers_and_author", "anyone")),
+    "max_replies": _whole(0),
 }
 assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 

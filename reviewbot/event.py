@@ -36,6 +36,23 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class Reply:
+    """A new reply in a pull request review thread (maybe one the bot started)."""
+
+    repo: str
+    pr_number: int
+    comment_id: int
+    thread_id: int  # the thread's first comment: every reply points to it
+    commenter: str
+    pr_author: str
+    title: str
+    base_sha: str
+    base_ref: str
+    head_sha: str
+    fork: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Ignore:
     """The event asks for nothing; `reason` is the one-line notice."""
 
@@ -44,9 +61,11 @@ class Ignore:
 
 def read_event(
     name: str, payload: dict[str, Any], repo: str, trigger_phrase: str = "/review"
-) -> Trigger | Ignore:
-    """Decide from the event name and payload whether (and what) to review."""
+) -> Trigger | Reply | Ignore:
+    """Decide from the event name and payload whether (and what) to review or answer."""
     repo = _dig(payload, "repository", "full_name") or repo
+    if name == "pull_request_review_comment":
+        return _reply(payload, repo)
     if name in PR_EVENTS:
         return _pull_request(name, payload, repo)
     if name == "issue_comment":
@@ -77,6 +96,37 @@ def _pull_request(name: str, payload: dict[str, Any], repo: str) -> Trigger | Ig
         fork=head_repo != base_repo,
         draft=bool(pr.get("draft")),
         author_association=str(pr.get("author_association") or ""),
+    )
+
+
+def _reply(payload: dict[str, Any], repo: str) -> Reply | Ignore:
+    action = str(payload.get("action", ""))
+    comment = payload.get("comment") or {}
+    pr = payload.get("pull_request") or {}
+    if action != "created":
+        return Ignore(f"review comment {action}: only new replies are answered")
+    user = comment.get("user") or {}
+    if user.get("type") == "Bot" or comment.get("performed_via_github_app"):
+        return Ignore("replies by bots (reviewbot included) are never answered")
+    thread = comment.get("in_reply_to_id")
+    if not thread:
+        return Ignore("a new review comment, not a reply in a thread")
+    if pr.get("state") == "closed":
+        return Ignore("the pull request is closed")
+    head_repo = _dig(pr, "head", "repo", "full_name")
+    base_repo = _dig(pr, "base", "repo", "full_name") or repo
+    return Reply(
+        repo=repo,
+        pr_number=int(pr.get("number") or 0),
+        comment_id=int(comment.get("id") or 0),
+        thread_id=int(thread),
+        commenter=str(user.get("login") or ""),
+        pr_author=str(_dig(pr, "user", "login") or ""),
+        title=str(pr.get("title") or ""),
+        base_sha=str(_dig(pr, "base", "sha") or ""),
+        base_ref=str(_dig(pr, "base", "ref") or ""),
+        head_sha=str(_dig(pr, "head", "sha") or ""),
+        fork=head_repo != base_repo,
     )
 
 

@@ -24,6 +24,7 @@ from reviewbot.pulls import (
     InlineComment,
     PriorReview,
     PullInfo,
+    ReviewComment,
     ReviewRejected,
 )
 
@@ -319,7 +320,46 @@ class GitHubClient:
                 )
         return out
 
+    def review_comment(self, comment_id: int) -> ReviewComment:
+        """One review comment (the first comment of a thread, for replies)."""
+        data = self._request(
+            "GET", f"{self._url}/pulls/comments/{comment_id}", "read the review comment"
+        )
+        return self._review_comment(data)
+
+    def review_comments(self, number: int) -> list[ReviewComment]:
+        """Every review comment of the pull request (threads and their replies)."""
+        url = f"{self._url}/pulls/{number}/comments"
+        return [self._review_comment(c) for c in self._pages(url, "list the review comments")]
+
+    def _review_comment(self, data: dict[str, Any]) -> ReviewComment:
+        user = data.get("user") or {}
+        login = str(user.get("login") or "")
+        body = str(data.get("body") or "")
+        # Who wrote it matters only for a comment that carries one of our markers.
+        ours = user.get("type") == "Bot" or (
+            "<!-- reviewbot:v1" in body and bool(login) and login == self._identity()
+        )
+        reply_to = data.get("in_reply_to_id")
+        return ReviewComment(
+            id=int(data.get("id") or 0),
+            body=body,
+            author=login,
+            ours=ours,
+            in_reply_to=int(reply_to) if reply_to else None,
+            path=str(data.get("path") or ""),
+            line=data.get("line") if isinstance(data.get("line"), int) else None,
+            side=str(data.get("side") or "RIGHT"),
+            diff_hunk=str(data.get("diff_hunk") or ""),
+        )
+
     # ------------------------------------------------------------- writes
+
+    def post_reply(self, number: int, comment_id: int, body: str) -> str:
+        """Answer in a review thread (`comment_id` is the thread's first comment)."""
+        url = f"{self._url}/pulls/{number}/comments/{comment_id}/replies"
+        data = self._request("POST", url, "reply in the review thread", body={"body": body})
+        return str(data.get("html_url", "")) if isinstance(data, dict) else ""
 
     def react(self, comment_id: int, content: str = "eyes") -> None:
         """Acknowledge a command comment with a reaction (best effort)."""

@@ -294,9 +294,18 @@ class ResponsesClient:
         return base * (1 - 0.25 * random.random())
 
 
-def client_for(config: Config, transport: httpx.BaseTransport | None = None) -> ResponsesClient:
-    """The Responses client a review run's Config asks for."""
+def client_for(
+    config: Config, transport: httpx.BaseTransport | None = None, purpose: str = "review"
+) -> ResponsesClient:
+    """The Responses client a run's Config asks for: for a review, or (`purpose="reply"`)
+    for an answer in a review thread (another output schema)."""
     from reviewbot.findings import output_problem, response_schema
+
+    schema, check = response_schema(), output_problem
+    if purpose == "reply":
+        from reviewbot.conversation import reply_problem, reply_schema
+
+        schema, check = reply_schema(), reply_problem
 
     settings = ClientSettings(
         base_url=config.base_url,
@@ -307,7 +316,7 @@ def client_for(config: Config, transport: httpx.BaseTransport | None = None) -> 
         concurrency=config.concurrency,
         timeout=config.timeout,
     )
-    return ResponsesClient(settings, response_schema(), transport, output_problem)
+    return ResponsesClient(settings, schema, transport, check)
 
 
 def replay_transport(path: Path) -> httpx.MockTransport:

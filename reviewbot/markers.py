@@ -25,6 +25,8 @@ _REVIEW = re.compile(
 )
 _COMMENT = re.compile(r"\n<!-- reviewbot:v1 comment fp=([0-9a-f]{12}) -->\Z")
 WALKTHROUGH = "<!-- reviewbot:v1 walkthrough -->"
+REPLY = "<!-- reviewbot:v1 reply -->"
+REPLY_LIMIT = "<!-- reviewbot:v1 reply limit -->"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,11 @@ def read_comment_marker(body: str) -> str | None:
     """The fingerprint at the very end of one of our inline comments, else None."""
     m = _COMMENT.search(body.rstrip())
     return m.group(1) if m else None
+
+
+def ends_with(body: str, marker: str) -> bool:
+    """Whether the body's last line is exactly `marker` (where the bot writes its markers)."""
+    return body.rstrip().endswith("\n" + marker) or body.strip() == marker
 
 
 def is_walkthrough(body: str) -> bool:

@@ -52,6 +52,10 @@ class PromptRenderer:
             keep_trailing_newline=True,
         )
 
+    def render_template(self, name: str, **context: object) -> str:
+        """Any template of the prompts directory (a user's directory overrides it too)."""
+        return self._render(name, **context)
+
     def _render(self, name: str, **context: object) -> str:
         try:
             return self._env.get_template(name).render(**context)
@@ -89,6 +93,34 @@ class PromptRenderer:
             manifest=manifest,
             guidance=guidance,
         )
+
+
+def reply_prompt(
+    renderer: PromptRenderer,
+    title: str,
+    path: str,
+    line: int | None,
+    side: str,
+    diff_hunk: str,
+    thread: Sequence[tuple[str, str]],
+) -> tuple[str, str]:
+    """Instructions and input of a reply in a review thread (all of it untrusted data)."""
+    h = hashlib.sha256()
+    for part in (title, path, diff_hunk, *(f"{a}\0{b}" for a, b in thread)):
+        h.update(part.encode("utf-8", "replace"))
+    return (
+        renderer.render_template("reply_instructions.j2"),
+        renderer.render_template(
+            "reply_input.j2",
+            nonce=h.hexdigest()[:20],
+            pr_title=title.strip(),
+            path=path,
+            line=line,
+            side=side,
+            diff_hunk=diff_hunk[-6_000:],  # the lines nearest the comment matter most
+            thread=[(a, b[:4_000]) for a, b in thread[-20:]],
+        ),
+    )
 
 
 def _nonce(files: tuple[FileDiff, ...], pr: PullRequestText, manifest: Sequence[str] = ()) -> str:

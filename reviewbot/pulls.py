@@ -73,6 +73,21 @@ class Blob:
     entries: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewComment:
+    """One comment of a review thread."""
+
+    id: int
+    body: str
+    author: str
+    ours: bool  # written by the identity reviewbot acts as
+    in_reply_to: int | None = None
+    path: str = ""
+    line: int | None = None
+    side: str = "RIGHT"
+    diff_hunk: str = ""
+
+
 class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
@@ -101,3 +116,9 @@ class GitHub(Protocol):
     def post_review(
         self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]
     ) -> str: ...
+
+    def review_comment(self, comment_id: int) -> ReviewComment: ...
+
+    def review_comments(self, number: int) -> list[ReviewComment]: ...
+
+    def post_reply(self, number: int, comment_id: int, body: str) -> str: ...

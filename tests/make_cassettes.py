@@ -776,6 +776,129 @@ def with_context(name: str, interactions: list[dict[str, Any]]) -> list[dict[str
     return [*interactions[:at], *reads, *interactions[at:]]
 
 
+# Threads: the bot's inline comment (the thread's first comment) and replies to it.
+ROOT_ID = 284312000
+REPLY_ID = 284312630
+
+
+def review_comment(
+    cid: int, body: str, login: str, user_type: str, in_reply_to: int | None = None
+) -> dict[str, Any]:
+    """A pull request review comment, in the shape of the REST API (and the webhook)."""
+    c = json.loads((EVENTS / "pull_request_review_comment.created.json").read_text())["comment"]
+    c = copy.deepcopy(c) | {
+        "id": cid,
+        "body": body,
+        "path": "hello.py",
+        "line": 2,
+        "side": "RIGHT",
+        "diff_hunk": PR_DIFF.split("+++ b/hello.py\n", 1)[1].split("\n+    return")[0],
+        "html_url": f"https://github.com/Codertocat/Hello-World/pull/2#discussion_r{cid}",
+    }
+    c["user"] = {**c["user"], "login": login, "type": user_type}
+    if in_reply_to:
+        c["in_reply_to_id"] = in_reply_to
+    return c
+
+
+BOT_COMMENT = review_comment(
+    ROOT_ID,
+    "🟠 **Major**: Greeting is misspelled\n\n`Helo` should be `Hello`.\n"
+    "<!-- reviewbot:v1 comment fp=d485750296ec -->",
+    "github-actions[bot]",
+    "Bot",
+)
+HUMAN_COMMENT = {
+    **BOT_COMMENT,
+    "body": "Please rename this.",
+    "user": {**BOT_COMMENT["user"], "login": "octocat", "type": "User"},
+}
+QUESTION = review_comment(
+    REPLY_ID, "Is Helo not a valid greeting in some places?", "Codertocat", "User", ROOT_ID
+)
+BOT_REPLY = review_comment(
+    284300001, "Earlier answer.\n<!-- reviewbot:v1 reply -->", "github-actions[bot]", "Bot", 99
+)
+LIMIT_NOTICE = review_comment(
+    284300002, "Limit.\n<!-- reviewbot:v1 reply limit -->", "github-actions[bot]", "Bot", ROOT_ID
+)
+
+
+def reply_answer(reply: str, suggestion: str | None) -> dict[str, Any]:
+    text = json.dumps({"reply": reply, "suggestion": suggestion})
+    return model(200, llm.response(llm.reasoning(), llm.message(text), output_tokens=120))
+
+
+def thread_reads(
+    *comments: dict[str, Any], config: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    return [
+        gh(
+            "GET",
+            "/contents/.github/reviewbot.yml",
+            200 if config else 404,
+            config or NOT_FOUND,
+            query=f"?ref={BASE}",
+        ),
+        gh("GET", f"/pulls/comments/{ROOT_ID}", 200, comments[0] if comments else BOT_COMMENT),
+        gh("GET", "/pulls/2/comments", 200, list(comments[1:]), query="?page=1&per_page=100"),
+    ]
+
+
+SCENARIOS.update(
+    {
+        "reply_by_author": [
+            *thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION),
+            reply_answer(
+                "Not in English: `Helo` is a typo here, and users see this string.",
+                '    print("Hello " + name)\n',
+            ),
+            gh(
+                "POST",
+                f"/pulls/2/comments/{ROOT_ID}/replies",
+                201,
+                review_comment(284312999, "…", "github-actions[bot]", "Bot", ROOT_ID),
+            ),
+        ],
+        "reply_by_reader": [
+            gh("GET", "/contents/.github/reviewbot.yml", 404, NOT_FOUND, query=f"?ref={BASE}"),
+            gh(
+                "GET",
+                "/collaborators/mallory/permission",
+                200,
+                {"permission": "read", "role_name": "read", "user": {"login": "mallory"}},
+            ),
+        ],
+        "reply_in_human_thread": [*thread_reads(HUMAN_COMMENT)[:2]],
+        "reply_over_budget": [
+            *thread_reads(
+                BOT_COMMENT,
+                BOT_COMMENT,
+                BOT_REPLY,
+                QUESTION,
+                config=config_file("max_replies: 1\n"),
+            ),
+            gh(
+                "POST",
+                f"/pulls/2/comments/{ROOT_ID}/replies",
+                201,
+                review_comment(284312998, "…", "github-actions[bot]", "Bot", ROOT_ID),
+            ),
+        ],
+        "reply_over_budget_notice_posted": [
+            *thread_reads(
+                BOT_COMMENT,
+                BOT_COMMENT,
+                BOT_REPLY,
+                LIMIT_NOTICE,
+                QUESTION,
+                config=config_file("max_replies: 1\n"),
+            ),
+        ],
+    }
+)
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, interactions in SCENARIOS.items():

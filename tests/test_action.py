@@ -815,3 +815,88 @@ def test_a_failed_context_read_never_fails_the_review(act: Act) -> None:
     [review] = r.review_posts()
     assert "GitHub could not send file contents: scope context is off." in review["body"]
     assert r.outputs["status"] == "reviewed"
+
+
+def reply_payload(
+    login: str = "Codertocat", user_type: str = "User", action: str = "created"
+) -> dict[str, Any]:
+    p = payload("pull_request_review_comment.created.json")
+    p["action"] = action
+    p["comment"]["in_reply_to_id"] = mc.ROOT_ID
+    p["comment"]["id"] = mc.REPLY_ID
+    p["comment"]["user"]["login"] = login
+    p["comment"]["user"]["type"] = user_type
+    p["pull_request"]["base"]["sha"] = mc.BASE
+    return p
+
+
+def test_a_reply_by_the_author_is_answered_in_the_thread(act: Act) -> None:
+    r = act("reply_by_author", "pull_request_review_comment", reply_payload())
+    assert r.code == 0, r.out
+    assert r.github == [
+        f"GET /contents/.github/reviewbot.yml?ref={mc.BASE}",
+        f"GET /pulls/comments/{mc.ROOT_ID}",
+        "GET /pulls/2/comments?page=1&per_page=100",
+        f"POST /pulls/2/comments/{mc.ROOT_ID}/replies",
+    ]
+    request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
+    assert request["text"]["format"]["schema"]["required"] == ["reply", "suggestion"]
+    assert "Is Helo not a valid greeting in some places?" in request["input"]
+    assert "--- reviewbot:\n🟠 **Major**: Greeting is misspelled" in request["input"]
+    assert "<<<BEGIN UNTRUSTED DATA" in request["input"]
+    [post] = [s.json() for s in r.sent if s.line.endswith("/replies")]
+    assert post["body"].startswith("Not in English: `Helo` is a typo here")
+    assert '```suggestion\n    print("Hello " + name)\n```' in post["body"]
+    assert post["body"].endswith("<!-- reviewbot:v1 reply -->")
+    assert r.outputs["status"] == "reviewed"
+
+
+def test_a_reply_by_a_reader_costs_no_model_call(act: Act) -> None:
+    r = act("reply_by_reader", "pull_request_review_comment", reply_payload("mallory"))
+    assert r.code == 0 and r.model_calls == 0
+    assert not any(s.method == "POST" for s in r.sent)
+    assert "mallory replied in a reviewbot thread but has read permission" in r.summary
+
+
+@pytest.mark.parametrize(
+    ("login", "user_type", "action", "why"),
+    [
+        (
+            "github-actions[bot]",
+            "Bot",
+            "created",
+            "replies by bots (reviewbot included) are never answered",
+        ),
+        ("Codertocat", "User", "edited", "review comment edited: only new replies are answered"),
+    ],
+)
+def test_bots_and_edits_are_ignored_without_a_request(
+    act: Act, login: str, user_type: str, action: str, why: str
+) -> None:
+    r = act(None, "pull_request_review_comment", reply_payload(login, user_type, action))
+    assert r.code == 0 and r.sent == [] and why in r.summary
+
+
+def test_a_reply_in_a_human_thread_is_left_alone(act: Act) -> None:
+    r = act("reply_in_human_thread", "pull_request_review_comment", reply_payload())
+    assert r.code == 0 and r.model_calls == 0
+    assert "a reply in a thread reviewbot did not start" in r.summary
+
+
+def test_over_the_reply_budget_one_notice_per_thread_and_no_model_call(act: Act) -> None:
+    r = act("reply_over_budget", "pull_request_review_comment", reply_payload())
+    assert r.code == 0 and r.model_calls == 0
+    [post] = [s.json() for s in r.sent if s.line.endswith("/replies")]
+    assert "`max_replies: 1`" in post["body"] and post["body"].endswith(
+        "<!-- reviewbot:v1 reply limit -->"
+    )
+    again = act("reply_over_budget_notice_posted", "pull_request_review_comment", reply_payload())
+    assert again.code == 0 and not any(s.method == "POST" for s in again.sent[len(r.sent) :])
+
+
+def test_a_reply_on_a_forks_pull_request_says_why_it_cannot_be_answered(act: Act) -> None:
+    p = reply_payload()
+    p["pull_request"]["head"]["repo"]["full_name"] = "stranger/Hello-World"
+    r = act(None, "pull_request_review_comment", p, api_key="")
+    assert r.code == 0 and r.sent == []
+    assert "read-only token and no secrets" in r.summary

@@ -56,3 +56,13 @@ def test_base_url_must_be_http() -> None:
 
 def test_the_key_never_shows_in_repr() -> None:
     assert "sk-secret" not in repr(Config(api_key="sk-secret"))
+
+
+def test_the_example_config_is_valid() -> None:
+    from reviewbot.config import Config, parse_config_file
+    from tests.conftest import ROOT
+
+    text = (ROOT / "examples" / "config" / "reviewbot.yml").read_text()
+    config = Config().with_overrides(parse_config_file(text, "examples/config/reviewbot.yml"))
+    assert config.reply_to == "writers_and_author" and config.context == "scope"
+    assert config.path_instructions[0][0] == "**/migrations/**"

@@ -12,6 +12,10 @@ HEAVY = ("httpx", "github", "requests", "jinja2", "unidiff", "yaml", "urllib3")
 NETWORK = ("httpx", "github", "requests", "urllib3")
 PURE = (
     "anchor",
+    "context",
+    "conversation",
+    "guidance",
+    "scopes",
     "chunking",
     "config",
     "diff",

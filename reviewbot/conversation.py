@@ -1,0 +1,174 @@
+"""Talking in review threads: a reply in a thread the bot started gets one short answer, from
+the people the config allows, within a per-PR budget of replies."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from reviewbot.config import Config
+from reviewbot.errors import LLMError
+from reviewbot.event import WRITE_PERMISSIONS, Reply
+from reviewbot.flow import Outcome
+from reviewbot.gate import Skip
+from reviewbot.kinds import Side, Status
+from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker
+from reviewbot.markup import fence_for, sanitize
+from reviewbot.model import Model, ModelRequest
+from reviewbot.prompts import PromptRenderer, reply_prompt
+from reviewbot.pulls import GitHub, ReviewComment
+
+
+def reply_schema() -> dict[str, Any]:
+    """The strict JSON schema of an answer in a thread."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "reply": {"type": "string", "description": "One short markdown reply."},
+            "suggestion": {
+                "type": ["string", "null"],
+                "description": "Full replacement text for the thread's lines, or null.",
+            },
+        },
+        "required": ["reply", "suggestion"],
+    }
+
+
+def parse_reply(text: str) -> tuple[str, str | None]:
+    """(reply, suggestion) from the model's JSON; ValueError when it is not that."""
+    raw = re.sub(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n\s*```\s*$", r"\1", text.strip(), flags=re.S)
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError("not JSON") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("reply"), str):
+        raise ValueError("no `reply` text")
+    suggestion = data.get("suggestion")
+    return data["reply"].strip(), suggestion if isinstance(suggestion, str) and suggestion else None
+
+
+def reply_problem(text: str) -> str | None:
+    """Why `text` is not a usable answer (None when it is): the client asks again."""
+    try:
+        parse_reply(text)
+    except ValueError as exc:
+        return f"malformed model output ({exc})"
+    return None
+
+
+def who_may_talk(reply: Reply, config: Config, permission: Callable[[], str]) -> Skip | None:
+    """`reply_to`: writers, writers_and_author (the default) or anyone. Asks GitHub for the
+    commenter's permission only when it matters."""
+    if config.reply_to == "anyone":
+        return None
+    if config.reply_to == "writers_and_author" and reply.commenter == reply.pr_author:
+        return None
+    level = permission()
+    if level in WRITE_PERMISSIONS:
+        return None
+    why = (
+        f"{reply.commenter} replied in a reviewbot thread but has {level} permission "
+        f"(reply_to: {config.reply_to}); no answer"
+    )
+    return Skip(why, f"Not answered: {why}.")
+
+
+def answer_in_thread(
+    gh: GitHub,
+    reply: Reply,
+    config: Config,
+    model: Model,
+    dry_run: bool = False,
+    redact: Callable[[str], str] = str,
+) -> Outcome:
+    """Answer `reply` in its thread, if the thread is the bot's and the budget allows."""
+    root = gh.review_comment(reply.thread_id)
+    if not root.ours or read_comment_marker(root.body) is None:
+        why = "a reply in a thread reviewbot did not start; nothing to answer"
+        return Outcome(Status.SKIPPED, why, summary_lines=[f"Nothing to do: {why}."])
+    comments = gh.review_comments(reply.pr_number)
+    thread = sorted(
+        (c for c in comments if c.id == root.id or c.in_reply_to == root.id), key=lambda c: c.id
+    )
+    answered = [c for c in comments if c.ours and c.in_reply_to and ends_with(c.body, REPLY)]
+    if len(answered) >= config.max_replies:
+        return _over_budget(gh, reply, root, thread, len(answered), config, dry_run)
+
+    renderer = PromptRenderer(config.prompts_dir)
+    history = [("reviewbot" if c.ours else c.author, _without_markers(c.body)) for c in thread]
+    instructions, text = reply_prompt(
+        renderer, reply.title, root.path, root.line, root.side, root.diff_hunk, history
+    )
+    deadline = time.monotonic() + config.timeout_minutes * 60
+    [answer] = model.run([ModelRequest(instructions, text)], None, deadline)
+    if answer.text is None:
+        raise LLMError(f"could not answer in the thread: {answer.problem or 'no answer'}")
+    words, suggestion = parse_reply(answer.text)
+    body = redact(_reply_body(words, suggestion, root.side)) + "\n" + REPLY
+    url = _post(gh, reply, root, body, dry_run)
+    verb = "would answer" if dry_run else "answered"
+    message = f"{verb} {reply.commenter} in the thread on {root.path}"
+    u = answer.usage
+    summary = [
+        f"### reviewbot: {message}",
+        "",
+        f"- Tokens: {u.input_tokens:,} in ({u.cached_tokens:,} cached), {u.output_tokens:,} out",
+        f"- Replies on this pull request: {len(answered) + 1} of {config.max_replies}",
+        *([f"- Reply: {url}"] if url else []),
+    ]
+    return Outcome(Status.REVIEWED, message, review_url=url, summary_lines=summary)
+
+
+def _over_budget(
+    gh: GitHub,
+    reply: Reply,
+    root: ReviewComment,
+    thread: list[ReviewComment],
+    answered: int,
+    config: Config,
+    dry_run: bool,
+) -> Outcome:
+    """One polite notice per thread, no model call."""
+    why = f"the reply budget of this pull request is used up ({answered} of {config.max_replies})"
+    if any(c.ours and ends_with(c.body, REPLY_LIMIT) for c in thread):
+        return Outcome(Status.SKIPPED, why, summary_lines=[f"Not answered: {why}."])
+    notice = (
+        f"I have answered {answered} replies on this pull request, the most I may "
+        f"(`max_replies: {config.max_replies}`), so I will not answer further here. A "
+        "maintainer can raise the limit in `.github/reviewbot.yml`."
+    )
+    url = _post(gh, reply, root, f"{notice}\n{REPLY_LIMIT}", dry_run)
+    return Outcome(Status.SKIPPED, why, review_url=url, summary_lines=[f"Not answered: {why}."])
+
+
+def _reply_body(words: str, suggestion: str | None, side: str) -> str:
+    parts = [sanitize(words, 8_000)]
+    if suggestion and side == Side.RIGHT:
+        fence = fence_for(suggestion)
+        parts.append(f"{fence}suggestion\n{suggestion.rstrip(chr(10))}\n{fence}")
+    elif suggestion:  # GitHub applies suggestions on the new side only
+        fence = fence_for(suggestion)
+        parts.append(f"Suggested fix:\n{fence}\n{suggestion.rstrip(chr(10))}\n{fence}")
+    return "\n\n".join(parts)
+
+
+def _post(gh: GitHub, reply: Reply, root: ReviewComment, body: str, dry_run: bool) -> str:
+    if dry_run:
+        import secrets
+
+        token = secrets.token_hex(16)
+        print(f"::group::reviewbot dry run: the reply that would be posted on {root.path}")
+        print(f"::stop-commands::{token}")
+        print(body)
+        print(f"::{token}::")
+        print("::endgroup::", flush=True)
+        return ""
+    return gh.post_reply(reply.pr_number, root.id, body)
+
+
+def _without_markers(body: str) -> str:
+    return re.sub(r"\n?<!-- reviewbot:v1 [^>]*-->\s*$", "", body.rstrip())
