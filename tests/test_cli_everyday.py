@@ -13,7 +13,6 @@ import pytest
 
 from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, responses_body
 
-SHARED = ROOT.parent / "shared" / "fixtures"
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
 DIFF = """\
@@ -139,7 +138,7 @@ def test_rdjson_follows_reviewdogs_schema_and_text_is_one_line_each(
     p = review_with(fake_responses, tmp_path, fix, args=("--format", "rdjson"))
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
-    schema = json.loads((SHARED / "rdjson" / "DiagnosticResult.json").read_text())
+    schema = json.loads((DATA / "rdjson-DiagnosticResult.json").read_text())  # reviewdog's own
     assert list(jsonschema.Draft4Validator(schema).iter_errors(doc)) == []
     [d] = doc["diagnostics"]
     assert d["location"] == {"path": "app.py", "range": {"start": {"line": 2}, "end": {"line": 2}}}
