@@ -12,7 +12,7 @@ from typing import Any
 from reviewbot.config import Config
 from reviewbot.errors import LLMError
 from reviewbot.event import WRITE_PERMISSIONS, Reply
-from reviewbot.flow import Outcome
+from reviewbot.flow import Outcome, print_dry_run
 from reviewbot.gate import Skip
 from reviewbot.kinds import Side, Status
 from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker
@@ -158,14 +158,7 @@ def _reply_body(words: str, suggestion: str | None, side: str) -> str:
 
 def _post(gh: GitHub, reply: Reply, root: ReviewComment, body: str, dry_run: bool) -> str:
     if dry_run:
-        import secrets
-
-        token = secrets.token_hex(16)
-        print(f"::group::reviewbot dry run: the reply that would be posted on {root.path}")
-        print(f"::stop-commands::{token}")
-        print(body)
-        print(f"::{token}::")
-        print("::endgroup::", flush=True)
+        print_dry_run(f"the reply that would be posted on {root.path}", body)
         return ""
     return gh.post_reply(reply.pr_number, root.id, body)
 

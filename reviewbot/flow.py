@@ -80,6 +80,18 @@ class GitHubFiles:
         return {s.removeprefix(prefix): t for s, t in self._texts.items() if s.startswith(prefix)}
 
 
+def print_dry_run(what: str, *texts: str) -> None:
+    """Print what would be posted, in a log group where model and PR text cannot be read as
+    workflow commands (`::add-mask::`, `::error::`, ...)."""
+    token = secrets.token_hex(16)
+    print(f"::group::reviewbot dry run: {what}")
+    print(f"::stop-commands::{token}")
+    for text in texts:
+        print(text)
+    print(f"::{token}::")
+    print("::endgroup::", flush=True)
+
+
 @dataclass(slots=True)
 class Outcome:
     """What the run did, for the outputs, the step summary and the exit code."""
@@ -180,15 +192,8 @@ def _publish(
         for c in result.comments
     ]
     if dry_run:
-        # Model and PR text must not be read as workflow commands (`::add-mask::`, ...).
-        token = secrets.token_hex(16)
-        print("::group::reviewbot dry run: the review that would be posted")
-        print(f"::stop-commands::{token}")
-        print(body_of(result))
-        for c in comments:
-            print(f"\n--- {c.path}:{c.line} ({c.side})\n{c.body}")
-        print(f"::{token}::")
-        print("::endgroup::", flush=True)
+        texts = [f"\n--- {c.path}:{c.line} ({c.side})\n{c.body}" for c in comments]
+        print_dry_run("the review that would be posted", body_of(result), *texts)
         return ""
     try:
         return gh.post_review(pr.number, pr.head_sha, body_of(result), comments)
