@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException
 
-from reviewbot.diff import Skipped, rebuild_diff
 from reviewbot.errors import ConfigError, GitHubError
+from reviewbot.github_wire import (
+    Retry,
+    comment_payload,
+    error_code,
+    error_message,
+    files_to_diff,
+    json_or_text,
+    retry_status,
+    seconds,
+)
 from reviewbot.markers import read_review_marker
 from reviewbot.pulls import (
     Blob,
@@ -37,22 +44,6 @@ GRAPHQL_ALIASES = 100  # objects asked for in one GraphQL request
 API_VERSION = "2022-11-28"  # pinned, so a new default version cannot change what we read
 
 
-class _Retry(GithubRetry):
-    """PyGithub's retry, except that a 5xx GitHub means for good ("this diff is taking too long
-    to generate", `errors[].code: not_available`) is answered at once instead of retried."""
-
-    def increment(self, method: Any = None, url: Any = None, *args: Any, **kwargs: Any) -> Any:
-        response = kwargs.get("response")
-        if response is not None and response.status >= 500:
-            try:
-                data = json.loads(self.get_content(response, url))
-            except ValueError:
-                data = None
-            if _error_code(data) == "not_available":
-                raise GithubException(response.status, data, dict(response.headers))
-        return super().increment(method, url, *args, **kwargs)
-
-
 class GitHubClient:
     """The handful of REST calls a review needs; every failure becomes a GitHubError."""
 
@@ -70,7 +61,7 @@ class GitHubClient:
         """`write_pause` is GitHub's pause between writes, `secondary_wait` the wait after a
         secondary rate limit without Retry-After, `backoff` the base of retry backoff;
         `sleep` is how to wait (tests pass zeros and a recorder)."""
-        retry = _Retry(
+        retry = Retry(
             total=retries,
             secondary_rate_wait=secondary_wait,
             max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,  # beyond that: a clear failure, not a hang
@@ -127,18 +118,18 @@ class GitHubClient:
                     method, url, parameters=parameters, headers={"Accept": accept}
                 )
                 if status >= 400:
-                    raise GithubException(status, _json_or_text(text), headers)
+                    raise GithubException(status, json_or_text(text), headers)
                 return text
             _, data = requester.requestJsonAndCheck(method, url, parameters=parameters, input=body)
             return data
         except GithubException as exc:
             raise GitHubError(
-                f"GitHub refused to {what} ({exc.status}): {_message(exc)}",
+                f"GitHub refused to {what} ({exc.status}): {error_message(exc)}",
                 exc.status,
-                _error_code(exc.data),
+                error_code(exc.data),
             ) from exc
         except requests.exceptions.RetryError as exc:
-            last = _retry_status(exc)
+            last = retry_status(exc)
             raise GitHubError(
                 f"GitHub kept failing to {what}"
                 + (f" (HTTP {last})" if last else "")
@@ -183,7 +174,7 @@ class GitHubClient:
                 raise
             logger.warning("GitHub cannot send this diff (%s); using the files API", exc.status)
             files = list(self._pages(f"{self._url}/pulls/{number}/files", "list the files", 30))
-            text, missing = _files_to_diff(files)  # the endpoint stops at 3,000 files
+            text, missing = files_to_diff(files)  # the endpoint stops at 3,000 files
             return FetchedDiff(text, missing, via_files_api=True)
         return FetchedDiff(str(text))
 
@@ -213,7 +204,7 @@ class GitHubClient:
             )
         if len(files) >= 300:  # compare lists 300 files at most
             return Incremental(None, f"300 or more files changed since {old_head[:7]}")
-        text, missing = _files_to_diff(files)
+        text, missing = files_to_diff(files)
         return Incremental(FetchedDiff(text, missing))
 
     def config_file(self, path: str, ref: str) -> str | None:
@@ -378,7 +369,7 @@ class GitHubClient:
             "commit_id": head_sha,
             "body": body,
             "event": "COMMENT",  # never APPROVE or REQUEST_CHANGES
-            "comments": [_comment_payload(c) for c in comments],
+            "comments": [comment_payload(c) for c in comments],
         }
         attempts = 4
         for attempt in range(attempts):
@@ -388,13 +379,13 @@ class GitHubClient:
             except GithubException as exc:
                 if exc.status == 422:
                     raise ReviewRejected(
-                        f"GitHub rejected the review (422): {_message(exc)}", 422
+                        f"GitHub rejected the review (422): {error_message(exc)}", 422
                     ) from exc
                 wait = self._transient_wait(exc)
                 if wait is None or attempt == attempts - 1:
                     raise GitHubError(
                         f"GitHub refused to post the review on #{number} ({exc.status}): "
-                        f"{_message(exc)}",
+                        f"{error_message(exc)}",
                         exc.status,
                     ) from exc
                 if exc.status >= 500 and (done := self._already_posted(number, head_sha)):
@@ -424,9 +415,9 @@ class GitHubClient:
         wait: float | None = None
         if exc.status in (403, 429):
             if "retry-after" in headers:
-                wait = _seconds(headers["retry-after"])
-            elif "rate limit" in _message(exc).lower():
-                reset = _seconds(headers.get("x-ratelimit-reset", ""))
+                wait = seconds(headers["retry-after"])
+            elif "rate limit" in error_message(exc).lower():
+                reset = seconds(headers.get("x-ratelimit-reset", ""))
                 if headers.get("x-ratelimit-remaining") == "0" and reset is not None:
                     wait = max(0.0, reset - time.time()) + 1
                 else:
@@ -445,71 +436,3 @@ class GitHubClient:
             yield from items
             if len(items) < 100:
                 return
-
-
-def _comment_payload(c: InlineComment) -> dict[str, Any]:
-    """One entry of the review's `comments`, in GitHub's wire format."""
-    payload: dict[str, Any] = {"path": c.path, "body": c.body, "line": c.line, "side": c.side}
-    if c.start_line is not None:
-        payload["start_line"] = c.start_line
-        payload["start_side"] = c.side
-    return payload
-
-
-def _files_to_diff(files: Sequence[dict[str, Any]]) -> tuple[str, tuple[Skipped, ...]]:
-    """Rebuild a unified diff from the files API's (or compare's) per-file patches; files
-    with changes but no patch (binary, too large) are returned as not reviewed."""
-    entries = []
-    missing: list[Skipped] = []
-    for f in files:
-        name = str(f.get("filename", ""))
-        status = str(f.get("status") or "modified")
-        patch = f.get("patch")
-        # A binary file's entry reads like an empty file's (no patch, 0 changes): list both.
-        if not patch and (f.get("changes") or status not in ("renamed", "removed")):
-            missing.append(Skipped(name, "GitHub sent no patch (binary or too large)"))
-            continue
-        previous = f.get("previous_filename")
-        entries.append((name, str(previous) if previous else None, status, patch or None))
-    return rebuild_diff(entries), tuple(missing)
-
-
-def _message(exc: GithubException) -> str:
-    data = exc.data
-    if isinstance(data, dict):
-        msg = str(data.get("message") or "")
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors:
-            detail = "; ".join(
-                str(e.get("message") or e) if isinstance(e, dict) else str(e) for e in errors
-            )
-            msg = f"{msg}: {detail}" if msg else detail
-        return msg[:500] or f"HTTP {exc.status}"
-    return str(data)[:300] if data else f"HTTP {exc.status}"
-
-
-def _error_code(data: object) -> str:
-    """The first `errors[].code` of a GitHub error body ("not_available", "too_large", ...)."""
-    errors = data.get("errors") if isinstance(data, dict) else None
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        return str(errors[0].get("code") or "")
-    return ""
-
-
-def _json_or_text(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return " ".join((text or "").split())[:200]
-
-
-def _retry_status(exc: requests.exceptions.RetryError) -> int | None:
-    m = re.search(r"too many (\d{3}) error responses", str(exc))
-    return int(m.group(1)) if m else None
-
-
-def _seconds(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None
