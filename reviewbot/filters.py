@@ -4,7 +4,7 @@ include/exclude globs with gitignore-like matching, and each skip's reason (neve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 from reviewbot.diff import ADDED, DELETED, RENAMED, FileDiff, Skipped
@@ -62,8 +62,8 @@ def split_patterns(value: str | Iterable[str] | None) -> tuple[str, ...]:
 def glob_match(pattern: str, path: str) -> bool:
     """gitignore-like matching: `*` stays in a folder, `**` crosses folders, `dir/` a tree.
 
-    Matched segment by segment without regular expressions, in time proportional to the
-    pattern times the path: no input can make it backtrack for seconds.
+    Matched segment by segment, in time proportional to the pattern times the path: no input
+    can make it backtrack for seconds (a segment with several `*` is matched without regex).
     """
     parts = _glob_parts(pattern)
     if not parts:
@@ -75,12 +75,40 @@ def glob_match(pattern: str, path: str) -> bool:
             seen = False
             reach = [seen := seen or r for r in reach]
         else:
-            tokens = _segment_tokens(part)
+            match = _segment_matcher(part)
             reach = [False] + [
-                reach[j - 1] and _segment_match(tokens, segments[j - 1])
-                for j in range(1, len(segments) + 1)
+                reach[j - 1] and match(segments[j - 1]) for j in range(1, len(segments) + 1)
             ]
+        if not any(reach):
+            return False
     return reach[-1]
+
+
+@lru_cache(maxsize=1024)
+def _segment_matcher(part: str) -> Callable[[str], bool]:
+    """A literal compares, one `*` at most is a (linear) regex, more go to `_segment_match`."""
+    if not any(c in part for c in "*?["):
+        return part.__eq__
+    if part.count("*") <= 1:
+        tokens = _segment_tokens(part)
+        regex = re.compile("".join(_token_regex(t) for t in tokens), re.DOTALL)
+        return lambda s: regex.fullmatch(s) is not None
+    tokens = _segment_tokens(part)
+    return lambda s: _segment_match(tokens, s)
+
+
+def _token_regex(token: str | frozenset[str] | tuple[bool, str]) -> str:
+    if token == "*":
+        return ".*"
+    if token == "?":
+        return "."
+    if isinstance(token, frozenset):
+        return re.escape(next(iter(token)))
+    if isinstance(token, tuple):
+        negated, spec = token
+        body = "".join(re.escape(c) if c != "-" else "-" for c in spec)
+        return f"[{'^' if negated else ''}{body}]"
+    return re.escape(str(token))
 
 
 @lru_cache(maxsize=512)

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 HIDDEN = "***"
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+_KEY_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "sk-")
 _KEY_SHAPES = re.compile(
     r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|sk-[A-Za-z0-9_-]{16,})"
 )
@@ -33,9 +34,14 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, HIDDEN)
-        text = _BEARER.sub(lambda m: f"{m.group(1)} {HIDDEN}", text)
-        text = _USERINFO.sub(lambda m: f"{m.group(1)}{HIDDEN}@", text)
-        return _KEY_SHAPES.sub(HIDDEN, text)
+        # Cheap checks first: most text has none of these, and it can be megabytes.
+        if "bearer" in text.lower():
+            text = _BEARER.sub(lambda m: f"{m.group(1)} {HIDDEN}", text)
+        if "://" in text and "@" in text:
+            text = _USERINFO.sub(lambda m: f"{m.group(1)}{HIDDEN}@", text)
+        if any(k in text for k in _KEY_PREFIXES):
+            text = _KEY_SHAPES.sub(HIDDEN, text)
+        return text
 
     def install(self, logger: logging.Logger | None = None) -> None:
         """Redact every record that reaches the handlers of `logger` (default: the root)."""
