@@ -12,7 +12,6 @@ from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.review import ReviewResult
 
 GITHUB_BODY_LIMIT = 65_536
-BODY_BUDGET = 60_000  # default cap for one piece of model prose (GitHub allows 65,536 a body)
 LIST_LIMIT = 40
 ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
 
