@@ -79,6 +79,7 @@ class ParsedOutput:
     summary: str
     findings: tuple[Finding, ...]
     problems: tuple[str, ...]
+    resolved: tuple[str, ...] = ()  # ids of earlier findings the model says are fixed
 
 
 class MalformedOutput(ValueError):
@@ -109,8 +110,14 @@ def response_schema() -> dict[str, Any]:
         "properties": {
             "summary": {"type": "string", "description": "Two to five sentences on the change."},
             "findings": {"type": "array", "items": finding},
+            "resolved": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Ids of the earlier findings listed for re-checking that the "
+                "changes now fix; empty when none were listed.",
+            },
         },
-        "required": ["summary", "findings"],
+        "required": ["summary", "findings", "resolved"],
     }
 
 
@@ -154,7 +161,11 @@ def parse_output(text: str) -> ParsedOutput:
             problems.append(f"finding {i + 1}: {issue}")
         if finding is not None:
             findings.append(finding)
-    return ParsedOutput(summary.strip(), tuple(findings), tuple(problems))
+    resolved = data.get("resolved")
+    ids = (
+        tuple(str(x) for x in resolved if isinstance(x, str)) if isinstance(resolved, list) else ()
+    )
+    return ParsedOutput(summary.strip(), tuple(findings), tuple(problems), ids)
 
 
 def output_problem(text: str) -> str | None:

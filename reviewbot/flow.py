@@ -7,6 +7,7 @@ only through `Model`, so it runs the same against the real adapters and against 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,11 +19,18 @@ from reviewbot.errors import GitHubError, LLMError
 from reviewbot.gate import Go
 from reviewbot.guidance import GENERAL_FILES, INSTRUCTIONS_DIR, instruction_file_names
 from reviewbot.kinds import Status
-from reviewbot.markers import comment_marker, fingerprint, review_marker
+from reviewbot.markers import (
+    RESOLVED,
+    comment_marker,
+    ends_with,
+    fingerprint,
+    read_comment_marker,
+    review_marker,
+)
 from reviewbot.model import Model
 from reviewbot.prompts import PullRequestText
-from reviewbot.pulls import GitHub, InlineComment, PullInfo, ReviewRejected
-from reviewbot.review import IncrementalReview, ReviewResult, prepare, run_review
+from reviewbot.pulls import GitHub, InlineComment, PullInfo, ReviewRejected, Thread
+from reviewbot.review import Earlier, IncrementalReview, ReviewResult, prepare, run_review
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +138,18 @@ def review_pull_request(
             in_pr = {f.path for f in scope.pr_files} | {m.path for m in fetched.missing}
             missing = tuple(m for m in since.diff.missing if m.path in in_pr)
             source = replace(since.diff, missing=missing)
+    threads = _our_threads(gh, pr.number, notes) if go.posted or go.since else {}
+    earlier = [_earlier(fp, t) for fp, t in threads.items()]
     text = PullRequestText(pr.title, pr.body)
     repo = GitHubFiles(gh, pr.head_sha, pr.base_sha)
     prepared = prepare(
-        source.text, config, text, incremental=scope, missing=source.missing, repo=repo
+        source.text,
+        config,
+        text,
+        incremental=scope,
+        missing=source.missing,
+        repo=repo,
+        earlier=earlier,
     )
     notes += repo.notes
     if prepared.guidance.names:
@@ -152,10 +168,14 @@ def review_pull_request(
         return Outcome(Status.SKIPPED, "no reviewable changes", summary_lines=summary)
     # Also when every changed file was skipped: a short review says so to the PR's readers.
 
+    if result.resolved:
+        notes.append(f"{len(result.resolved)} earlier finding(s) fixed by this push: resolved.")
     # This head's findings first, then earlier ones, so a cap drops the oldest.
     fps = [fingerprint(f) for f in result.findings] + sorted(go.posted)
     mark = review_marker(pr.head_sha, fps)
     url = _publish(gh, pr, result, config.model, notes, mark, dry_run, redact)
+    for fp in result.resolved:
+        _resolve(gh, pr, threads[fp], dry_run)
     verb = "would post" if dry_run else "posted"
     return Outcome(
         status=result.status,
@@ -166,6 +186,57 @@ def review_pull_request(
         summary_lines=render.step_summary(result, pr.number, pr.head_sha, notes, url),
         severities=tuple(f.severity for f in result.findings),
     )
+
+
+WONT_FIX = re.compile(
+    r"won'?t fix|wontfix|not (going|planning) to (fix|change)|by design|working as intended", re.I
+)
+
+
+def _our_threads(gh: GitHub, number: int, notes: list[str]) -> dict[str, Thread]:
+    """The bot's own threads on this PR, by the fingerprint its first comment carries."""
+    try:
+        threads = gh.review_threads(number)
+    except GitHubError as exc:  # a help for the model, never a reason to fail the review
+        logger.warning("could not list the review threads: %s", exc)
+        notes.append("GitHub could not list the review threads: earlier findings not re-checked.")
+        return {}
+    out = {}
+    for t in threads:
+        first = t.comments[0] if t.comments else None
+        fp = read_comment_marker(first.body) if first is not None and first.ours else None
+        if fp:
+            out[fp] = t
+    return out
+
+
+def _earlier(fp: str, t: Thread) -> Earlier:
+    """An earlier finding, and what became of it."""
+    later = t.comments[1:]
+    addressed = any(c.ours and ends_with(c.body, RESOLVED) for c in later)
+    refused = any(not c.ours and WONT_FIX.search(c.body) for c in later)
+    if t.resolved:
+        status = "fixed" if addressed else "dismissed"
+    elif addressed:
+        status = "reopened"  # a person reopened it: it stays open, and is not resolved again
+    else:
+        status = "dismissed" if refused else "open"
+    first = t.comments[0].body.split("\n", 1)[0]
+    title = re.sub(r"^\W*\*\*\w+\*\*:\s*", "", first).strip()[:200]
+    return Earlier(fp, t.path, t.line, title, status)
+
+
+def _resolve(gh: GitHub, pr: PullInfo, thread: Thread, dry_run: bool) -> None:
+    """Say so in the thread, then resolve it (a thread the bot started, never another)."""
+    body = f"Addressed in `{pr.head_sha[:7]}`.\n{RESOLVED}"
+    if dry_run:
+        print_dry_run(f"the reply that would resolve the thread on {thread.path}", body)
+        return
+    try:
+        gh.post_reply(pr.number, thread.comments[0].id, body)
+        gh.resolve_thread(thread.id)
+    except GitHubError as exc:  # e.g. a token that may not resolve threads
+        logger.warning("could not resolve the thread on %s: %s", thread.path, exc)
 
 
 def _publish(

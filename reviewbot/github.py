@@ -33,6 +33,7 @@ from reviewbot.pulls import (
     PullInfo,
     ReviewComment,
     ReviewRejected,
+    Thread,
 )
 
 logger = logging.getLogger(__name__)
@@ -288,16 +289,8 @@ class GitHubClient:
                 f"{{ repository(owner: $owner, name: $name) {{ {aliases} }} }}"
             )
             variables = {"owner": owner, "name": name} | {f"e{i}": s for i, s in enumerate(batch)}
-            what = "read file contents"
-            url = self._graphql.graphql_url
-            data = self._request(
-                "POST", url, what, body={"query": query, "variables": variables}, reads=True
-            )
-            errors = data.get("errors") if isinstance(data, dict) else None
-            if errors:
-                first = errors[0].get("message") if isinstance(errors[0], dict) else errors[0]
-                raise GitHubError(f"GitHub refused to {what}: {str(first)[:200]}")
-            found = (data.get("data") or {}).get("repository") or {}
+            data = self._graphql_read(query, variables, "read file contents")
+            found = data.get("repository") or {}
             for i, spec in enumerate(batch):
                 obj = found.get(f"f{i}")
                 if not isinstance(obj, dict):
@@ -343,6 +336,61 @@ class GitHubClient:
             side=str(data.get("side") or "RIGHT"),
             diff_hunk=str(data.get("diff_hunk") or ""),
         )
+
+    def review_threads(self, number: int) -> list[Thread]:
+        """The pull request's review threads (GraphQL: 100 threads, 50 comments each)."""
+        owner, name = self._repo_name.split("/", 1)
+        query = (
+            "query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, "
+            "name: $name) { pullRequest(number: $number) { reviewThreads(first: 100) { nodes "
+            "{ id isResolved path line comments(first: 50) { nodes { databaseId body author "
+            "{ login __typename } } } } } } } }"
+        )
+        variables = {"owner": owner, "name": name, "number": number}
+        data = self._graphql_read(query, variables, "list the review threads")
+        pull = (data.get("repository") or {}).get("pullRequest") or {}
+        threads = []
+        for node in (pull.get("reviewThreads") or {}).get("nodes") or []:
+            comments = []
+            for c in (node.get("comments") or {}).get("nodes") or []:
+                author = c.get("author") or {}
+                body = str(c.get("body") or "")
+                login = str(author.get("login") or "")
+                ours = author.get("__typename") == "Bot" or (
+                    "<!-- reviewbot:v1" in body and bool(login) and login == self._identity()
+                )
+                comments.append(ReviewComment(int(c.get("databaseId") or 0), body, login, ours))
+            line = node.get("line")
+            threads.append(
+                Thread(
+                    str(node.get("id")),
+                    bool(node.get("isResolved")),
+                    str(node.get("path") or ""),
+                    line if isinstance(line, int) else None,
+                    tuple(comments),
+                )
+            )
+        return threads
+
+    def resolve_thread(self, thread_id: str) -> None:
+        """Mark a review thread resolved (only ever one the bot started)."""
+        query = (
+            "mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) "
+            "{ thread { isResolved } } }"
+        )
+        self._graphql_read(query, {"id": thread_id}, "resolve the review thread", write=True)
+
+    def _graphql_read(
+        self, query: str, variables: dict[str, Any], what: str, write: bool = False
+    ) -> dict[str, Any]:
+        url = self._graphql.graphql_url
+        body = {"query": query, "variables": variables}
+        data = self._request("POST", url, what, body=body, reads=not write)
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if errors:
+            first = errors[0].get("message") if isinstance(errors[0], dict) else errors[0]
+            raise GitHubError(f"GitHub refused to {what}: {str(first)[:200]}")
+        return (data.get("data") or {}) if isinstance(data, dict) else {}
 
     # ------------------------------------------------------------- writes
 

@@ -27,6 +27,7 @@ _COMMENT = re.compile(r"\n<!-- reviewbot:v1 comment fp=([0-9a-f]{12}) -->\Z")
 WALKTHROUGH = "<!-- reviewbot:v1 walkthrough -->"
 REPLY = "<!-- reviewbot:v1 reply -->"
 REPLY_LIMIT = "<!-- reviewbot:v1 reply limit -->"
+RESOLVED = "<!-- reviewbot:v1 resolved -->"
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,13 +75,15 @@ class PromptRenderer:
         part_count: int = 1,
         manifest: Sequence[str] = (),
         guidance: str = "",
+        earlier: Sequence[str] = (),
+        recheck: Sequence[str] = (),
     ) -> str:
         """The variable text: PR title and description, the manifest of the whole PR, then
         every hunk with cited numbers (and its scope context)."""
         pr = pr or PullRequestText()
         if len(pr.body) > PR_BODY_LIMIT:  # the description is context, not the thing reviewed
             pr = PullRequestText(pr.title, pr.body[:PR_BODY_LIMIT] + "\n…(description truncated)")
-        nonce = _nonce(files, pr, manifest)
+        nonce = _nonce(files, pr, [*manifest, *earlier, *recheck])
         return self._render(
             INPUT,
             nonce=nonce,
@@ -92,6 +94,8 @@ class PromptRenderer:
             part_count=part_count,
             manifest=manifest,
             guidance=guidance,
+            earlier=earlier,
+            recheck=recheck,
         )
 
 

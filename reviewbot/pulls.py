@@ -88,6 +88,17 @@ class ReviewComment:
     diff_hunk: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A review thread: resolved or not, where it is, and its comments (first one first)."""
+
+    id: str  # GraphQL node id, for resolving it
+    resolved: bool
+    path: str
+    line: int | None
+    comments: tuple[ReviewComment, ...]
+
+
 class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
@@ -122,3 +133,7 @@ class GitHub(Protocol):
     def review_comments(self, number: int) -> list[ReviewComment]: ...
 
     def post_reply(self, number: int, comment_id: int, body: str) -> str: ...
+
+    def review_threads(self, number: int) -> list[Thread]: ...
+
+    def resolve_thread(self, thread_id: str) -> None: ...

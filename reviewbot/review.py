@@ -47,14 +47,44 @@ class Prepared:
     context_note: str = ""
     instructions: str = ""
     guidance: Guidance = field(default_factory=Guidance)
+    earlier: tuple[Earlier, ...] = ()
+
+    @property
+    def recheck(self) -> tuple[Earlier, ...]:
+        """Earlier open findings on files this review sends: the model says which are fixed."""
+        sent = {f.path for f in self.files}
+        return tuple(e for e in self.earlier if e.status == "open" and e.path in sent)
 
     def request_for(self, chunk: Chunk, part: int, parts: int) -> ModelRequest:
         """The request for a chunk (planned, or split after the plan; same instructions)."""
         paths = [f.path for f in chunk.files]
         lines = manifest_lines(self.manifest, set(paths))
         guide = self.guidance.for_paths(paths)
-        text = self.renderer.input(chunk.files, self.pr, part, parts, lines, guide)
+        history = [
+            f"- {e.path}{f':{e.line}' if e.line else ''}: {e.title} ({e.status})"
+            for e in self.earlier[:EARLIER_LIMIT]
+        ]
+        recheck = [
+            f"- id: {e.id} — {e.path}{f':{e.line}' if e.line else ''}: {e.title}"
+            for e in self.recheck
+            if e.path in paths
+        ]
+        text = self.renderer.input(
+            chunk.files, self.pr, part, parts, lines, guide, history, recheck
+        )
         return ModelRequest(self.instructions, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """A finding the bot raised on an earlier commit: `status` open, fixed, dismissed or
+    reopened. Open ones on changed files are offered for re-checking by `id`."""
+
+    id: str  # its fingerprint
+    path: str
+    line: int | None
+    title: str
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +99,7 @@ class ManifestEntry:
     reason: str = ""  # why it was not sent
 
 
+EARLIER_LIMIT = 100  # earlier findings listed per request
 MANIFEST_LIMIT = 150  # entries per request; the rest are counted
 
 
@@ -100,6 +131,7 @@ class ReviewResult:
     files_reviewed: int
     below_threshold: int = 0
     failure: str = ""  # with status FAILED: the one line that says why
+    resolved: tuple[str, ...] = ()  # ids of earlier findings the model found fixed
 
     @property
     def reviewed_nothing(self) -> bool:
@@ -128,6 +160,7 @@ def prepare(
     incremental: IncrementalReview | None = None,
     missing: Sequence[Skipped] = (),
     repo: RepoFiles | None = None,
+    earlier: Sequence[Earlier] = (),
 ) -> Prepared:
     """Parse, filter, widen and plan the diff, and render one request per chunk (no I/O).
 
@@ -171,6 +204,7 @@ def prepare(
         note,
         instructions,
         guidance,
+        tuple(earlier),
     )
     n = len(plan.chunks)
     requests = tuple(prepared.request_for(chunk, i + 1, n) for i, chunk in enumerate(plan.chunks))
@@ -228,6 +262,7 @@ def run_review(
     problems: list[str] = []
     failed_chunks = timed_out = 0
     first_failure = ""
+    resolved: list[str] = []
     reviewed_paths: set[str] = set()
     for label, chunk, reply in answered:
         problem = reply.problem
@@ -243,6 +278,7 @@ def run_review(
                 if parsed.summary:
                     summaries.append(parsed.summary)
                 raw.extend(parsed.findings)
+                resolved.extend(parsed.resolved)
                 problems.extend(f"{label}: {p}" for p in parsed.problems)
                 reviewed_paths.update(f.path for f in chunk.files)
                 continue
@@ -282,6 +318,7 @@ def run_review(
         files_reviewed=len(reviewed_paths),
         below_threshold=len(unique) - len(shown),
         failure=failure,
+        resolved=tuple(dict.fromkeys(r for r in resolved if r in {e.id for e in prepared.recheck})),
     )
 
 

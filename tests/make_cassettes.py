@@ -754,9 +754,45 @@ WITH_FILES = [
 ]
 
 
+def threads(*nodes: dict[str, Any]) -> dict[str, Any]:
+    """GraphQL `pullRequest { reviewThreads { nodes { id isResolved path line comments } } }`."""
+    return gh(
+        "POST",
+        "/graphql",
+        200,
+        {"data": {"repository": {"pullRequest": {"reviewThreads": {"nodes": list(nodes)}}}}},
+    )
+
+
+def thread(
+    tid: str, resolved: bool, line: int, *comments: tuple[int, str, str, str]
+) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "isResolved": resolved,
+        "path": "hello.py",
+        "line": line,
+        "comments": {
+            "nodes": [
+                {"databaseId": cid, "body": body, "author": {"login": login, "__typename": kind}}
+                for cid, body, login, kind in comments
+            ]
+        },
+    }
+
+
+def has_priors(interactions: list[dict[str, Any]]) -> bool:
+    """Whether the reviews list holds a bot's review (the flow then reads the threads)."""
+    for i in interactions:
+        if "/pulls/2/reviews?" in i["request"]["uri"] and i["response"]["status"]["code"] == 200:
+            reviews = json.loads(i["response"]["body"]["string"])
+            return any((r.get("user") or {}).get("type") == "Bot" for r in reviews)
+    return False
+
+
 def with_context(name: str, interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Insert the context reads where the flow makes them: after the diff (and compare),
-    before the first model call or review POST."""
+    """Insert the reads the flow makes after the diff (and compare), before the first model
+    call or review POST: the review threads (when there were earlier reviews), then context."""
     if not any(i["request"]["headers"].get("Accept") == [DIFF_MEDIA] for i in interactions):
         return interactions  # the run stops before the review flow
     at = next(
@@ -773,6 +809,9 @@ def with_context(name: str, interactions: list[dict[str, Any]]) -> list[dict[str
     reads = WITH_FILES if name in ("opened", "dry_run") else NO_FILES
     if name == "context_read_fails":
         reads = [gh("POST", "/graphql", 502, {"message": "Server Error"})]
+    if has_priors(interactions) and name not in THREADS:
+        reads = [threads(), *reads]
+    reads = [*THREADS.get(name, []), *reads]
     return [*interactions[:at], *reads, *interactions[at:]]
 
 
@@ -897,6 +936,128 @@ SCENARIOS.update(
         ],
     }
 )
+
+
+BOT = "github-actions[bot]"
+SCENARIOS["push_fixes_one_of_two"] = [
+    *reads(NEW_HEAD, reviews=[bot_review(HEAD, [TYPO_FP, "0123456789ab"])]),
+    diff(SYNC_DIFF),
+    gh(
+        "GET",
+        f"/compare/{HEAD}...{NEW_HEAD}",
+        200,
+        {
+            "status": "ahead",
+            "ahead_by": 1,
+            "behind_by": 0,
+            "total_commits": 1,
+            "files": [
+                {
+                    "filename": "hello.py",
+                    "status": "modified",
+                    "additions": 1,
+                    "deletions": 1,
+                    "changes": 2,
+                    "patch": INCREMENTAL_PATCH,
+                }
+            ],
+        },
+    ),
+    model(
+        200,
+        llm.response(
+            llm.reasoning(),
+            llm.message(
+                json.dumps(
+                    {
+                        "summary": "Fixes the greeting.",
+                        "findings": [],
+                        "resolved": [
+                            TYPO_FP,
+                            "aaaaaaaaaaaa",
+                            "bbbbbbbbbbbb",
+                            "ffffffffffff",
+                        ],
+                    }
+                )
+            ),
+        ),
+    ),
+    post_review(),
+    gh(
+        "POST",
+        "/pulls/2/comments/501/replies",
+        201,
+        review_comment(508, "Addressed", BOT, "Bot", 501),
+    ),
+    gh(
+        "POST",
+        "/graphql",
+        200,
+        {"data": {"resolveReviewThread": {"thread": {"isResolved": True}}}},
+    ),
+]
+
+
+COMMENT_FP = "<!-- reviewbot:v1 comment fp={} -->"
+THREADS: dict[str, list[dict[str, Any]]] = {
+    "push_fixes_one_of_two": [
+        threads(
+            thread(
+                "PRRT_a",
+                False,
+                2,
+                (
+                    501,
+                    f"🟠 **Major**: Greeting is misspelled\n{COMMENT_FP.format(TYPO_FP)}",
+                    BOT,
+                    "Bot",
+                ),
+            ),
+            thread(
+                "PRRT_b",
+                False,
+                4,
+                (
+                    502,
+                    f"🟡 **Minor**: Call at import\n{COMMENT_FP.format('0123456789ab')}",
+                    BOT,
+                    "Bot",
+                ),
+            ),
+            thread(  # fixed once, then a person reopened it: it stays open
+                "PRRT_c",
+                False,
+                3,
+                (
+                    503,
+                    f"⚪ **Nit**: Return value unused\n{COMMENT_FP.format('aaaaaaaaaaaa')}",
+                    BOT,
+                    "Bot",
+                ),
+                (504, "Addressed in `1234567`.\n<!-- reviewbot:v1 resolved -->", BOT, "Bot"),
+            ),
+            thread(  # a person's thread: never touched
+                "PRRT_d",
+                False,
+                2,
+                (505, "Why print?", "octocat", "User"),
+            ),
+            thread(  # the author said it stays: dismissed, never raised again
+                "PRRT_e",
+                False,
+                1,
+                (
+                    506,
+                    f"⚪ **Nit**: Add a docstring\n{COMMENT_FP.format('bbbbbbbbbbbb')}",
+                    BOT,
+                    "Bot",
+                ),
+                (507, "Won't fix, it is obvious.", "Codertocat", "User"),
+            ),
+        )
+    ]
+}
 
 
 def main() -> None:

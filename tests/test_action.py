@@ -900,3 +900,36 @@ def test_a_reply_on_a_forks_pull_request_says_why_it_cannot_be_answered(act: Act
     r = act(None, "pull_request_review_comment", p, api_key="")
     assert r.code == 0 and r.sent == []
     assert "read-only token and no secrets" in r.summary
+
+
+def test_a_push_that_fixes_one_of_two_findings_resolves_exactly_that_thread(act: Act) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("push_fixes_one_of_two", "pull_request", data)
+    assert r.code == 0, r.out
+    request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
+    text = request["input"]
+    # every earlier finding is listed, so none is raised again, reworded or not
+    assert "- hello.py:2: Greeting is misspelled (open)" in text
+    assert "- hello.py:3: Return value unused (reopened)" in text
+    assert "- hello.py:1: Add a docstring (dismissed)" in text
+    # only the open ones on changed code are offered for re-checking, by id
+    recheck = text.split("list in `resolved` the ids")[1].split("FILE:")[0]
+    assert f"id: {mc.TYPO_FP}" in recheck and "id: 0123456789ab" in recheck
+    assert "aaaaaaaaaaaa" not in recheck and "bbbbbbbbbbbb" not in recheck
+    assert request["text"]["format"]["schema"]["required"] == ["summary", "findings", "resolved"]
+    # the model named four ids; one was offered and open: exactly that thread is resolved
+    [reply] = [s.json() for s in r.sent if s.line.endswith("/replies")]
+    assert [s.line for s in r.sent if s.line.endswith("/replies")] == [
+        "POST /pulls/2/comments/501/replies"
+    ]
+    assert reply["body"] == "Addressed in `5b1d3c1`.\n<!-- reviewbot:v1 resolved -->"
+    mutation = [
+        s.json()
+        for s in r.sent
+        if s.line == "POST /graphql" and "resolveReviewThread" in s.json()["query"]
+    ]
+    assert [m["variables"] for m in mutation] == [{"id": "PRRT_a"}]
+    [review] = r.review_posts()
+    assert "1 earlier finding(s) fixed by this push: resolved." in review["body"]
+    assert "1 earlier finding(s) fixed by this push: resolved." in r.summary
