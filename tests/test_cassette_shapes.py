@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import openai.types as openai_types
 import openai.types.responses as responses_types
 import pytest
@@ -52,3 +53,59 @@ def test_model_bodies_have_the_published_shape(name: str, status: int, body: Any
     else:
         assert set(body) == AIMLAPI_ERROR_KEYS, name
         assert body["statusCode"] == status, name
+
+
+GITHUB = json.loads((Path(__file__).parent / "data" / "github-openapi.json").read_text())
+
+
+def _template(method: str, path: str) -> str | None:
+    """The OpenAPI path a request URL is an instance of (`{path}` may hold slashes)."""
+    import re
+
+    for key in GITHUB["responses"]:
+        m, template = key.split(" ", 1)
+        parts = re.split(r"(\{[^}]+\})", template)
+        rx = "".join(
+            (".+" if p == "{path}" else "[^/]+") if p.startswith("{") else re.escape(p)
+            for p in parts
+        )
+        if m == method and re.fullmatch(rx, path):
+            return key
+    return None
+
+
+def github_exchanges() -> list[tuple[str, str, Any]]:
+    out = []
+    for path in sorted(CASSETTES.rglob("*.yaml")):
+        for n, it in enumerate(yaml.safe_load(path.read_text())["interactions"]):
+            uri, status = it["request"]["uri"], it["response"]["status"]["code"]
+            if not uri.startswith("https://api.github.com/") or uri.endswith("/graphql"):
+                continue
+            ctype = it["response"]["headers"].get("Content-Type", [""])[0]
+            if status >= 300 or "json" not in ctype:
+                continue  # error bodies and the diff media type
+            url_path = uri.removeprefix("https://api.github.com").split("?")[0]
+            key = _template(it["request"]["method"], url_path)
+            body = json.loads(it["response"]["body"]["string"])
+            out.append((f"{path.relative_to(CASSETTES)}#{n}", key or url_path, body))
+    return out
+
+
+GITHUB_EXCHANGES = github_exchanges()
+
+
+def test_there_are_github_cassettes_to_check() -> None:
+    assert len(GITHUB_EXCHANGES) > 80
+    assert {key.split(" ", 1)[1] for _, key, _ in GITHUB_EXCHANGES} == {
+        key.split(" ", 1)[1] for key in GITHUB["responses"]
+    }  # every endpoint reviewbot calls is in some cassette, and each is in the schemas
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "body"), GITHUB_EXCHANGES, ids=[e[0] for e in GITHUB_EXCHANGES]
+)
+def test_github_bodies_have_the_published_shape(name: str, key: str, body: Any) -> None:
+    assert key in GITHUB["responses"], f"{name}: {key} is not an endpoint in the extracted schemas"
+    schema = GITHUB["responses"][key]["schema"]
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(body), key=str)
+    assert not errors, f"{name}: {errors[0].message[:300]} at {list(errors[0].absolute_path)}"
