@@ -13,6 +13,7 @@ import requests
 from github import Auth, Github, GithubException
 
 from reviewbot.errors import ConfigError, GitHubError
+from reviewbot.github_graphql import GraphQL
 from reviewbot.github_wire import (
     Retry,
     comment_payload,
@@ -25,7 +26,6 @@ from reviewbot.github_wire import (
 )
 from reviewbot.markers import read_review_marker
 from reviewbot.pulls import (
-    Blob,
     FetchedDiff,
     Incremental,
     InlineComment,
@@ -33,7 +33,6 @@ from reviewbot.pulls import (
     PullInfo,
     ReviewComment,
     ReviewRejected,
-    Thread,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,11 +40,10 @@ logger = logging.getLogger(__name__)
 DIFF = "application/vnd.github.diff"
 MAX_RATE_LIMIT_WAIT = 900.0  # seconds; a job waiting longer for GitHub's limits fails instead
 MAX_CONFIG_BYTES = 1_000_000
-GRAPHQL_ALIASES = 100  # objects asked for in one GraphQL request
 API_VERSION = "2022-11-28"  # pinned, so a new default version cannot change what we read
 
 
-class GitHubClient:
+class GitHubClient(GraphQL):
     """The handful of REST calls a review needs; every failure becomes a GitHubError."""
 
     def __init__(
@@ -96,6 +94,10 @@ class GitHubClient:
         self._backoff = backoff
         self._me: str | None = None
         self._me_known = False
+
+    @property
+    def _graphql_url(self) -> str:
+        return str(self._graphql.graphql_url)
 
     # ------------------------------------------------------------- the error boundary
 
@@ -271,39 +273,6 @@ class GitHubClient:
                     raise
         return self._me
 
-    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
-        """`REV:path` blobs and trees through GraphQL, 100 a request (aliases); paths travel
-        as variables, never inside the query text."""
-        text = " text" if with_text else ""
-        fields = f"... on Blob {{ byteSize isBinary{text} }} ... on Tree {{ entries {{ name }} }}"
-        owner, name = self._repo_name.split("/", 1)
-        out: dict[str, Blob] = {}
-        for start in range(0, len(specs), GRAPHQL_ALIASES):
-            batch = list(specs[start : start + GRAPHQL_ALIASES])
-            params = ", ".join(f"$e{i}: String!" for i in range(len(batch)))
-            aliases = " ".join(
-                f"f{i}: object(expression: $e{i}) {{ {fields} }}" for i in range(len(batch))
-            )
-            query = (
-                f"query($owner: String!, $name: String!, {params}) "
-                f"{{ repository(owner: $owner, name: $name) {{ {aliases} }} }}"
-            )
-            variables = {"owner": owner, "name": name} | {f"e{i}": s for i, s in enumerate(batch)}
-            data = self._graphql_read(query, variables, "read file contents")
-            found = data.get("repository") or {}
-            for i, spec in enumerate(batch):
-                obj = found.get(f"f{i}")
-                if not isinstance(obj, dict):
-                    continue
-                entries = tuple(str(e.get("name", "")) for e in obj.get("entries") or [])
-                out[spec] = Blob(
-                    int(obj.get("byteSize") or 0),
-                    bool(obj.get("isBinary")),
-                    obj.get("text") if isinstance(obj.get("text"), str) else None,
-                    entries,
-                )
-        return out
-
     def review_comment(self, comment_id: int) -> ReviewComment:
         """One review comment (the first comment of a thread, for replies)."""
         data = self._request(
@@ -336,61 +305,6 @@ class GitHubClient:
             side=str(data.get("side") or "RIGHT"),
             diff_hunk=str(data.get("diff_hunk") or ""),
         )
-
-    def review_threads(self, number: int) -> list[Thread]:
-        """The pull request's review threads (GraphQL: 100 threads, 50 comments each)."""
-        owner, name = self._repo_name.split("/", 1)
-        query = (
-            "query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, "
-            "name: $name) { pullRequest(number: $number) { reviewThreads(first: 100) { nodes "
-            "{ id isResolved path line comments(first: 50) { nodes { databaseId body author "
-            "{ login __typename } } } } } } } }"
-        )
-        variables = {"owner": owner, "name": name, "number": number}
-        data = self._graphql_read(query, variables, "list the review threads")
-        pull = (data.get("repository") or {}).get("pullRequest") or {}
-        threads = []
-        for node in (pull.get("reviewThreads") or {}).get("nodes") or []:
-            comments = []
-            for c in (node.get("comments") or {}).get("nodes") or []:
-                author = c.get("author") or {}
-                body = str(c.get("body") or "")
-                login = str(author.get("login") or "")
-                ours = author.get("__typename") == "Bot" or (
-                    "<!-- reviewbot:v1" in body and bool(login) and login == self._identity()
-                )
-                comments.append(ReviewComment(int(c.get("databaseId") or 0), body, login, ours))
-            line = node.get("line")
-            threads.append(
-                Thread(
-                    str(node.get("id")),
-                    bool(node.get("isResolved")),
-                    str(node.get("path") or ""),
-                    line if isinstance(line, int) else None,
-                    tuple(comments),
-                )
-            )
-        return threads
-
-    def resolve_thread(self, thread_id: str) -> None:
-        """Mark a review thread resolved (only ever one the bot started)."""
-        query = (
-            "mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) "
-            "{ thread { isResolved } } }"
-        )
-        self._graphql_read(query, {"id": thread_id}, "resolve the review thread", write=True)
-
-    def _graphql_read(
-        self, query: str, variables: dict[str, Any], what: str, write: bool = False
-    ) -> dict[str, Any]:
-        url = self._graphql.graphql_url
-        body = {"query": query, "variables": variables}
-        data = self._request("POST", url, what, body=body, reads=not write)
-        errors = data.get("errors") if isinstance(data, dict) else None
-        if errors:
-            first = errors[0].get("message") if isinstance(errors[0], dict) else errors[0]
-            raise GitHubError(f"GitHub refused to {what}: {str(first)[:200]}")
-        return (data.get("data") or {}) if isinstance(data, dict) else {}
 
     # ------------------------------------------------------------- writes
 
