@@ -141,18 +141,23 @@ EXAMPLE_OF = {
 }
 
 
+def path_regex(template: str) -> str:
+    """A regex for the URL paths an OpenAPI path template stands for (`{path}` may hold `/`)."""
+    import re
+
+    parts = re.split(r"(\{[^}]+\})", template)
+    return "".join(
+        (".+" if p == "{path}" else "[^/]+") if p.startswith("{") else re.escape(p) for p in parts
+    )
+
+
 def _endpoint(method: str, path: str) -> str | None:
     import re
 
     full = path if path.startswith("/user") else f"/repos/Codertocat/Hello-World{path}"
     for key in EXAMPLE_OF:
         m, template = key.split(" ", 1)
-        parts = re.split(r"(\{[^}]+\})", template)
-        rx = "".join(
-            (".+" if p == "{path}" else "[^/]+") if p.startswith("{") else re.escape(p)
-            for p in parts
-        )
-        if m == method and re.fullmatch(rx, full):
+        if m == method and re.fullmatch(path_regex(template), full):
             return key
     return None
 
@@ -1021,6 +1026,16 @@ SCENARIOS.update(
 
 
 BOT = "github-actions[bot]"
+NOT_ACCESSIBLE = {  # what GitHub answers a token that may not do this
+    "data": {"resolveReviewThread": None},
+    "errors": [
+        {
+            "type": "FORBIDDEN",
+            "path": ["resolveReviewThread"],
+            "message": "Resource not accessible by integration",
+        }
+    ],
+}
 SCENARIOS["push_fixes_one_of_two"] = [
     *reads(NEW_HEAD, reviews=[bot_review(HEAD, [TYPO_FP, "0123456789ab"])]),
     diff(SYNC_DIFF),
@@ -1140,6 +1155,23 @@ THREADS: dict[str, list[dict[str, Any]]] = {
         )
     ]
 }
+
+
+# The same push, when GitHub lets the token reply but not resolve, and when the threads read
+# fails: the review is posted either way.
+SCENARIOS["resolve_not_allowed"] = [
+    *SCENARIOS["push_fixes_one_of_two"][:-1],
+    gh("POST", "/graphql", 200, NOT_ACCESSIBLE),
+]
+THREADS["resolve_not_allowed"] = THREADS["push_fixes_one_of_two"]
+SCENARIOS["threads_read_fails"] = [
+    *SCENARIOS["push_fixes_one_of_two"][:-2],
+]
+THREADS["threads_read_fails"] = [gh("POST", "/graphql", 502, {"message": "Server Error"})]
+SCENARIOS["reply_post_fails"] = [
+    *SCENARIOS["reply_by_author"][:-1],
+    gh("POST", f"/pulls/2/comments/{ROOT_ID}/replies", 502, {"message": "Server Error"}),
+]
 
 
 def main() -> None:

@@ -933,3 +933,40 @@ def test_a_push_that_fixes_one_of_two_findings_resolves_exactly_that_thread(act:
     [review] = r.review_posts()
     assert "1 earlier finding(s) fixed by this push: resolved." in review["body"]
     assert "1 earlier finding(s) fixed by this push: resolved." in r.summary
+
+
+def test_a_token_that_may_not_resolve_threads_still_gets_the_review_posted(
+    act: Act, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("resolve_not_allowed", "pull_request", data)
+    assert r.code == 0, r.out
+    assert len(r.review_posts()) == 1
+    assert [s.line for s in r.sent if s.line.endswith("/replies")] == [
+        "POST /pulls/2/comments/501/replies"
+    ]
+    assert "could not resolve the thread on hello.py" in caplog.text
+    assert "Resource not accessible by integration" in caplog.text
+
+
+def test_a_failed_threads_read_never_fails_the_review(act: Act) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("threads_read_fails", "pull_request", data)
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert (
+        "GitHub could not list the review threads: earlier findings not re-checked."
+        in review["body"]
+    )
+    request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
+    assert "Findings already raised" not in request["input"]
+    assert not any(s.line.endswith("/replies") for s in r.sent)
+
+
+def test_a_failed_reply_post_is_one_line_with_outputs(act: Act) -> None:
+    r = act("reply_post_fails", "pull_request_review_comment", reply_payload())
+    assert r.code == 1
+    assert "::error::reviewbot: GitHub refused to reply in the review thread (502)" in r.out
+    assert r.outputs["status"] == "failed"

@@ -59,17 +59,14 @@ GITHUB = json.loads((Path(__file__).parent / "data" / "github-openapi.json").rea
 
 
 def _template(method: str, path: str) -> str | None:
-    """The OpenAPI path a request URL is an instance of (`{path}` may hold slashes)."""
+    """The OpenAPI path a request URL is an instance of."""
     import re
+
+    from tests.make_cassettes import path_regex
 
     for key in GITHUB["responses"]:
         m, template = key.split(" ", 1)
-        parts = re.split(r"(\{[^}]+\})", template)
-        rx = "".join(
-            (".+" if p == "{path}" else "[^/]+") if p.startswith("{") else re.escape(p)
-            for p in parts
-        )
-        if m == method and re.fullmatch(rx, path):
+        if m == method and re.fullmatch(path_regex(template), path):
             return key
     return None
 
