@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -131,3 +133,22 @@ def fake_responses() -> Iterator[FakeResponses]:
     server = FakeResponses((200, {}, responses_body(review)))
     yield server
     server.close()
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, stdin: bytes | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`reviewbot ARGS` as a user runs it: a subprocess, with only the given REVIEWBOT_*
+    variables (no GitHub or Actions ones from this machine)."""
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "REVIEWBOT_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "reviewbot", *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        env={**base, **env},
+        cwd=cwd or ROOT,
+        timeout=60,
+    )

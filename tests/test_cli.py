@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, responses_body
+from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, responses_body, run_cli
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
@@ -21,20 +21,8 @@ DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
 def run(
     *args: str, key: str | None = None, stdin: bytes | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
-    for name in ("REVIEWBOT_API_KEY", "REVIEWBOT_BASE_URL", "REVIEWBOT_MODEL"):
-        env.pop(name, None)
-    if key is not None:
-        env["REVIEWBOT_API_KEY"] = key
-    return subprocess.run(
-        [sys.executable, "-m", "reviewbot", *args],
-        input=stdin.decode() if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd or ROOT,
-        timeout=60,
-    )
+    env = {"REVIEWBOT_API_KEY": key} if key is not None else {}
+    return run_cli(*args, cwd=cwd, stdin=stdin, **env)
 
 
 def demo(*extra: str) -> subprocess.CompletedProcess[str]:

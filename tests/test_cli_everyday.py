@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, responses_body
+from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, responses_body, run_cli
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
@@ -31,18 +30,7 @@ index 1111111..2222222 100644
 """
 
 
-def run(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "REVIEWBOT_"))
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "reviewbot", *args],
-        capture_output=True,
-        text=True,
-        env={**base, **env},
-        cwd=cwd or ROOT,
-        timeout=60,
-    )
+run = run_cli
 
 
 def finding(**kw: object) -> dict[str, object]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,23 +11,12 @@ import pytest
 from reviewbot.config import Config
 from reviewbot.errors import ConfigError
 from reviewbot.redact import Redactor
-from tests.conftest import FAKE_KEY, ROOT, FakeResponses, responses_body
+from tests.conftest import FAKE_KEY, ROOT, FakeResponses, responses_body, run_cli
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 
 
-def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "REVIEWBOT_"))
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "reviewbot", *args],
-        capture_output=True,
-        text=True,
-        env={**base, **env},
-        cwd=ROOT,
-        timeout=60,
-    )
+cli = run_cli
 
 
 def test_redactor_hides_secrets_bearer_tokens_key_shapes_and_url_userinfo() -> None:
