@@ -88,6 +88,10 @@ class FakeGitHub:
                     return self._send(200, PAYLOAD["pull_request"])
                 if path == f"{base}/pulls/2/reviews":
                     return self._send(200, fake.reviews)
+                if path.startswith(f"{base}/compare/"):  # the push after the last review
+                    patch = "@@ -1,2 +1,3 @@\n def f():\n+    x = 0\n     return 1"
+                    entry = {"filename": "src/mod_0.py", "status": "modified", "patch": patch}
+                    return self._send(200, {"status": "ahead", "files": [entry]})
                 if path.startswith(f"{base}/collaborators/"):
                     return self._send(200, {"permission": "write", "role_name": "write"})
                 return self._send(404, {"message": "Not Found"})
@@ -117,10 +121,18 @@ class FakeGitHub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-def run_case(name: str, event: str, payload: dict[str, Any], files: int, runs: int = 5) -> None:
+def run_case(
+    name: str,
+    event: str,
+    payload: dict[str, Any],
+    files: int,
+    runs: int = 5,
+    reviews: list[dict[str, Any]] | None = None,
+) -> None:
     walls: list[float] = []
     gh = FakeGitHub()
     gh.diff = diff_of(files)
+    gh.reviews = reviews or []
     model = SlowEndpoint(0.0, [FINDING])
     with tempfile.TemporaryDirectory() as tmp:
         event_path = Path(tmp) / "event.json"
@@ -170,6 +182,13 @@ def main() -> None:
         "comment": {"id": 7, "body": "/review", "user": {"login": "octocat", "type": "User"}},
     }
     run_case("small PR /review  ", "issue_comment", comment, files=1)
+    earlier = {  # the bot reviewed an older head of the PR
+        "user": {"login": "github-actions[bot]", "type": "Bot"},
+        "body": f"### reviewbot\n<!-- reviewbot:v1 head={'a' * 40} fp=0123456789ab -->",
+        "html_url": "https://github.example/pull/2#review-0",
+    }
+    push = {**PAYLOAD, "action": "synchronize"}
+    run_case("small PR push     ", "pull_request", push, files=1, reviews=[earlier])
 
 
 if __name__ == "__main__":
