@@ -152,3 +152,15 @@ def run_cli(
         cwd=cwd or ROOT,
         timeout=60,
     )
+
+
+def git_repo(path: Path) -> Callable[..., None]:
+    """A new git repository at `path` with a committer set; returns `git(*args)` run there."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    return git

@@ -312,6 +312,12 @@ def diff(text: str = PR_DIFF) -> dict[str, Any]:
     return gh("GET", "/pulls/2", 200, text, accept=DIFF_MEDIA)
 
 
+def compare(*files: dict[str, Any]) -> dict[str, Any]:
+    """GET compare HEAD...NEW_HEAD: the push is one commit ahead, with these files."""
+    body = {"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1}
+    return gh("GET", f"/compare/{HEAD}...{NEW_HEAD}", 200, {**body, "files": list(files)})
+
+
 def post_review(
     status: int = 200, body: Any = None, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -409,33 +415,22 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
     "synchronize_incremental": [
         *reads(NEW_HEAD, reviews=[bot_review(HEAD, [typo_fingerprint()])]),
         diff(SYNC_DIFF),
-        gh(
-            "GET",
-            f"/compare/{HEAD}...{NEW_HEAD}",
-            200,
+        compare(
             {
-                "status": "ahead",
-                "ahead_by": 1,
-                "behind_by": 0,
-                "total_commits": 1,
-                "files": [
-                    {
-                        "filename": "hello.py",
-                        "status": "modified",
-                        "additions": 1,
-                        "deletions": 1,
-                        "changes": 2,
-                        "patch": INCREMENTAL_PATCH,
-                    },
-                    {  # came in with a merge of the base branch: not part of the PR's diff
-                        "filename": "from_main.py",
-                        "status": "added",
-                        "additions": 1,
-                        "deletions": 0,
-                        "changes": 1,
-                        "patch": "@@ -0,0 +1 @@\n+MAIN = 1",
-                    },
-                ],
+                "filename": "hello.py",
+                "status": "modified",
+                "additions": 1,
+                "deletions": 1,
+                "changes": 2,
+                "patch": INCREMENTAL_PATCH,
+            },
+            {  # came in with a merge of the base branch: not part of the PR's diff
+                "filename": "from_main.py",
+                "status": "added",
+                "additions": 1,
+                "deletions": 0,
+                "changes": 1,
+                "patch": "@@ -0,0 +1 @@\n+MAIN = 1",
             },
         ),
         review_reply(TYPO, INPUT_CALL, summary="Calls greet at import time."),
@@ -636,32 +631,21 @@ SCENARIOS.update(
                 SYNC_DIFF
                 + "diff --git a/logo.png b/logo.png\nindex 1111111..3333333 100644\nBinary files a/logo.png and b/logo.png differ\n"
             ),
-            gh(
-                "GET",
-                f"/compare/{HEAD}...{NEW_HEAD}",
-                200,
+            compare(
                 {
-                    "status": "ahead",
-                    "ahead_by": 1,
-                    "behind_by": 0,
-                    "total_commits": 1,
-                    "files": [
-                        {
-                            "filename": "hello.py",
-                            "status": "modified",
-                            "additions": 1,
-                            "deletions": 1,
-                            "changes": 2,
-                            "patch": INCREMENTAL_PATCH,
-                        },
-                        {
-                            "filename": "logo.png",
-                            "status": "modified",
-                            "additions": 0,
-                            "deletions": 0,
-                            "changes": 0,
-                        },
-                    ],
+                    "filename": "hello.py",
+                    "status": "modified",
+                    "additions": 1,
+                    "deletions": 1,
+                    "changes": 2,
+                    "patch": INCREMENTAL_PATCH,
+                },
+                {
+                    "filename": "logo.png",
+                    "status": "modified",
+                    "additions": 0,
+                    "deletions": 0,
+                    "changes": 0,
                 },
             ),
             review_reply(INPUT_CALL),
@@ -675,33 +659,22 @@ SCENARIOS.update(
                 "index 1111111..0000000\n--- a/old helper.py\t\n+++ /dev/null\n"
                 "@@ -1,2 +0,0 @@\n-def helper():\n-    pass\n"
             ),
-            gh(
-                "GET",
-                f"/compare/{HEAD}...{NEW_HEAD}",
-                200,
+            compare(
                 {
-                    "status": "ahead",
-                    "ahead_by": 1,
-                    "behind_by": 0,
-                    "total_commits": 1,
-                    "files": [
-                        {
-                            "filename": "hello.py",
-                            "status": "modified",
-                            "additions": 1,
-                            "deletions": 1,
-                            "changes": 2,
-                            "patch": INCREMENTAL_PATCH,
-                        },
-                        {
-                            "filename": "old helper.py",
-                            "status": "removed",
-                            "additions": 0,
-                            "deletions": 2,
-                            "changes": 2,
-                            "patch": "@@ -1,2 +0,0 @@\n-def helper():\n-    pass",
-                        },
-                    ],
+                    "filename": "hello.py",
+                    "status": "modified",
+                    "additions": 1,
+                    "deletions": 1,
+                    "changes": 2,
+                    "patch": INCREMENTAL_PATCH,
+                },
+                {
+                    "filename": "old helper.py",
+                    "status": "removed",
+                    "additions": 0,
+                    "deletions": 2,
+                    "changes": 2,
+                    "patch": "@@ -1,2 +0,0 @@\n-def helper():\n-    pass",
                 },
             ),
             review_reply(INPUT_CALL),
@@ -1039,26 +1012,15 @@ NOT_ACCESSIBLE = {  # what GitHub answers a token that may not do this
 SCENARIOS["push_fixes_one_of_two"] = [
     *reads(NEW_HEAD, reviews=[bot_review(HEAD, [TYPO_FP, "0123456789ab"])]),
     diff(SYNC_DIFF),
-    gh(
-        "GET",
-        f"/compare/{HEAD}...{NEW_HEAD}",
-        200,
+    compare(
         {
-            "status": "ahead",
-            "ahead_by": 1,
-            "behind_by": 0,
-            "total_commits": 1,
-            "files": [
-                {
-                    "filename": "hello.py",
-                    "status": "modified",
-                    "additions": 1,
-                    "deletions": 1,
-                    "changes": 2,
-                    "patch": INCREMENTAL_PATCH,
-                }
-            ],
-        },
+            "filename": "hello.py",
+            "status": "modified",
+            "additions": 1,
+            "deletions": 1,
+            "changes": 2,
+            "patch": INCREMENTAL_PATCH,
+        }
     ),
     model(
         200,

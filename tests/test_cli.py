@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, responses_body, run_cli
+from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, git_repo, responses_body, run_cli
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
@@ -146,12 +146,7 @@ def test_empty_diff_is_nothing_to_review_exit_0() -> None:
 
 
 def test_git_range_reviews_the_repository_diff(tmp_path: Path) -> None:
-    def git(*a: str) -> None:
-        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
-
-    git("init", "-q")
-    git("config", "user.email", "t@example.com")
-    git("config", "user.name", "t")
+    git = git_repo(tmp_path)
     (tmp_path / "a.py").write_text("x = 1\n")
     git("add", "a.py")
     git("commit", "-qm", "one")

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, responses_body, run_cli
+from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, git_repo, responses_body, run_cli
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
@@ -178,12 +178,7 @@ def test_a_quote_from_the_other_side_moves_the_finding_there(
 
 
 def test_staged_changes_and_git_config_that_changes_prefixes(tmp_path: Path) -> None:
-    def git(*a: str) -> None:
-        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
-
-    git("init", "-q")
-    git("config", "user.email", "t@example.com")
-    git("config", "user.name", "t")
+    git = git_repo(tmp_path)
     git("config", "diff.mnemonicPrefix", "true")
     git("config", "diff.noprefix", "true")
     git("config", "color.ui", "always")

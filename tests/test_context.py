@@ -16,7 +16,7 @@ from reviewbot.diff import parse_diff
 from reviewbot.findings import Finding
 from reviewbot.review import prepare
 from reviewbot.scopes import enclosing, language_of
-from tests.conftest import DATA, ROOT
+from tests.conftest import DATA, ROOT, git_repo
 
 SCOPES = DATA / "scopes"
 
@@ -138,12 +138,7 @@ def test_findings_on_context_lines_go_to_the_body() -> None:
 
 
 def test_dry_run_of_a_real_repository_range_shows_the_whole_function(tmp_path: Path) -> None:
-    def git(*a: str) -> None:
-        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
-
-    git("init", "-q")
-    git("config", "user.email", "t@example.com")
-    git("config", "user.name", "t")
+    git = git_repo(tmp_path)
     src = (SCOPES / "sample.py").read_text()
     (tmp_path / "store.py").write_text(src)
     git("add", "store.py")
@@ -220,12 +215,7 @@ def test_guidance_from_the_base_branch_reaches_the_right_requests() -> None:
 
 
 def test_guidance_on_the_pr_head_is_ignored_locally(tmp_path: Path) -> None:
-    def git(*a: str) -> None:
-        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
-
-    git("init", "-q")
-    git("config", "user.email", "t@example.com")
-    git("config", "user.name", "t")
+    git = git_repo(tmp_path)
     (tmp_path / "AGENTS.md").write_text("Base rule: check bounds.\n")
     (tmp_path / "a.py").write_text("def f():\n    return 1\n")
     git("add", ".")
