@@ -251,11 +251,12 @@ class GitHubClient(GraphQL):
         out: list[PriorReview] = []
         url = f"{self._url}/pulls/{number}/reviews"
         for review in self._pages(url, f"list the reviews of #{number}"):
-            mark = read_review_marker(str(review.get("body") or ""))
+            body = str(review.get("body") or "")
+            mark = read_review_marker(body)
             if mark is None:
                 continue
             user = review.get("user") or {}
-            if user.get("type") != "Bot" and user.get("login") != self._identity():
+            if not self._ours(str(user.get("login") or ""), user.get("type") == "Bot", body):
                 continue
             url = str(review.get("html_url", ""))
             out.append(PriorReview(mark.head_sha, mark.fingerprints, url))
@@ -290,9 +291,7 @@ class GitHubClient(GraphQL):
         login = str(user.get("login") or "")
         body = str(data.get("body") or "")
         # Who wrote it matters only for a comment that carries one of our markers.
-        ours = user.get("type") == "Bot" or (
-            "<!-- reviewbot:v1" in body and bool(login) and login == self._identity()
-        )
+        ours = self._ours(login, user.get("type") == "Bot", body)
         reply_to = data.get("in_reply_to_id")
         return ReviewComment(
             id=int(data.get("id") or 0),

@@ -38,6 +38,11 @@ class GraphQL:
     def _graphql_url(self) -> str:
         raise NotImplementedError
 
+    def _ours(self, login: str, bot: bool, body: str) -> bool:
+        """Written by the identity reviewbot acts as: a bot account, or the token's own user
+        (asked only for a text that carries one of our markers)."""
+        return bot or ("<!-- reviewbot:v1" in body and bool(login) and login == self._identity())
+
     def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
         """`REV:path` blobs and trees through GraphQL, 100 a request (aliases); paths travel
         as variables, never inside the query text."""
@@ -90,9 +95,7 @@ class GraphQL:
                 author = c.get("author") or {}
                 body = str(c.get("body") or "")
                 login = str(author.get("login") or "")
-                ours = author.get("__typename") == "Bot" or (
-                    "<!-- reviewbot:v1" in body and bool(login) and login == self._identity()
-                )
+                ours = self._ours(login, author.get("__typename") == "Bot", body)
                 comments.append(ReviewComment(int(c.get("databaseId") or 0), body, login, ours))
             line = node.get("line")
             threads.append(
