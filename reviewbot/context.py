@@ -16,7 +16,7 @@ class RepoFiles(Protocol):
     """The repository around a diff: file texts on each side, and the base's guidance files.
 
     `prefetch` is called once with every (path, side) the context may need, so an adapter can
-    read them in bulk (GitHub: two GraphQL requests) before `text` is asked file by file."""
+    read them in bulk (GitHub: one or two GraphQL requests) before `text` is asked file by file."""
 
     def prefetch(self, wanted: Sequence[tuple[str, str]]) -> None: ...
 

@@ -35,12 +35,15 @@ from reviewbot.review import Earlier, IncrementalReview, ReviewResult, prepare, 
 logger = logging.getLogger(__name__)
 
 
-MAX_CONTEXT_BYTES = 512_000  # larger files are not fetched: their hunks keep plain context
+MAX_CONTEXT_BYTES = 512_000  # larger files are not used: their hunks keep plain context
+TEXTS_AT_ONCE = 10  # up to this many files, texts come in the first request (no sizes first)
 
 
 class GitHubFiles:
     """File texts for the scope context (the head; the base for hunks that only delete) and
-    the base branch's guidance files, in two GraphQL requests: sizes, then texts."""
+    the base branch's guidance files, through GraphQL. A small PR's texts come in one request;
+    a larger one's sizes come first, so no file over MAX_CONTEXT_BYTES is downloaded. Instruction
+    files (`.github/instructions/*.instructions.md`) take one more request when there are any."""
 
     def __init__(self, gh: GitHub, head_sha: str, base_sha: str) -> None:
         self._gh = gh
@@ -55,29 +58,32 @@ class GitHubFiles:
     def prefetch(self, wanted: Sequence[tuple[str, str]]) -> None:
         guides = [f"{self._base}:{name}" for name in GENERAL_FILES]
         folder = f"{self._base}:{INSTRUCTIONS_DIR}"
-        specs = list(dict.fromkeys([*(self._spec(p, s) for p, s in wanted), *guides, folder]))
+        files = list(dict.fromkeys(self._spec(p, s) for p, s in wanted))
+        specs = list(dict.fromkeys([*files, *guides, folder]))
+        at_once = len(files) <= TEXTS_AT_ONCE
         try:
-            found = self._gh.objects(specs, with_text=False)
+            found = self._gh.objects(specs, with_text=at_once)
             entries = found[folder].entries if folder in found else ()
             extra = [f"{self._base}:{n}" for n in instruction_file_names(entries)]
-            small = [
+            usable = [
                 s
-                for s in [*specs, *extra]
-                if s != folder
-                and (s in extra or (s in found and not found[s].binary))
-                and not (s in found and found[s].size > MAX_CONTEXT_BYTES)
+                for s in specs
+                if s != folder and s in found and not found[s].binary
+                if found[s].size <= MAX_CONTEXT_BYTES
             ]
             big = [s for s in specs if s in found and found[s].size > MAX_CONTEXT_BYTES]
-            texts = self._gh.objects(small, with_text=True) if small else {}
+            ask = [*extra] if at_once else [*usable, *extra]
+            texts = dict(found) if at_once else {}
+            texts |= self._gh.objects(ask, with_text=True) if ask else {}
         except GitHubError as exc:  # context is a help, never a reason to fail the review
             logger.warning("could not read file contents for context: %s", exc)
             self.notes.append("GitHub could not send file contents: scope context is off.")
             return
-        self._texts = {s: texts[s].text if s in texts else None for s in small}
+        self._texts = {s: texts[s].text if s in texts else None for s in [*usable, *extra]}
         if big:
             self.notes.append(
                 f"{len(big)} file(s) over {MAX_CONTEXT_BYTES // 1000} KB keep their plain hunk "
-                "context (not fetched)."
+                "context."
             )
 
     def text(self, path: str, side: str) -> str | None:

@@ -782,7 +782,7 @@ SCENARIOS.update(
 
 # GraphQL `repository { fN: object(expression: "SHA:path") { ... on Blob { byteSize isBinary
 # text } ... on Tree { entries { name } } } }`: the scope context's file texts and the base
-# branch's guidance files, sizes first, then texts (two requests at most).
+# branch's guidance files: a small PR's texts at once; a larger PR's sizes first, then texts.
 HELLO_AT_HEAD = 'def greet(name):\n    print("Helo " + name)\n    return name\n\n\n'
 AGENTS_MD = "Greetings shown to users must be spelled correctly."
 
@@ -792,19 +792,13 @@ def graphql(repository: dict[str, Any]) -> dict[str, Any]:
 
 
 NO_FILES = [graphql({"f0": None})]  # nothing found: no second request
-WITH_FILES = [
-    graphql(
-        {
-            "f0": {"byteSize": len(HELLO_AT_HEAD), "isBinary": False},  # HEAD:hello.py
-            "f1": {"byteSize": len(AGENTS_MD), "isBinary": False},  # BASE:AGENTS.md
-            "f2": None,  # BASE:.github/copilot-instructions.md
-            "f3": None,  # BASE:.github/instructions
-        }
-    ),
+WITH_FILES = [  # a small PR: texts in the first request
     graphql(
         {
             "f0": {"byteSize": len(HELLO_AT_HEAD), "isBinary": False, "text": HELLO_AT_HEAD},
             "f1": {"byteSize": len(AGENTS_MD), "isBinary": False, "text": AGENTS_MD},
+            "f2": None,  # BASE:.github/copilot-instructions.md
+            "f3": None,  # BASE:.github/instructions
         }
     ),
 ]

@@ -198,11 +198,10 @@ READS = [
 def test_opened_pr_gets_one_comment_review(act: Act) -> None:
     r = act("opened", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
-    # two GraphQL reads: the sizes, then the texts of the files and guidance worth reading
+    # one GraphQL read: the texts of the (few) files and the guidance files
     assert r.github == [
         *READS,
         "GET /pulls/2",
-        "POST /graphql",
         "POST /graphql",
         "POST /pulls/2/reviews",
     ]
@@ -790,17 +789,19 @@ def test_fail_on_fails_the_job_after_the_review_is_posted(
         assert f"::error::reviewbot: {count} finding(s) at or above {fail_on}" in r.out
 
 
-def test_context_and_guidance_come_from_two_graphql_reads_of_the_right_commits(act: Act) -> None:
+def test_a_small_prs_context_and_guidance_come_in_one_graphql_read_of_the_right_commits(
+    act: Act,
+) -> None:
     r = act("opened", "pull_request", payload("pull_request.opened.json"))
-    sizes, texts = [s.json() for s in r.sent if s.line == "POST /graphql"]
-    assert set(sizes["variables"].values()) >= {
+    [texts] = [s.json() for s in r.sent if s.line == "POST /graphql"]
+    assert set(texts["variables"].values()) >= {
         f"{mc.HEAD}:hello.py",  # the head, for the scope context
         f"{mc.BASE}:AGENTS.md",  # the base branch, never the head, for guidance
         f"{mc.BASE}:.github/copilot-instructions.md",
         f"{mc.BASE}:.github/instructions",
     }
-    assert "hello.py" not in sizes["query"]  # paths travel as variables
-    assert set(texts["variables"].values()) >= {f"{mc.HEAD}:hello.py", f"{mc.BASE}:AGENTS.md"}
+    assert "hello.py" not in texts["query"]  # paths travel as variables
+    assert " text" in texts["query"]
     request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
     assert (
         "## From AGENTS.md\nGreetings shown to users must be spelled correctly."
