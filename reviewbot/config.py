@@ -42,6 +42,7 @@ class Config:
     path_instructions: tuple[tuple[str, str], ...] = ()  # (glob, instructions) from the file
     reply_to: str = "writers_and_author"  # who the bot answers in its threads
     max_replies: int = 20  # bot replies per pull request, counted from its threads
+    walkthrough: bool = True  # one PR comment with the overview, edited by every review
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
@@ -68,6 +69,7 @@ FILE_KEYS = frozenset(
         "path_instructions",
         "reply_to",
         "max_replies",
+        "walkthrough",
     }
 )
 
@@ -244,6 +246,7 @@ _PARSERS: dict[str, Parser] = {
     "path_instructions": lambda name, value: _path_instructions(name, value),
     "reply_to": _choice(("writers", "writers_and_author", "anyone")),
     "max_replies": _whole(0),
+    "walkthrough": lambda name, value: parse_bool(name, value),
 }
 assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 

@@ -80,6 +80,7 @@ class ParsedOutput:
     findings: tuple[Finding, ...]
     problems: tuple[str, ...]
     resolved: tuple[str, ...] = ()  # ids of earlier findings the model says are fixed
+    file_summaries: tuple[tuple[str, str], ...] = ()  # (path, one line on what changed there)
 
 
 class MalformedOutput(ValueError):
@@ -116,10 +117,25 @@ def response_schema() -> dict[str, Any]:
                 "description": "Ids of the earlier findings listed for re-checking that the "
                 "changes now fix; empty when none were listed.",
             },
+            "file_summaries": {
+                "type": "array",
+                "description": "One entry per file in this request: what changed there.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "path": {"type": "string", "description": "As in the diff header."},
+                        "summary": {"type": "string", "description": "One short line."},
+                    },
+                    "required": ["path", "summary"],
+                },
+            },
         },
-        "required": ["summary", "findings", "resolved"],
+        "required": ["summary", "findings", "resolved", "file_summaries"],
     }
 
+
+MAX_FILE_SUMMARY = 200  # characters of one file's line in the walkthrough
 
 _FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
 
@@ -165,7 +181,22 @@ def parse_output(text: str) -> ParsedOutput:
     ids = (
         tuple(str(x) for x in resolved if isinstance(x, str)) if isinstance(resolved, list) else ()
     )
-    return ParsedOutput(summary.strip(), tuple(findings), tuple(problems), ids)
+    return ParsedOutput(
+        summary.strip(), tuple(findings), tuple(problems), ids, _file_summaries(data)
+    )
+
+
+def _file_summaries(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(path, one line) pairs; optional for parsing (older prompts and samples omit them)."""
+    raw = data.get("file_summaries")
+    out: list[tuple[str, str]] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict):
+            path = _text(item.get("path")).strip().removeprefix("b/").removeprefix("./")
+            line = " ".join(_text(item.get("summary")).split())
+            if path and line:
+                out.append((path, line[:MAX_FILE_SUMMARY]))
+    return tuple(out)
 
 
 def output_problem(text: str) -> str | None:

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from reviewbot import render
+from reviewbot import render, walkthrough
 from reviewbot.anchor import in_body
 from reviewbot.diff import parse_diff
 from reviewbot.errors import GitHubError, LLMError
@@ -29,8 +29,23 @@ from reviewbot.markers import (
 )
 from reviewbot.model import Model
 from reviewbot.prompts import PullRequestText
-from reviewbot.pulls import GitHub, InlineComment, PullInfo, ReviewRejected, Thread
-from reviewbot.review import Earlier, IncrementalReview, ReviewResult, prepare, run_review
+from reviewbot.pulls import (
+    GitHub,
+    History,
+    InlineComment,
+    IssueComment,
+    PullInfo,
+    ReviewRejected,
+    Thread,
+)
+from reviewbot.review import (
+    Earlier,
+    IncrementalReview,
+    Prepared,
+    ReviewResult,
+    prepare,
+    run_review,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +159,8 @@ def review_pull_request(
             in_pr = {f.path for f in scope.pr_files} | {m.path for m in fetched.missing}
             missing = tuple(m for m in since.diff.missing if m.path in in_pr)
             source = replace(since.diff, missing=missing)
-    threads = _our_threads(gh, pr.number, notes) if go.posted or go.since else {}
+    history = _history(gh, pr.number, notes) if go.reviewed_before else History()
+    threads = _our_threads(history) if history is not None else {}
     earlier = [_earlier(fp, t) for fp, t in threads.items()]
     text = PullRequestText(pr.title, pr.body)
     repo = GitHubFiles(gh, pr.head_sha, pr.base_sha)
@@ -182,6 +198,9 @@ def review_pull_request(
     url = _publish(gh, pr, result, config.model, notes, mark, dry_run, redact)
     for fp in result.resolved:
         _resolve(gh, pr, threads[fp], dry_run)
+    if config.walkthrough:
+        after = Walkthrough(gh, pr, dry_run, redact)
+        notes.append(after.keep(history, prepared, result, scope is not None))
     verb = "would post" if dry_run else "posted"
     return Outcome(
         status=result.status,
@@ -199,16 +218,20 @@ WONT_FIX = re.compile(
 )
 
 
-def _our_threads(gh: GitHub, number: int, notes: list[str]) -> dict[str, Thread]:
-    """The bot's own threads on this PR, by the fingerprint its first comment carries."""
+def _history(gh: GitHub, number: int, notes: list[str]) -> History | None:
+    """The bot's threads and walkthrough on a PR it reviewed before (None: GitHub failed)."""
     try:
-        threads = gh.review_threads(number)
+        return gh.history(number)
     except GitHubError as exc:  # a help for the model, never a reason to fail the review
         logger.warning("could not list the review threads: %s", exc)
         notes.append("GitHub could not list the review threads: earlier findings not re-checked.")
-        return {}
+        return None
+
+
+def _our_threads(history: History) -> dict[str, Thread]:
+    """The bot's own threads on this PR, by the fingerprint its first comment carries."""
     out = {}
-    for t in threads:
+    for t in history.threads:
         first = t.comments[0] if t.comments else None
         fp = read_comment_marker(first.body) if first is not None and first.ours else None
         if fp:
@@ -243,6 +266,63 @@ def _resolve(gh: GitHub, pr: PullInfo, thread: Thread, dry_run: bool) -> None:
         gh.resolve_thread(thread.id)
     except GitHubError as exc:  # e.g. a token that may not resolve threads
         logger.warning("could not resolve the thread on %s: %s", thread.path, exc)
+
+
+class Walkthrough:
+    """The PR's one walkthrough comment: created by the first review, edited by every later one,
+    never a second (not after a re-run, nor after a POST that landed despite an error)."""
+
+    def __init__(
+        self, gh: GitHub, pr: PullInfo, dry_run: bool, redact: Callable[[str], str]
+    ) -> None:
+        self._gh, self._pr, self._dry_run, self._redact = gh, pr, dry_run, redact
+
+    def keep(
+        self, history: History | None, prepared: Prepared, result: ReviewResult, incremental: bool
+    ) -> str:
+        """Create or edit it; the line for the step summary says which (or why not)."""
+        if history is None:  # it may exist: creating one could make a second
+            return "Walkthrough not updated: GitHub could not list the pull request's comments."
+        existing = history.walkthrough
+        before = walkthrough.read_state(existing.body) if existing else walkthrough.State()
+        u = result.usage
+        this = walkthrough.Round(
+            self._pr.head_sha[:7],
+            "incremental" if incremental else "full",
+            str(result.status),
+            len(result.placed),
+            len(result.resolved),
+            u.input_tokens + u.output_tokens,
+        )
+        pr_paths = [m.path for m in prepared.manifest]
+        state = walkthrough.update(
+            before, result.summary, incremental, result.file_summaries, pr_paths, this
+        )
+        push = result.summary if incremental else ""
+        body = self._redact(walkthrough.render(state, prepared.manifest, result.skipped, push))
+        if self._dry_run:
+            verb = "edited" if existing else "posted"
+            print_dry_run(f"the walkthrough comment that would be {verb}", body)
+            return f"Walkthrough: would be {verb}."
+        try:
+            if existing is not None:
+                return f"Walkthrough updated: {self._gh.edit_comment(existing.id, body)}"
+            return f"Walkthrough posted: {self._gh.post_comment(self._pr.number, body).url}"
+        except GitHubError as exc:
+            if existing is None and (exc.status is None or exc.status >= 500):
+                landed = self._landed()
+                if landed is not None:
+                    logger.warning("the walkthrough was posted despite the error; not again")
+                    return f"Walkthrough posted: {landed.url}"
+            logger.warning("could not post the walkthrough: %s", exc)
+            return f"Walkthrough not posted: {exc}"
+
+    def _landed(self) -> IssueComment | None:
+        """After a failed POST: is it there anyway? (GitHub can apply a request, then 502.)"""
+        try:
+            return self._gh.history(self._pr.number).walkthrough
+        except GitHubError:
+            return None
 
 
 def _publish(

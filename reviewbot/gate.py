@@ -24,11 +24,13 @@ class Skip:
 @dataclass(frozen=True, slots=True)
 class Go:
     """Review: with this config, incrementally since `since` (None: everything), without
-    repeating the findings in `posted`."""
+    repeating the findings in `posted`; `reviewed_before`: the bot has reviewed this PR (so it
+    may have threads and a walkthrough there)."""
 
     config: Config
     since: str | None
     posted: frozenset[str]
+    reviewed_before: bool = False
 
 
 def admit(trigger: Trigger, fork_prs: str, phrase: str) -> Skip | None:
@@ -89,4 +91,4 @@ def decide(
         return Skip(why, f"Not reviewed: {why}.")
     last = priors[-1].head_sha if priors else None
     since = last if last and not trigger.full and last != pr.head_sha else None
-    return Go(config, since, posted(priors))
+    return Go(config, since, posted(priors), bool(priors))

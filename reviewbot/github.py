@@ -29,6 +29,7 @@ from reviewbot.pulls import (
     FetchedDiff,
     Incremental,
     InlineComment,
+    IssueComment,
     PriorReview,
     PullInfo,
     ReviewComment,
@@ -311,6 +312,19 @@ class GitHubClient(GraphQL):
         """Answer in a review thread (`comment_id` is the thread's first comment)."""
         url = f"{self._url}/pulls/{number}/comments/{comment_id}/replies"
         data = self._request("POST", url, "reply in the review thread", body={"body": body})
+        return str(data.get("html_url", "")) if isinstance(data, dict) else ""
+
+    def post_comment(self, number: int, body: str) -> IssueComment:
+        """A new comment on the pull request's conversation (sent once, never retried)."""
+        url = f"{self._url}/issues/{number}/comments"
+        data = self._request("POST", url, "post the walkthrough comment", body={"body": body})
+        data = data if isinstance(data, dict) else {}
+        return IssueComment(int(data.get("id") or 0), body, str(data.get("html_url", "")))
+
+    def edit_comment(self, comment_id: int, body: str) -> str:
+        """Replace the body of one of our PR comments (only ever the walkthrough)."""
+        url = f"{self._url}/issues/comments/{comment_id}"
+        data = self._request("PATCH", url, "edit the walkthrough comment", body={"body": body})
         return str(data.get("html_url", "")) if isinstance(data, dict) else ""
 
     def react(self, comment_id: int, content: str = "eyes") -> None:

@@ -1,5 +1,6 @@
 """GitHub's GraphQL API, for what REST does in many requests or not at all: file contents in
-bulk (aliases; paths as variables, never in the query text), review threads, and resolving one.
+bulk (aliases; paths as variables, never in the query text), review threads with the PR's
+comments, and resolving a thread.
 Mixed into `GitHubClient`, whose error boundary and identity it uses."""
 
 from __future__ import annotations
@@ -8,9 +9,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from reviewbot.errors import GitHubError
-from reviewbot.pulls import Blob, ReviewComment, Thread
+from reviewbot.markers import is_walkthrough
+from reviewbot.pulls import Blob, History, IssueComment, ReviewComment, Thread
 
 GRAPHQL_ALIASES = 100  # objects asked for in one GraphQL request
+MAX_COMMENT_PAGES = 30  # more pages of PR comments (100 each) searched for the walkthrough
+COMMENTS = (
+    "comments(first: 100) { pageInfo { hasNextPage endCursor } nodes { databaseId url body "
+    "author { login __typename } } }"
+)
 
 
 class GraphQL:
@@ -76,26 +83,26 @@ class GraphQL:
                 )
         return out
 
-    def review_threads(self, number: int) -> list[Thread]:
-        """The pull request's review threads (GraphQL: 100 threads, 50 comments each)."""
+    def history(self, number: int) -> History:
+        """The pull request's review threads (100, with 50 comments each) and our walkthrough
+        comment (by the bot's identity, with our marker), in one GraphQL read; more pages of
+        PR comments only when the first 100 do not hold it."""
         owner, name = self._repo_name.split("/", 1)
+        author = "author { login __typename }"
         query = (
             "query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, "
             "name: $name) { pullRequest(number: $number) { reviewThreads(first: 100) { nodes "
-            "{ id isResolved path line comments(first: 50) { nodes { databaseId body author "
-            "{ login __typename } } } } } } } }"
+            f"{{ id isResolved path line comments(first: 50) {{ nodes {{ databaseId body {author} "
+            f"}} }} }} }} {COMMENTS} }} }} }}"
         )
-        variables = {"owner": owner, "name": name, "number": number}
-        data = self._graphql_read(query, variables, "list the review threads")
+        variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
+        data = self._graphql_read(query, variables, "list the review threads and comments")
         pull = (data.get("repository") or {}).get("pullRequest") or {}
         threads = []
         for node in (pull.get("reviewThreads") or {}).get("nodes") or []:
             comments = []
             for c in (node.get("comments") or {}).get("nodes") or []:
-                author = c.get("author") or {}
-                body = str(c.get("body") or "")
-                login = str(author.get("login") or "")
-                ours = self._ours(login, author.get("__typename") == "Bot", body)
+                body, login, ours = self._authored(c)
                 comments.append(ReviewComment(int(c.get("databaseId") or 0), body, login, ours))
             line = node.get("line")
             threads.append(
@@ -107,7 +114,36 @@ class GraphQL:
                     tuple(comments),
                 )
             )
-        return threads
+        page = pull.get("comments") or {}
+        found = self._walkthrough_in(page)
+        more = (
+            "query($owner: String!, $name: String!, $number: Int!, $after: String) { repository("
+            "owner: $owner, name: $name) { pullRequest(number: $number) { "
+            f"{COMMENTS.replace('first: 100', 'first: 100, after: $after')} }} }} }}"
+        )
+        for _ in range(MAX_COMMENT_PAGES):
+            info = page.get("pageInfo") or {}
+            if found is not None or not info.get("hasNextPage"):
+                break
+            variables["after"] = info.get("endCursor")
+            data = self._graphql_read(more, variables, "list the pull request's comments")
+            page = ((data.get("repository") or {}).get("pullRequest") or {}).get("comments") or {}
+            found = self._walkthrough_in(page)
+        return History(tuple(threads), found)
+
+    def _authored(self, node: dict[str, Any]) -> tuple[str, str, bool]:
+        author = node.get("author") or {}
+        body = str(node.get("body") or "")
+        login = str(author.get("login") or "")
+        return body, login, self._ours(login, author.get("__typename") == "Bot", body)
+
+    def _walkthrough_in(self, page: dict[str, Any]) -> IssueComment | None:
+        """The first comment of the page that is our walkthrough (ours, with its marker)."""
+        for c in page.get("nodes") or []:
+            body, _, ours = self._authored(c)
+            if ours and is_walkthrough(body):
+                return IssueComment(int(c.get("databaseId") or 0), body, str(c.get("url") or ""))
+        return None
 
     def resolve_thread(self, thread_id: str) -> None:
         """Mark a review thread resolved (only ever one the bot started)."""

@@ -7,6 +7,7 @@ change them only as a deliberate, documented migration (bump `v1` and keep readi
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,12 @@ _REVIEW = re.compile(
 )
 _COMMENT = re.compile(r"\n<!-- reviewbot:v1 comment fp=([0-9a-f]{12}) -->\Z")
 WALKTHROUGH = "<!-- reviewbot:v1 walkthrough -->"
+# The walkthrough's memory (its file lines and review history), the line above WALKTHROUGH.
+_WALKTHROUGH_STATE = re.compile(
+    r"\n<!-- reviewbot:v1 walkthrough-state ([A-Za-z0-9+/=]{0,60000}) -->\n"
+    + re.escape(WALKTHROUGH)
+    + r"\Z"
+)
 REPLY = "<!-- reviewbot:v1 reply -->"
 REPLY_LIMIT = "<!-- reviewbot:v1 reply limit -->"
 RESOLVED = "<!-- reviewbot:v1 resolved -->"
@@ -79,6 +86,23 @@ def ends_with(body: str, marker: str) -> bool:
 def is_walkthrough(body: str) -> bool:
     """Whether a PR comment is our walkthrough (its last line is the walkthrough marker)."""
     return body.rstrip().endswith("\n" + WALKTHROUGH)
+
+
+def walkthrough_tail(state: bytes) -> str:
+    """The last two lines of the walkthrough: its state (base64 JSON), then the marker."""
+    encoded = base64.b64encode(state).decode()
+    return f"<!-- reviewbot:v1 walkthrough-state {encoded} -->\n{WALKTHROUGH}"
+
+
+def read_walkthrough_state(body: str) -> bytes | None:
+    """The state a walkthrough carries, if its last two lines are in our exact shape."""
+    m = _WALKTHROUGH_STATE.search(body.rstrip())
+    if m is None:
+        return None
+    try:
+        return base64.b64decode(m.group(1), validate=True)
+    except ValueError:
+        return None
 
 
 class _HasFingerprints(Protocol):

@@ -99,6 +99,24 @@ class Thread:
     comments: tuple[ReviewComment, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class IssueComment:
+    """A comment on the pull request's conversation (the walkthrough is one)."""
+
+    id: int
+    body: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the bot left on a pull request besides its reviews: its review threads (with
+    everyone's replies) and its walkthrough comment, if there is one."""
+
+    threads: tuple[Thread, ...] = ()
+    walkthrough: IssueComment | None = None
+
+
 class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
@@ -134,6 +152,12 @@ class GitHub(Protocol):
 
     def post_reply(self, number: int, comment_id: int, body: str) -> str: ...
 
-    def review_threads(self, number: int) -> list[Thread]: ...
+    def history(self, number: int) -> History:
+        """The review threads and our walkthrough comment, in one read (GraphQL)."""
+        ...
+
+    def post_comment(self, number: int, body: str) -> IssueComment: ...
+
+    def edit_comment(self, comment_id: int, body: str) -> str: ...
 
     def resolve_thread(self, thread_id: str) -> None: ...

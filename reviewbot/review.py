@@ -132,6 +132,7 @@ class ReviewResult:
     below_threshold: int = 0
     failure: str = ""  # with status FAILED: the one line that says why
     resolved: tuple[str, ...] = ()  # ids of earlier findings the model found fixed
+    file_summaries: tuple[tuple[str, str], ...] = ()  # (path, line) for the files reviewed
 
     @property
     def reviewed_nothing(self) -> bool:
@@ -264,6 +265,7 @@ def run_review(
     first_failure = ""
     resolved: list[str] = []
     reviewed_paths: set[str] = set()
+    file_lines: dict[str, str] = {}
     for label, chunk, reply in answered:
         problem = reply.problem
         if reply.timed_out:
@@ -279,6 +281,8 @@ def run_review(
                     summaries.append(parsed.summary)
                 raw.extend(parsed.findings)
                 resolved.extend(parsed.resolved)
+                sent = {f.path for f in chunk.files}
+                file_lines |= {p: line for p, line in parsed.file_summaries if p in sent}
                 problems.extend(f"{label}: {p}" for p in parsed.problems)
                 reviewed_paths.update(f.path for f in chunk.files)
                 continue
@@ -319,6 +323,7 @@ def run_review(
         below_threshold=len(unique) - len(shown),
         failure=failure,
         resolved=tuple(dict.fromkeys(r for r in resolved if r in {e.id for e in prepared.recheck})),
+        file_summaries=tuple(file_lines.items()),
     )
 
 

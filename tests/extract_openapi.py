@@ -32,6 +32,8 @@ ENDPOINTS = [
     ("GET", "/repos/{owner}/{repo}/pulls/comments/{comment_id}", "200"),
     ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/comments", "200"),
     ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies", "201"),
+    ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "201"),
+    ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", "200"),
 ]
 EXAMPLES = [
     "pull-request-review",
@@ -43,6 +45,7 @@ EXAMPLES = [
     "repository-collaborator-permission-response-if-user-has-admin-permissions",
     "reaction",
     "pull-request-review-comment",
+    "issue-comment",
 ]
 
 

@@ -138,6 +138,8 @@ EXAMPLE_OF = {
     "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies": (
         "pull-request-review-comment"
     ),
+    "POST /repos/{owner}/{repo}/issues/{issue_number}/comments": "issue-comment",
+    "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}": "issue-comment",
 }
 
 
@@ -260,9 +262,17 @@ def model(
 
 
 def review_reply(
-    *findings: dict[str, Any], summary: str = "Renames the greeting."
+    *findings: dict[str, Any],
+    summary: str = "Renames the greeting.",
+    files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    text = json.dumps({"summary": summary, "findings": list(findings)})
+    answer: dict[str, Any] = {"summary": summary, "findings": list(findings)}
+    if files is not None:
+        answer |= {
+            "resolved": [],
+            "file_summaries": [{"path": p, "summary": t} for p, t in files.items()],
+        }
+    text = json.dumps(answer)
     body = llm.response(
         llm.reasoning(),
         llm.message(text),
@@ -403,7 +413,12 @@ def contents(**fields: Any) -> dict[str, Any]:
 
 
 SCENARIOS: dict[str, list[dict[str, Any]]] = {
-    "opened": [*reads(), diff(), review_reply(TYPO, OFF_DIFF), post_review()],
+    "opened": [
+        *reads(),
+        diff(),
+        review_reply(TYPO, OFF_DIFF, files={"hello.py": "Greeting reworded | returns the name."}),
+        post_review(),
+    ],
     "opened_with_config": [
         *reads(config=config_file("exclude:\n  - '*.md'\ninstructions: Prefer f-strings.\n")),
         diff(),
@@ -804,14 +819,47 @@ WITH_FILES = [  # a small PR: texts in the first request
 ]
 
 
-def threads(*nodes: dict[str, Any]) -> dict[str, Any]:
-    """GraphQL `pullRequest { reviewThreads { nodes { id isResolved path line comments } } }`."""
-    return gh(
-        "POST",
-        "/graphql",
-        200,
-        {"data": {"repository": {"pullRequest": {"reviewThreads": {"nodes": list(nodes)}}}}},
-    )
+def threads(*nodes: dict[str, Any], comments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """GraphQL `pullRequest { reviewThreads { nodes { id isResolved path line comments } }
+    comments { pageInfo nodes { databaseId url body author } } }`: the flow's history read."""
+    pull = {
+        "reviewThreads": {"nodes": list(nodes)},
+        "comments": {
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+            "nodes": comments or [],
+        },
+    }
+    return gh("POST", "/graphql", 200, {"data": {"repository": {"pullRequest": pull}}})
+
+
+WALKTHROUGH_ID = 1297650001
+WALKTHROUGH_URL = f"https://github.com/Codertocat/Hello-World/pull/2#issuecomment-{WALKTHROUGH_ID}"
+
+
+def pr_comment(
+    body: str, login: str = "github-actions[bot]", kind: str = "Bot", cid: int = WALKTHROUGH_ID
+) -> dict[str, Any]:
+    """One PR (issue) comment as the GraphQL history read gives it."""
+    return {
+        "databaseId": cid,
+        "url": f"https://github.com/Codertocat/Hello-World/pull/2#issuecomment-{cid}",
+        "body": body,
+        "author": {"login": login, "__typename": kind},
+    }
+
+
+def walkthrough_written(status: int = 201, method: str = "POST") -> dict[str, Any]:
+    """POST a new walkthrough comment, or PATCH ours (GitHub answers with the comment)."""
+    path = "/issues/2/comments" if method == "POST" else f"/issues/comments/{WALKTHROUGH_ID}"
+    body = {
+        "id": WALKTHROUGH_ID,
+        "html_url": WALKTHROUGH_URL,
+        "body": "…",
+        "user": {"login": "github-actions[bot]", "type": "Bot"},
+    }
+    if status >= 300:
+        body = {"message": "Server Error"}
+    return gh(method, path, status, body)
 
 
 def thread(
@@ -832,7 +880,7 @@ def thread(
 
 
 def has_priors(interactions: list[dict[str, Any]]) -> bool:
-    """Whether the reviews list holds a bot's review (the flow then reads the threads)."""
+    """Whether the reviews list holds a bot's review (the flow then reads its history)."""
     for i in interactions:
         if "/pulls/2/reviews?" in i["request"]["uri"] and i["response"]["status"]["code"] == 200:
             reviews = json.loads(i["response"]["body"]["string"])
@@ -1130,10 +1178,89 @@ SCENARIOS["reply_post_fails"] = [
 ]
 
 
+# Scenarios that write (or do not write) the walkthrough themselves.
+OWN_WALKTHROUGH = {"threads_read_fails"}
+
+
+def with_walkthrough(name: str, interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """After a posted review, the flow posts the walkthrough (the first review of the PR: no
+    history read, so no walkthrough can exist yet) or edits it (found by the history read)."""
+    posted = any(
+        i["request"]["method"] == "POST"
+        and i["request"]["uri"].endswith("/pulls/2/reviews")
+        and i["response"]["status"]["code"] == 200
+        for i in interactions
+    )
+    if not (posted or name == "post_applied_despite_502") or name in OWN_WALKTHROUGH:
+        return interactions
+    return [*interactions, walkthrough_written()]
+
+
+# The walkthrough: edited on a push (its state remembered the first review), never a person's
+# comment that copies our marker; a POST that fails and did or did not land; turned off.
+WALKTHROUGH_MARK = "<!-- reviewbot:v1 walkthrough -->"
+
+
+def walkthrough_body(state: dict[str, Any]) -> str:
+    encoded = base64.b64encode(json.dumps(state).encode()).decode()
+    return (
+        "### reviewbot walkthrough\n\nEarlier text.\n"
+        f"<!-- reviewbot:v1 walkthrough-state {encoded} -->\n{WALKTHROUGH_MARK}"
+    )
+
+
+EARLIER_WALKTHROUGH = walkthrough_body(
+    {
+        "summary": "Reworks the greeting.",
+        "files": [["hello.py", "Greeting reworded."], ["gone.py", "Removed since."]],
+        "rounds": [[HEAD[:7], "full", "reviewed", 1, 0, 1500]],
+    }
+)
+SYNC = SCENARIOS["synchronize_incremental"]
+SCENARIOS["walkthrough_edited"] = [
+    *SYNC[:-2],
+    review_reply(
+        INPUT_CALL,
+        summary="Calls greet at import time.",
+        files={"hello.py": "Calls greet at import."},
+    ),
+    SYNC[-1],
+    gh("GET", "/user", 403, {"message": "Resource not accessible by integration", "status": "403"}),
+    walkthrough_written(200, "PATCH"),
+]
+THREADS["walkthrough_edited"] = [
+    threads(
+        comments=[
+            pr_comment("Copied it:\n" + WALKTHROUGH_MARK, "mallory", "User", cid=7),
+            pr_comment(EARLIER_WALKTHROUGH),
+        ]
+    )
+]
+SCENARIOS["walkthrough_post_landed"] = [
+    *SCENARIOS["opened"],
+    walkthrough_written(502),
+    threads(comments=[pr_comment(EARLIER_WALKTHROUGH)]),
+]
+SCENARIOS["walkthrough_post_lost"] = [*SCENARIOS["opened"], walkthrough_written(502), threads()]
+SCENARIOS["walkthrough_off"] = [
+    *reads(config=config_file("walkthrough: false\n")),
+    diff(),
+    review_reply(TYPO),
+    post_review(),
+]
+OWN_WALKTHROUGH |= {
+    "walkthrough_edited",
+    "walkthrough_post_landed",
+    "walkthrough_post_lost",
+    "walkthrough_off",
+}
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, interactions in SCENARIOS.items():
-        doc = {"version": 1, "interactions": with_context(name, interactions)}
+        full = with_walkthrough(name, with_context(name, interactions))
+        doc = {"version": 1, "interactions": full}
         (OUT / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
     print(f"wrote {len(SCENARIOS)} cassettes to {OUT}")
 

@@ -15,6 +15,7 @@ import pytest
 import requests
 import vcr
 
+from reviewbot import walkthrough
 from reviewbot.action import run_action
 from reviewbot.github import GitHubClient
 from tests import make_cassettes as mc
@@ -198,12 +199,14 @@ READS = [
 def test_opened_pr_gets_one_comment_review(act: Act) -> None:
     r = act("opened", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
-    # one GraphQL read: the texts of the (few) files and the guidance files
+    # one GraphQL read: the texts of the (few) files and the guidance files; the PR's first
+    # review also posts its walkthrough
     assert r.github == [
         *READS,
         "GET /pulls/2",
         "POST /graphql",
         "POST /pulls/2/reviews",
+        "POST /issues/2/comments",
     ]
     assert r.model_calls == 1
     [review] = r.review_posts()
@@ -224,10 +227,10 @@ def test_opened_pr_gets_one_comment_review(act: Act) -> None:
     assert f"::add-mask::{FAKE_KEY}" in r.out
 
 
-def test_github_request_count_for_a_small_pr_is_at_most_eight(act: Act) -> None:
+def test_github_request_count_for_a_small_pr_is_in_single_digits(act: Act) -> None:
     r = act("comment_by_writer", "issue_comment", comment_payload())
     assert r.code == 0, r.out
-    assert len(r.github) <= 8
+    assert len(r.github) <= 9  # with the walkthrough posted by the PR's first review
     assert r.github[:2] == [
         "GET /collaborators/octocat/permission",
         "POST /issues/comments/492700400/reactions",
@@ -486,7 +489,7 @@ def test_review_post_that_landed_despite_a_502_is_not_posted_twice(act: Act) -> 
     )
     assert r.code == 0, r.out
     assert r.github.count("POST /pulls/2/reviews") == 1
-    assert r.github[-1] == "GET /pulls/2/reviews?page=1&per_page=100"
+    assert r.github[-2:] == ["GET /pulls/2/reviews?page=1&per_page=100", "POST /issues/2/comments"]
     assert r.outputs["review_url"].endswith("#pullrequestreview-80")
 
 
@@ -755,16 +758,21 @@ def test_a_dry_run_prints_model_text_with_workflow_commands_stopped(act: Act) ->
     r = act("dry_run_hostile", "pull_request", payload("pull_request.opened.json"), dry_run="true")
     assert r.code == 0, r.out
     lines = r.out.splitlines()
-    start = next(i for i, ln in enumerate(lines) if ln.startswith("::stop-commands::"))
-    token = lines[start].removeprefix("::stop-commands::")
-    end = lines.index(f"::{token}::")
-    assert len(token) == 32 and token != "x"
+    blocks: list[tuple[int, int, str]] = []  # the review, then the walkthrough
+    at = 0
+    while any(ln.startswith("::stop-commands::") for ln in lines[at:]):
+        start = next(i for i in range(at, len(lines)) if lines[i].startswith("::stop-commands::"))
+        token = lines[start].removeprefix("::stop-commands::")
+        assert len(token) == 32 and token not in {b[2] for b in blocks}
+        at = lines.index(f"::{token}::", start) + 1
+        blocks.append((start, at - 1, token))
+    assert len(blocks) == 2
     hostile = [
         i
         for i, ln in enumerate(lines)
         if ln.startswith(("::add-mask::Hello", "::warning::pwned", "::error::fake"))
     ]
-    assert hostile and all(start < i < end for i in hostile)
+    assert hostile and all(any(s < i < e for s, e, _ in blocks) for i in hostile)
 
 
 @pytest.mark.parametrize("url", ["https://[::1/v1", "http://models.example/v1"])
@@ -918,7 +926,12 @@ def test_a_push_that_fixes_one_of_two_findings_resolves_exactly_that_thread(act:
     recheck = text.split("list in `resolved` the ids")[1].split("FILE:")[0]
     assert f"id: {mc.TYPO_FP}" in recheck and "id: 0123456789ab" in recheck
     assert "aaaaaaaaaaaa" not in recheck and "bbbbbbbbbbbb" not in recheck
-    assert request["text"]["format"]["schema"]["required"] == ["summary", "findings", "resolved"]
+    assert request["text"]["format"]["schema"]["required"] == [
+        "summary",
+        "findings",
+        "resolved",
+        "file_summaries",
+    ]
     # the model named four ids; one was offered and open: exactly that thread is resolved
     [reply] = [s.json() for s in r.sent if s.line.endswith("/replies")]
     assert [s.line for s in r.sent if s.line.endswith("/replies")] == [
@@ -964,6 +977,11 @@ def test_a_failed_threads_read_never_fails_the_review(act: Act) -> None:
     request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
     assert "Findings already raised" not in request["input"]
     assert not any(s.line.endswith("/replies") for s in r.sent)
+    # The walkthrough may exist: without the read, a new one could be a second one.
+    assert not any("/issues/" in s.line for s in r.sent)
+    assert (
+        "- Walkthrough not updated: GitHub could not list the pull request's comments." in r.summary
+    )
 
 
 def test_a_failed_reply_post_is_one_line_with_outputs(act: Act) -> None:
@@ -971,3 +989,77 @@ def test_a_failed_reply_post_is_one_line_with_outputs(act: Act) -> None:
     assert r.code == 1
     assert "::error::reviewbot: GitHub refused to reply in the review thread (502)" in r.out
     assert r.outputs["status"] == "failed"
+
+
+# ------------------------------------------------------------------ the walkthrough
+
+
+def walkthrough_writes(r: Result) -> list[tuple[str, str]]:
+    return [
+        (s.line, s.json()["body"])
+        for s in r.sent
+        if "/issues/" in s.line and "reactions" not in s.line
+    ]
+
+
+def test_the_first_review_posts_one_walkthrough(act: Act) -> None:
+    r = act("opened", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    [(line, body)] = walkthrough_writes(r)
+    assert line == "POST /issues/2/comments"
+    assert body.startswith("### reviewbot walkthrough\n\nRenames the greeting.")
+    # one row per file of the PR, the model's line for it (a pipe cannot break the table)
+    assert "| `hello.py` | modified | +3 −1 | Greeting reworded \\| returns the name. |" in body
+    assert "| `ec26c3e` | full | reviewed | 2 | 0 | 1,500 |" in body
+    assert body.endswith("\n<!-- reviewbot:v1 walkthrough -->")
+    state = walkthrough.read_state(body)
+    assert state.files == (("hello.py", "Greeting reworded | returns the name."),)
+    assert f"- Walkthrough posted: {mc.WALKTHROUGH_URL}" in r.summary
+
+
+def test_a_push_edits_our_walkthrough_and_never_a_persons_comment(act: Act) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("walkthrough_edited", "pull_request", data)
+    assert r.code == 0, r.out
+    [(line, body)] = walkthrough_writes(r)  # no POST: the one walkthrough is edited
+    assert line == f"PATCH /issues/comments/{mc.WALKTHROUGH_ID}"
+    # What the PR does stays the full review's; the push gets its own line.
+    assert body.startswith("### reviewbot walkthrough\n\nReworks the greeting.\n")
+    assert "**Latest push** (`5b1d3c1`): Calls greet at import time." in body
+    assert "Calls greet at import. |" in body and "Greeting reworded." not in body
+    assert "gone.py" not in body  # no longer in the PR
+    history = body.split("Review history", 1)[1]
+    assert "| `ec26c3e` | full | reviewed | 1 | 0 | 1,500 |" in history
+    assert "| `5b1d3c1` | incremental | reviewed | 1 | 0 | 1,500 |" in history
+    assert f"- Walkthrough updated: {mc.WALKTHROUGH_URL}" in r.summary
+
+
+def test_a_walkthrough_post_that_landed_despite_a_502_is_not_posted_again(act: Act) -> None:
+    r = act("walkthrough_post_landed", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"]
+    assert r.github[-2:] == ["POST /issues/2/comments", "POST /graphql"]  # looked before leaving
+    assert r.outputs["status"] == "reviewed"
+    assert f"- Walkthrough posted: {mc.WALKTHROUGH_URL}" in r.summary
+
+
+def test_a_lost_walkthrough_post_is_one_line_and_never_fails_the_review(act: Act) -> None:
+    r = act("walkthrough_post_lost", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"]
+    assert r.outputs["status"] == "reviewed" and len(r.review_posts()) == 1
+    assert "- Walkthrough not posted: GitHub refused to post the walkthrough comment (502)" in (
+        r.summary
+    )
+
+
+def test_the_walkthrough_can_be_turned_off(act: Act) -> None:
+    r = act("walkthrough_off", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    assert walkthrough_writes(r) == [] and len(r.review_posts()) == 1
+
+
+def test_a_rerun_on_a_reviewed_head_writes_no_walkthrough(act: Act) -> None:
+    r = act("rerun_same_head", "pull_request", payload("pull_request.synchronize.json"))
+    assert r.code == 0 and walkthrough_writes(r) == []

@@ -91,7 +91,7 @@ def walk(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_schema_is_strict_everywhere() -> None:
     objects = walk(response_schema())
-    assert len(objects) == 2
+    assert len(objects) == 3  # the answer, a finding, a file summary
     for obj in objects:
         assert obj["additionalProperties"] is False
         assert sorted(obj["required"]) == sorted(obj["properties"])
