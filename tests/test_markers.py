@@ -10,7 +10,9 @@ from reviewbot.markers import (
     is_walkthrough,
     read_comment_marker,
     read_review_marker,
+    read_walkthrough_state,
     review_marker,
+    walkthrough_tail,
 )
 
 HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -61,3 +63,10 @@ def test_comment_and_walkthrough_markers() -> None:
     assert is_walkthrough(f"## Walkthrough\n{WALKTHROUGH}") and not is_walkthrough(
         WALKTHROUGH + "x"
     )
+
+
+def test_walkthrough_state_line() -> None:
+    assert walkthrough_tail(b"{}") == (
+        "<!-- reviewbot:v1 walkthrough-state e30= -->\n<!-- reviewbot:v1 walkthrough -->"
+    )
+    assert read_walkthrough_state("### x\n" + walkthrough_tail(b"{}")) == b"{}"

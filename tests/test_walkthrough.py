@@ -1,0 +1,94 @@
+"""The walkthrough comment's text and the state it carries from one review to the next."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import cmarkgfm
+
+from reviewbot.diff import Skipped
+from reviewbot.markers import WALKTHROUGH, read_walkthrough_state, walkthrough_tail
+from reviewbot.render import GITHUB_BODY_LIMIT
+from reviewbot.review import ManifestEntry
+from reviewbot.walkthrough import MAX_ROUNDS, Round, State, read_state, render, update
+
+
+def round_(head: str = "abc1234", kind: str = "full") -> Round:
+    return Round(head, kind, "reviewed", 2, 0, 1_234)
+
+
+def test_the_state_survives_a_round_trip_through_the_comment() -> None:
+    state = State("Adds a cache.", (("a.py", "New cache."),), (round_(),))
+    body = render(state, [ManifestEntry("a.py", "added", 10, 0, 1)], [])
+    assert body.endswith("\n" + WALKTHROUGH)
+    assert read_state(body) == state
+
+
+def test_a_state_in_another_shape_or_place_reads_as_empty() -> None:
+    good = walkthrough_tail(b'{"summary": "x", "files": [], "rounds": []}')
+    assert read_state("text\n" + good).summary == "x"
+    assert read_state("text\n" + good + "\nmore") == State()  # not the last lines
+    assert read_state("text\n" + good.replace("walkthrough-state", "walkthrough-stat")) == State()
+    wrong = base64.b64encode(json.dumps({"summary": 5, "files": [["a", 1]]}).encode()).decode()
+    assert read_state(f"<!-- reviewbot:v1 walkthrough-state {wrong} -->\n{WALKTHROUGH}") == State()
+    assert (
+        read_walkthrough_state(f"x\n<!-- reviewbot:v1 walkthrough-state ** -->\n{WALKTHROUGH}")
+        is None
+    )
+
+
+def test_a_push_keeps_what_the_pr_does_and_the_lines_of_files_it_did_not_touch() -> None:
+    before = State(
+        "Adds a cache.",
+        (("a.py", "New cache."), ("b.py", "Uses it."), ("c.py", "Old.")),
+        (round_(),),
+    )
+    after = update(
+        before,
+        "Fixes a typo.",
+        True,
+        [("b.py", "Uses it, typo fixed.")],
+        ["a.py", "b.py"],
+        round_("def5678", "incremental"),
+    )
+    assert after.summary == "Adds a cache."
+    assert after.files == (
+        ("a.py", "New cache."),
+        ("b.py", "Uses it, typo fixed."),
+    )  # c.py left the PR
+    assert [r.head for r in after.rounds] == ["abc1234", "def5678"]
+    full = update(after, "Adds a cache, reworked.", False, [], ["a.py"], round_("0000000"))
+    assert full.summary == "Adds a cache, reworked."
+
+
+def test_the_history_keeps_the_latest_rounds() -> None:
+    state = State()
+    for i in range(MAX_ROUNDS + 5):
+        state = update(state, "s", False, [], [], round_(f"{i:07d}"))
+    assert len(state.rounds) == MAX_ROUNDS and state.rounds[-1].head == f"{MAX_ROUNDS + 4:07d}"
+
+
+def test_model_and_pr_text_cannot_mention_link_or_break_the_table() -> None:
+    hostile = (
+        "@octocat see [here](https://evil.example) | <img src=x> <!-- reviewbot:v1 walkthrough -->"
+    )
+    state = State(hostile, (("a|b.py", hostile),), (round_(),))
+    body = render(
+        state, [ManifestEntry("a|b.py", "modified", 1, 1, 1)], [Skipped("x.lock", "lock file")]
+    )
+    html = cmarkgfm.github_flavored_markdown_to_html(body.rsplit("\n", 2)[0])
+    # a bare URL may autolink (it shows itself); no link hides behind other words
+    assert ">here</a>" not in html and "<img" not in html and "@octocat" not in html
+    row = next(line for line in body.splitlines() if line.startswith("| `a\\|b.py`"))
+    assert row.count(" | ") == 3  # four cells: the pipes in the path and the text are escaped
+    assert body.count(WALKTHROUGH) == 1 and body.endswith(WALKTHROUGH)
+    assert "lock file (1 file): `x.lock`" in body
+
+
+def test_a_huge_pr_stays_within_githubs_limit_and_keeps_its_state() -> None:
+    files = tuple((f"src/{'d/' * 40}{i}.py", "x" * 200) for i in range(100))
+    manifest = [ManifestEntry(p, "modified", 1, 1, 1) for p, _ in files]
+    body = render(State("s", files, (round_(),)), manifest, [])
+    assert len(body) <= GITHUB_BODY_LIMIT
+    assert read_state(body).rounds == (round_(),)
