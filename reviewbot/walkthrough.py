@@ -152,7 +152,7 @@ def render(
     budget = GITHUB_BODY_LIMIT - 100 - len(tail)
     if len(body) > budget:  # the state is kept whole: it is what the next review reads
         body = body[: budget - 60].rstrip() + "\n\n…(walkthrough truncated)"
-    return body + "\n" + tail
+    return body + "\n\n" + tail
 
 
 def _cell(text: str) -> str:

@@ -12,6 +12,7 @@ from reviewbot.markers import WALKTHROUGH, read_walkthrough_state, walkthrough_t
 from reviewbot.render import GITHUB_BODY_LIMIT
 from reviewbot.review import ManifestEntry
 from reviewbot.walkthrough import MAX_ROUNDS, Round, State, read_state, render, update
+from tests.conftest import ROOT
 
 
 def round_(head: str = "abc1234", kind: str = "full") -> Round:
@@ -92,3 +93,32 @@ def test_a_huge_pr_stays_within_githubs_limit_and_keeps_its_state() -> None:
     body = render(State("s", files, (round_(),)), manifest, [])
     assert len(body) <= GITHUB_BODY_LIMIT
     assert read_state(body).rounds == (round_(),)
+
+
+def readme_example() -> str:
+    state = State(
+        "Renames the greeting helper and makes it return the name it greets; adds a CLI entry "
+        "point.",
+        (
+            ("hello.py", "`greet` returns the name; the message is reworded."),
+            ("cli.py", "New entry point that reads a name and calls `greet`."),
+        ),
+        (
+            Round("ec26c3e", "full", "reviewed", 2, 0, 4_812),
+            Round("5b1d3c1", "incremental", "reviewed", 1, 1, 2_205),
+        ),
+    )
+    manifest = [
+        ManifestEntry("hello.py", "modified", 3, 1, 1),
+        ManifestEntry("cli.py", "added", 12, 0, 1),
+        ManifestEntry("poetry.lock", "modified", 40, 12, 0, "lock file (skipped by default)"),
+    ]
+    skipped = [Skipped("poetry.lock", "lock file (skipped by default)")]
+    push = 'Guards the call with `if __name__ == "__main__":`.'
+    return render(state, manifest, skipped, push)
+
+
+def test_the_readme_shows_the_walkthrough_as_the_code_renders_it() -> None:
+    shown = readme_example().rsplit("\n\n", 1)[0]  # the two hidden lines are invisible anyway
+    quoted = "\n".join(f"> {line}".rstrip() for line in shown.splitlines())
+    assert quoted in (ROOT / "README.md").read_text()
