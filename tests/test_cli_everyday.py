@@ -256,3 +256,17 @@ def test_nothing_reviewed_prints_no_review(fake_responses: FakeResponses, tmp_pa
         REVIEWBOT_API_KEY=FAKE_KEY,
     )
     assert p.returncode == 1 and p.stdout == ""
+
+
+def test_json_carries_the_models_line_per_file() -> None:
+    p = run(
+        "review",
+        "--diff",
+        str(DEMO_DIFF),
+        "--sample-response",
+        str(DEMO_RESPONSE),
+        "--format",
+        "json",
+    )
+    doc = json.loads(p.stdout)
+    assert {f["path"] for f in doc["file_summaries"]} == {"app/users.py", "app/config.py"}
