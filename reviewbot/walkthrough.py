@@ -10,11 +10,13 @@ read back is checked and capped, and sanitised again when shown.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from reviewbot.diff import Skipped
 from reviewbot.findings import MAX_FILE_SUMMARY
+from reviewbot.kinds import Status
 from reviewbot.markers import read_walkthrough_state, walkthrough_tail
 from reviewbot.markup import inline_code, sanitize
 from reviewbot.render import GITHUB_BODY_LIMIT, skipped_groups
@@ -23,6 +25,7 @@ from reviewbot.review import ManifestEntry
 MAX_FILES = 100  # rows of the file table (and file lines remembered)
 MAX_ROUNDS = 20  # reviews kept in the history
 MAX_SUMMARY = 2_000
+HEAD = re.compile(r"[0-9a-f]{7,12}")
 MAX_STATE = 24_000  # characters of the hidden state line
 
 
@@ -72,14 +75,17 @@ def read_state(body: str) -> State:
         if isinstance(f, list) and len(f) == 2 and all(isinstance(x, str) for x in f)
     ]
     rounds = []
-    for r in data.get("rounds") or []:
+    for r in data.get("rounds") or []:  # shown as they are: only values we could have written
         if (
             isinstance(r, list)
             and len(r) == 6
-            and all(isinstance(x, str) for x in r[:3])
-            and all(isinstance(x, int) and not isinstance(x, bool) for x in r[3:])
+            and isinstance(r[0], str)
+            and HEAD.fullmatch(r[0])
+            and r[1] in ("full", "incremental")
+            and r[2] in {s.value for s in Status}
+            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in r[3:])
         ):
-            rounds.append(Round(r[0][:12], r[1][:12], r[2][:12], r[3], r[4], r[5]))
+            rounds.append(Round(r[0], r[1], r[2], r[3], r[4], r[5]))
     summary = data.get("summary")
     return State(
         summary[:MAX_SUMMARY] if isinstance(summary, str) else "",

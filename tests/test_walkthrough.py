@@ -122,3 +122,17 @@ def test_the_readme_shows_the_walkthrough_as_the_code_renders_it() -> None:
     shown = readme_example().rsplit("\n\n", 1)[0]  # the two hidden lines are invisible anyway
     quoted = "\n".join(f"> {line}".rstrip() for line in shown.splitlines())
     assert quoted in (ROOT / "README.md").read_text()
+
+
+def test_history_rows_read_back_are_only_values_the_bot_could_have_written() -> None:
+    rows = [
+        ["abc1234", "full", "reviewed", 1, 0, 10],
+        ["@admins", "full", "reviewed", 1, 0, 10],  # a mention, from an edited comment
+        ["abc1234", "<img src=x>", "reviewed", 1, 0, 10],
+        ["abc1234", "full", "approved", 1, 0, 10],
+        ["abc1234", "full", "reviewed", -1, 0, 10],
+    ]
+    state = json.dumps({"summary": "s", "files": [], "rounds": rows}).encode()
+    assert read_state("x\n" + walkthrough_tail(state)).rounds == (
+        Round("abc1234", "full", "reviewed", 1, 0, 10),
+    )
