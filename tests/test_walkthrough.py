@@ -7,9 +7,12 @@ import json
 
 import cmarkgfm
 
+from reviewbot.anchor import Placed
+from reviewbot.conversation import _reply_body
 from reviewbot.diff import Skipped
+from reviewbot.findings import Finding
 from reviewbot.markers import WALKTHROUGH, read_walkthrough_state, walkthrough_tail
-from reviewbot.render import GITHUB_BODY_LIMIT
+from reviewbot.render import GITHUB_BODY_LIMIT, comment_body
 from reviewbot.review import ManifestEntry
 from reviewbot.walkthrough import MAX_ROUNDS, Round, State, read_state, render, update
 from tests.conftest import ROOT
@@ -136,3 +139,37 @@ def test_history_rows_read_back_are_only_values_the_bot_could_have_written() -> 
     assert read_state("x\n" + walkthrough_tail(state)).rounds == (
         Round("abc1234", "full", "reviewed", 1, 0, 10),
     )
+
+
+def readme_thread() -> str:
+    """A conversation in one of the bot's threads, each comment rendered by the code that
+    writes it (the hidden marker lines left out: GitHub does not show them)."""
+    typo = Finding(
+        "hello.py",
+        2,
+        None,
+        "RIGHT",
+        "major",
+        "Greeting is misspelled",
+        "`Helo` should be `Hello`.",
+        '    print("Helo " + name)',
+        '    print("Hello " + name)\n',
+    )
+    first = comment_body(Placed(typo, True, 2, "RIGHT", suggestion=typo.suggestion))
+    answer = _reply_body(
+        "Not in English: `Helo` is a typo here, and users see this string.",
+        '    print("Hello " + name)\n',
+        "RIGHT",
+    )
+    said = [
+        ("github-actions[bot]", first),
+        ("Codertocat", "Is Helo not a valid greeting in some places?"),
+        ("github-actions[bot]", answer),
+    ]
+    blocks = [f"**{who}** on `hello.py` line 2:\n\n{text}" for who, text in said]
+    return "\n\n---\n\n".join(blocks)
+
+
+def test_the_readme_shows_a_thread_as_the_code_renders_it() -> None:
+    quoted = "\n".join(f"> {line}".rstrip() for line in readme_thread().splitlines())
+    assert quoted in (ROOT / "README.md").read_text()
