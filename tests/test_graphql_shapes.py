@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from graphql import GraphQLSchema, build_schema, graphql_sync, parse, validate
+from graphql import ExecutionResult, GraphQLSchema, build_schema, graphql_sync, parse, validate
 
 from reviewbot.github_graphql import GraphQL
 from tests.conftest import ROOT
@@ -90,6 +90,18 @@ def resolve_type(value: Any, *_: Any) -> str:
     return str(value.get("__typename") or ("Tree" if "entries" in value else "Blob"))
 
 
+def answer(sent: dict[str, Any], data: dict[str, Any]) -> ExecutionResult:
+    """The query executed over GitHub's schema with the cassette body as GitHub's data."""
+    return graphql_sync(
+        github_schema(),
+        sent["query"],
+        root_value=data,
+        variable_values=sent["variables"],
+        field_resolver=resolve_field,
+        type_resolver=resolve_type,
+    )
+
+
 def query_for(data: dict[str, Any]) -> dict[str, Any]:
     """The query this answer was written for, by its shape."""
     if "resolveReviewThread" in data:
@@ -127,15 +139,7 @@ def test_there_are_graphql_bodies_to_check() -> None:
 def test_every_cassette_graphql_body_is_what_githubs_schema_allows(
     where: str, data: dict[str, Any]
 ) -> None:
-    sent = query_for(data)
-    result = graphql_sync(
-        github_schema(),
-        sent["query"],
-        root_value=data,
-        variable_values=sent["variables"],
-        field_resolver=resolve_field,
-        type_resolver=resolve_type,
-    )
+    result = answer(query_for(data), data)
     assert result.errors is None, f"{where}: {result.errors}"
     assert within(data, result.data), where  # nothing in the body that the query did not ask for
 
@@ -157,13 +161,5 @@ def within(ours: Any, answer: Any) -> bool:
 
 def test_the_check_catches_a_body_github_would_never_send() -> None:
     data = {"repository": {"pullRequest": {"reviewThreads": {"nodes": [{"id": "T"}]}}}}
-    sent = QUERIES["history"]
-    result = graphql_sync(
-        github_schema(),
-        sent["query"],
-        root_value=data,
-        variable_values=sent["variables"],
-        field_resolver=resolve_field,
-        type_resolver=resolve_type,
-    )
+    result = answer(QUERIES["history"], data)
     assert result.errors and "non-nullable field PullRequestReviewThread" in str(result.errors)
