@@ -306,7 +306,8 @@ class Walkthrough:
             return f"Walkthrough: would be {verb}."
         try:
             if existing is not None:
-                return f"Walkthrough updated: {self._gh.edit_comment(existing.id, body)}"
+                url = self._gh.edit_comment(existing.id, body)
+                return f"Walkthrough updated: {url}" + self._remove(history.extra_walkthroughs)
             return f"Walkthrough posted: {self._gh.post_comment(self._pr.number, body).url}"
         except GitHubError as exc:
             if existing is None and (exc.status is None or exc.status >= 500):
@@ -316,6 +317,18 @@ class Walkthrough:
                     return f"Walkthrough posted: {landed.url}"
             logger.warning("could not post the walkthrough: %s", exc)
             return f"Walkthrough not posted: {exc}"
+
+    def _remove(self, duplicates: Sequence[int]) -> str:
+        """Two runs at once (a push and a `/review`) can each post the PR's first walkthrough;
+        the next review keeps the oldest and removes the others (all the bot's own)."""
+        removed = 0
+        for comment_id in duplicates:
+            try:
+                self._gh.delete_comment(comment_id)
+                removed += 1
+            except GitHubError as exc:
+                logger.warning("could not remove a duplicate walkthrough: %s", exc)
+        return f" (removed {removed} duplicate(s))" if removed else ""
 
     def _landed(self) -> IssueComment | None:
         """After a failed POST: is it there anyway? (GitHub can apply a request, then 502.)"""

@@ -327,6 +327,11 @@ class GitHubClient(GraphQL):
         data = self._request("PATCH", url, "edit the walkthrough comment", body={"body": body})
         return str(data.get("html_url", "")) if isinstance(data, dict) else ""
 
+    def delete_comment(self, comment_id: int) -> None:
+        """Remove one of our PR comments (only ever a duplicate walkthrough)."""
+        url = f"{self._url}/issues/comments/{comment_id}"
+        self._request("DELETE", url, "remove a duplicate walkthrough comment")
+
     def react(self, comment_id: int, content: str = "eyes") -> None:
         """Acknowledge a command comment with a reaction (best effort)."""
         url = f"{self._url}/issues/comments/{comment_id}/reactions"

@@ -115,7 +115,7 @@ class GraphQL:
                 )
             )
         page = pull.get("comments") or {}
-        found = self._walkthrough_in(page)
+        found = self._walkthroughs_in(page)
         more = (
             "query($owner: String!, $name: String!, $number: Int!, $after: String) { repository("
             "owner: $owner, name: $name) { pullRequest(number: $number) { "
@@ -123,13 +123,14 @@ class GraphQL:
         )
         for _ in range(MAX_COMMENT_PAGES):
             info = page.get("pageInfo") or {}
-            if found is not None or not info.get("hasNextPage"):
+            if found or not info.get("hasNextPage"):
                 break
             variables["after"] = info.get("endCursor")
             data = self._graphql_read(more, variables, "list the pull request's comments")
             page = ((data.get("repository") or {}).get("pullRequest") or {}).get("comments") or {}
-            found = self._walkthrough_in(page)
-        return History(tuple(threads), found)
+            found = self._walkthroughs_in(page)
+        first = found[0] if found else None
+        return History(tuple(threads), first, tuple(c.id for c in found[1:]))
 
     def _authored(self, node: dict[str, Any]) -> tuple[str, str, bool]:
         author = node.get("author") or {}
@@ -137,13 +138,16 @@ class GraphQL:
         login = str(author.get("login") or "")
         return body, login, self._ours(login, author.get("__typename") == "Bot", body)
 
-    def _walkthrough_in(self, page: dict[str, Any]) -> IssueComment | None:
-        """The first comment of the page that is our walkthrough (ours, with its marker)."""
+    def _walkthroughs_in(self, page: dict[str, Any]) -> list[IssueComment]:
+        """The page's comments that are our walkthrough (ours, with its marker), oldest first."""
+        out = []
         for c in page.get("nodes") or []:
             body, _, ours = self._authored(c)
             if ours and is_walkthrough(body):
-                return IssueComment(int(c.get("databaseId") or 0), body, str(c.get("url") or ""))
-        return None
+                out.append(
+                    IssueComment(int(c.get("databaseId") or 0), body, str(c.get("url") or ""))
+                )
+        return out
 
     def resolve_thread(self, thread_id: str) -> None:
         """Mark a review thread resolved (only ever one the bot started)."""

@@ -114,7 +114,8 @@ class History:
     everyone's replies) and its walkthrough comment, if there is one."""
 
     threads: tuple[Thread, ...] = ()
-    walkthrough: IssueComment | None = None
+    walkthrough: IssueComment | None = None  # the oldest, when runs at once posted two
+    extra_walkthroughs: tuple[int, ...] = ()  # ids of the others, to be removed
 
 
 class ReviewRejected(GitHubError):
@@ -159,5 +160,9 @@ class GitHub(Protocol):
     def post_comment(self, number: int, body: str) -> IssueComment: ...
 
     def edit_comment(self, comment_id: int, body: str) -> str: ...
+
+    def delete_comment(self, comment_id: int) -> None:
+        """Only ever one of our own walkthrough comments (a duplicate)."""
+        ...
 
     def resolve_thread(self, thread_id: str) -> None: ...

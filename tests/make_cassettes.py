@@ -220,6 +220,7 @@ def gh(
         503: "Service Unavailable",
         200: "OK",
         201: "Created",
+        204: "No Content",
         403: "Forbidden",
         404: "Not Found",
         406: "Not Acceptable",
@@ -1236,6 +1237,21 @@ THREADS["walkthrough_edited"] = [
         ]
     )
 ]
+# A push and a `/review` ran at once on a new PR, and each posted a walkthrough: the next
+# review edits the oldest and removes the other.
+SCENARIOS["walkthrough_duplicates"] = [
+    *SCENARIOS["walkthrough_edited"][:-2],
+    walkthrough_written(200, "PATCH"),
+    gh("DELETE", f"/issues/comments/{WALKTHROUGH_ID + 1}", 204, ""),
+]
+THREADS["walkthrough_duplicates"] = [
+    threads(
+        comments=[
+            pr_comment(EARLIER_WALKTHROUGH),
+            pr_comment(EARLIER_WALKTHROUGH, cid=WALKTHROUGH_ID + 1),
+        ]
+    )
+]
 SCENARIOS["walkthrough_post_landed"] = [
     *SCENARIOS["opened"],
     walkthrough_written(502),
@@ -1250,6 +1266,7 @@ SCENARIOS["walkthrough_off"] = [
 ]
 OWN_WALKTHROUGH |= {
     "walkthrough_edited",
+    "walkthrough_duplicates",
     "walkthrough_post_landed",
     "walkthrough_post_lost",
     "walkthrough_off",

@@ -995,10 +995,11 @@ def test_a_failed_reply_post_is_one_line_with_outputs(act: Act) -> None:
 
 
 def walkthrough_writes(r: Result) -> list[tuple[str, str]]:
+    """The walkthrough POSTs and PATCHes, with the body each sent."""
     return [
         (s.line, s.json()["body"])
         for s in r.sent
-        if "/issues/" in s.line and "reactions" not in s.line
+        if s.line.startswith(("POST /issues/2/comments", "PATCH /issues/comments/"))
     ]
 
 
@@ -1063,3 +1064,15 @@ def test_the_walkthrough_can_be_turned_off(act: Act) -> None:
 def test_a_rerun_on_a_reviewed_head_writes_no_walkthrough(act: Act) -> None:
     r = act("rerun_same_head", "pull_request", payload("pull_request.synchronize.json"))
     assert r.code == 0 and walkthrough_writes(r) == []
+
+
+def test_two_walkthroughs_from_runs_at_once_become_one(act: Act) -> None:
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    r = act("walkthrough_duplicates", "pull_request", data)
+    assert r.code == 0, r.out
+    assert [line for line, _ in walkthrough_writes(r)] == [
+        f"PATCH /issues/comments/{mc.WALKTHROUGH_ID}"  # the oldest is kept and edited
+    ]
+    assert f"DELETE /issues/comments/{mc.WALKTHROUGH_ID + 1}" in r.github
+    assert "(removed 1 duplicate(s))" in r.summary

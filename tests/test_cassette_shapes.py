@@ -79,8 +79,8 @@ def github_exchanges() -> list[tuple[str, str, Any]]:
             if not uri.startswith("https://api.github.com/") or uri.endswith("/graphql"):
                 continue
             ctype = it["response"]["headers"].get("Content-Type", [""])[0]
-            if status >= 300 or "json" not in ctype:
-                continue  # error bodies and the diff media type
+            if status >= 300 or status == 204 or "json" not in ctype:
+                continue  # error bodies, no body at all, and the diff media type
             url_path = uri.removeprefix("https://api.github.com").split("?")[0]
             key = _template(it["request"]["method"], url_path)
             body = json.loads(it["response"]["body"]["string"])
