@@ -35,6 +35,7 @@ def test_a_valid_file_sets_its_keys() -> None:
         ("- a\n- b\n", "cfg: expected a mapping of settings at the top level"),
         ("a: [\n", "cfg line 2: not valid YAML"),
         ("max_total_tokens: 0\n", "cfg: 'max_total_tokens' must be positive, not 0"),
+        ("walkthrough: sometimes\n", "cfg: 'walkthrough' must be true or false, not 'sometimes'"),
     ],
 )
 def test_bad_files_name_the_key(text: str, message: str) -> None:
