@@ -198,9 +198,9 @@ def review_pull_request(
     url = _publish(gh, pr, result, config.model, notes, mark, dry_run, redact)
     for fp in result.resolved:
         _resolve(gh, pr, threads[fp], dry_run)
-    if config.walkthrough:
-        after = Walkthrough(gh, pr, dry_run, redact)
-        notes.append(after.keep(history, prepared, result, scope is not None))
+    if config.walkthrough:  # its line goes to the step summary (the review is posted already)
+        kept = Walkthrough(gh, pr, dry_run, redact)
+        notes.append(kept.keep(history, prepared, result, scope is not None))
     verb = "would post" if dry_run else "posted"
     return Outcome(
         status=result.status,
