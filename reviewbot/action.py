@@ -107,9 +107,7 @@ def _run(
     priors = gh.prior_reviews(pr.number)
     if skip := gate.not_reviewed_yet(trigger, pr, priors, phrase):
         return _skipped(skip)
-    source = f"{inputs.config_path} ({pr.base_ref})"
-    text = gh.config_file(inputs.config_path, pr.base_sha)  # the base branch, never the head
-    config = resolve(text, source, {**inputs.overrides, "api_key": inputs.api_key})
+    config = _config(gh, inputs, pr.base_ref, pr.base_sha)
     decision = gate.decide(trigger, pr, priors, config)
     if isinstance(decision, gate.Skip):
         return _skipped(decision)
@@ -132,13 +130,18 @@ def _answer(
         )
         return _skipped(gate.Skip(why, f"⚠️ Not answered: {why}."))
     gh = _connect(env, inputs, reply.repo, make_github)
-    source = f"{inputs.config_path} ({reply.base_ref})"
-    text = gh.config_file(inputs.config_path, reply.base_sha)  # the base branch, never the head
-    config = resolve(text, source, {**inputs.overrides, "api_key": inputs.api_key})
+    config = _config(gh, inputs, reply.base_ref, reply.base_sha)
     if skip := who_may_talk(reply, config, lambda: gh.permission(reply.commenter)):
         return _skipped(skip)
     model = make_model(config, "reply")
     return answer_in_thread(gh, reply, config, model, inputs.dry_run, inputs.redactor())
+
+
+def _config(gh: GitHub, inputs: Inputs, base_ref: str, base_sha: str) -> Config:
+    """The config file of the base branch (never the head), under the workflow's inputs."""
+    text = gh.config_file(inputs.config_path, base_sha)
+    source = f"{inputs.config_path} ({base_ref})"
+    return resolve(text, source, {**inputs.overrides, "api_key": inputs.api_key})
 
 
 def _connect(

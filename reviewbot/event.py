@@ -85,15 +85,13 @@ def _pull_request(name: str, payload: dict[str, Any], repo: str) -> Trigger | Ig
         return Ignore(f"pull request {action or 'event'}: not a review trigger")
     if pr.get("state") == "closed":
         return Ignore("the pull request is closed")
-    head_repo = _dig(pr, "head", "repo", "full_name")
-    base_repo = _dig(pr, "base", "repo", "full_name") or repo
     return Trigger(
         event=name,
         action=action,
         repo=repo,
         pr_number=int(pr.get("number") or payload.get("number") or 0),
         head_sha=_dig(pr, "head", "sha"),
-        fork=head_repo != base_repo,
+        fork=_from_fork(pr, repo),
         draft=bool(pr.get("draft")),
         author_association=str(pr.get("author_association") or ""),
     )
@@ -113,8 +111,6 @@ def _reply(payload: dict[str, Any], repo: str) -> Reply | Ignore:
         return Ignore("a new review comment, not a reply in a thread")
     if pr.get("state") == "closed":
         return Ignore("the pull request is closed")
-    head_repo = _dig(pr, "head", "repo", "full_name")
-    base_repo = _dig(pr, "base", "repo", "full_name") or repo
     return Reply(
         repo=repo,
         pr_number=int(pr.get("number") or 0),
@@ -126,7 +122,7 @@ def _reply(payload: dict[str, Any], repo: str) -> Reply | Ignore:
         base_sha=str(_dig(pr, "base", "sha") or ""),
         base_ref=str(_dig(pr, "base", "ref") or ""),
         head_sha=str(_dig(pr, "head", "sha") or ""),
-        fork=head_repo != base_repo,
+        fork=_from_fork(pr, repo),
     )
 
 
@@ -155,6 +151,12 @@ def _comment(payload: dict[str, Any], repo: str, phrase: str) -> Trigger | Ignor
         commenter=str(user.get("login") or ""),
         full=len(words) > 1 and words[1].lower() == "full",
     )
+
+
+def _from_fork(pr: dict[str, Any], repo: str) -> bool:
+    """Whether the pull request's head lives in another repository than its base."""
+    head_repo = _dig(pr, "head", "repo", "full_name")
+    return bool(head_repo != (_dig(pr, "base", "repo", "full_name") or repo))
 
 
 def _dig(data: Any, *keys: str) -> Any:

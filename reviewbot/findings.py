@@ -192,7 +192,7 @@ def _file_summaries(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for item in raw if isinstance(raw, list) else []:
         if isinstance(item, dict):
-            path = _text(item.get("path")).strip().removeprefix("b/").removeprefix("./")
+            path = _path(item.get("path"))
             line = " ".join(_text(item.get("summary")).split())
             if path and line:
                 out.append((path, line[:MAX_FILE_SUMMARY]))
@@ -217,7 +217,7 @@ def _finding(item: object) -> tuple[Finding | None, str | None]:
     body = _text(item.get("body"))
     if not title and not body:
         return None, f"no title or body ({_preview(json.dumps(item))})"
-    path = _text(item.get("path")).strip().removeprefix("b/").removeprefix("./")
+    path = _path(item.get("path"))
     line = _int(item.get("line"))
     if line is None or line < 1:
         notes.append("no valid line number")
@@ -262,6 +262,11 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
 def norm(s: str) -> str:
     """Text compared loosely: case and runs of white space do not matter."""
     return " ".join(s.casefold().split())
+
+
+def _path(v: object) -> str:
+    """A path as the model wrote it, without the `b/` or `./` it sometimes adds."""
+    return _text(v).strip().removeprefix("b/").removeprefix("./")
 
 
 def _text(v: object) -> str:

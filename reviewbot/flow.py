@@ -87,7 +87,7 @@ class GitHubFiles:
                 if found[s].size <= MAX_CONTEXT_BYTES
             ]
             big = [s for s in specs if s in found and found[s].size > MAX_CONTEXT_BYTES]
-            ask = [*extra] if at_once else [*usable, *extra]
+            ask = extra if at_once else [*usable, *extra]
             texts = dict(found) if at_once else {}
             texts |= self._gh.objects(ask, with_text=True) if ask else {}
         except GitHubError as exc:  # context is a help, never a reason to fail the review

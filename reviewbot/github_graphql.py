@@ -14,9 +14,10 @@ from reviewbot.pulls import Blob, History, IssueComment, ReviewComment, Thread
 
 GRAPHQL_ALIASES = 100  # objects asked for in one GraphQL request
 MAX_COMMENT_PAGES = 30  # more pages of PR comments (100 each) searched for the walkthrough
+AUTHOR = "author { login __typename }"
 COMMENTS = (
     "comments(first: 100) { pageInfo { hasNextPage endCursor } nodes { databaseId url body "
-    "author { login __typename } } }"
+    f"{AUTHOR} }} }}"
 )
 
 
@@ -88,11 +89,10 @@ class GraphQL:
         comment (by the bot's identity, with our marker), in one GraphQL read; more pages of
         PR comments only when the first 100 do not hold it."""
         owner, name = self._repo_name.split("/", 1)
-        author = "author { login __typename }"
         query = (
             "query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, "
             "name: $name) { pullRequest(number: $number) { reviewThreads(first: 100) { nodes "
-            f"{{ id isResolved path line comments(first: 50) {{ nodes {{ databaseId body {author} "
+            f"{{ id isResolved path line comments(first: 50) {{ nodes {{ databaseId body {AUTHOR} "
             f"}} }} }} }} {COMMENTS} }} }} }}"
         )
         variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}

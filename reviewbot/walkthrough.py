@@ -105,8 +105,7 @@ def update(
     """The state after this review: a full review restates what the PR does; file lines are
     replaced for the files reviewed now and kept for the rest that are still in the PR."""
     lines = dict(before.files) | dict(file_lines)
-    in_pr = set(pr_paths)
-    files = tuple((p, lines[p]) for p in pr_paths if p in lines and p in in_pr)[:MAX_FILES]
+    files = tuple((p, lines[p]) for p in pr_paths if p in lines)[:MAX_FILES]
     what = summary if not incremental or not before.summary else before.summary
     return State(what[:MAX_SUMMARY], files, (*before.rounds, this)[-MAX_ROUNDS:])
 
@@ -121,7 +120,7 @@ def render(
     out = ["### reviewbot walkthrough", ""]
     out += [sanitize(state.summary or "No summary yet.", MAX_SUMMARY), ""]
     last = state.rounds[-1] if state.rounds else None
-    if push_summary and last is not None and last.kind == "incremental":
+    if push_summary and last is not None:  # only an incremental review passes one
         out += [f"**Latest push** (`{last.head}`): {sanitize(push_summary, MAX_SUMMARY)}", ""]
     lines = dict(state.files)
     rows = [

@@ -135,20 +135,23 @@ def fake_responses() -> Iterator[FakeResponses]:
     server.close()
 
 
+def cli_env(**env: str) -> dict[str, str]:
+    """This machine's environment without GitHub, Actions or reviewbot variables, plus `env`."""
+    skip = ("GITHUB_", "INPUT_", "REVIEWBOT_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(skip)} | env
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, stdin: bytes | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """`reviewbot ARGS` as a user runs it: a subprocess, with only the given REVIEWBOT_*
     variables (no GitHub or Actions ones from this machine)."""
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "REVIEWBOT_"))
-    }
     return subprocess.run(
         [sys.executable, "-m", "reviewbot", *args],
         input=stdin.decode() if stdin is not None else None,
         capture_output=True,
         text=True,
-        env={**base, **env},
+        env=cli_env(**env),
         cwd=cwd or ROOT,
         timeout=60,
     )

@@ -47,6 +47,15 @@ index 1111111..2222222 100644
 )  # the last context line is an empty line of the file
 # What the push after HEAD added (the blank line 5 became a call).
 INCREMENTAL_PATCH = "@@ -3,3 +3,3 @@ def greet(name):\n     return name\n-\n+greet(input())\n "
+# compare's entry for hello.py in that push
+PUSHED_HELLO = {
+    "filename": "hello.py",
+    "status": "modified",
+    "additions": 1,
+    "deletions": 1,
+    "changes": 2,
+    "patch": INCREMENTAL_PATCH,
+}
 SYNC_DIFF = PR_DIFF.replace("+\n \n", "+greet(input())\n \n")
 
 TYPO = {
@@ -432,14 +441,7 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
         *reads(NEW_HEAD, reviews=[bot_review(HEAD, [typo_fingerprint()])]),
         diff(SYNC_DIFF),
         compare(
-            {
-                "filename": "hello.py",
-                "status": "modified",
-                "additions": 1,
-                "deletions": 1,
-                "changes": 2,
-                "patch": INCREMENTAL_PATCH,
-            },
+            PUSHED_HELLO,
             {  # came in with a merge of the base branch: not part of the PR's diff
                 "filename": "from_main.py",
                 "status": "added",
@@ -648,14 +650,7 @@ SCENARIOS.update(
                 + "diff --git a/logo.png b/logo.png\nindex 1111111..3333333 100644\nBinary files a/logo.png and b/logo.png differ\n"
             ),
             compare(
-                {
-                    "filename": "hello.py",
-                    "status": "modified",
-                    "additions": 1,
-                    "deletions": 1,
-                    "changes": 2,
-                    "patch": INCREMENTAL_PATCH,
-                },
+                PUSHED_HELLO,
                 {
                     "filename": "logo.png",
                     "status": "modified",
@@ -676,14 +671,7 @@ SCENARIOS.update(
                 "@@ -1,2 +0,0 @@\n-def helper():\n-    pass\n"
             ),
             compare(
-                {
-                    "filename": "hello.py",
-                    "status": "modified",
-                    "additions": 1,
-                    "deletions": 1,
-                    "changes": 2,
-                    "patch": INCREMENTAL_PATCH,
-                },
+                PUSHED_HELLO,
                 {
                     "filename": "old helper.py",
                     "status": "removed",
@@ -1055,16 +1043,7 @@ NOT_ACCESSIBLE = {  # what GitHub answers a token that may not do this
 SCENARIOS["push_fixes_one_of_two"] = [
     *reads(NEW_HEAD, reviews=[bot_review(HEAD, [TYPO_FP, "0123456789ab"])]),
     diff(SYNC_DIFF),
-    compare(
-        {
-            "filename": "hello.py",
-            "status": "modified",
-            "additions": 1,
-            "deletions": 1,
-            "changes": 2,
-            "patch": INCREMENTAL_PATCH,
-        }
-    ),
+    compare(PUSHED_HELLO),
     model(
         200,
         llm.response(

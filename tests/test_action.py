@@ -101,6 +101,13 @@ def payload(name: str) -> dict[str, Any]:
     return copy.deepcopy(json.loads((EVENTS / name).read_text()))
 
 
+def push_payload() -> dict[str, Any]:
+    """A push to a reviewed PR: `synchronize` with the head at NEW_HEAD."""
+    data = payload("pull_request.synchronize.json")
+    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    return data
+
+
 def comment_payload(
     body: str = "/review", login: str = "octocat", user_type: str = "User"
 ) -> dict[str, Any]:
@@ -272,8 +279,7 @@ def test_rerun_on_the_same_head_posts_nothing(act: Act) -> None:
 
 
 def test_synchronize_reviews_only_new_changes_and_repeats_nothing(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("synchronize_incremental", "pull_request", data)
     assert r.code == 0, r.out
     assert f"GET /compare/{mc.HEAD}...{mc.NEW_HEAD}" in r.github
@@ -290,8 +296,7 @@ def test_synchronize_reviews_only_new_changes_and_repeats_nothing(act: Act) -> N
 
 
 def test_force_push_falls_back_to_a_full_review_and_says_so(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("synchronize_force_push", "pull_request", data)
     assert r.code == 0, r.out
     [review] = r.review_posts()
@@ -591,8 +596,7 @@ def test_diff_taking_too_long_falls_back_to_the_files_api(act: Act) -> None:
 
 
 def test_compare_taking_too_long_means_a_full_review(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("compare_taking_too_long", "pull_request", data)
     assert r.code == 0, r.out
     [review] = r.review_posts()
@@ -603,8 +607,7 @@ def test_compare_taking_too_long_means_a_full_review(act: Act) -> None:
 
 
 def test_incremental_review_lists_files_compare_sent_no_patch_for(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("incremental_with_binary", "pull_request", data)
     assert r.code == 0, r.out
     [review] = r.review_posts()
@@ -650,8 +653,7 @@ def test_an_unexpected_error_still_writes_outputs_and_summary(
 
 
 def test_a_push_that_deletes_a_file_is_reviewed_incrementally(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("incremental_deletes_a_file", "pull_request", data)
     assert r.code == 0, r.out
     [review] = r.review_posts()
@@ -683,8 +685,7 @@ def test_a_model_endpoint_echoing_the_key_cannot_get_it_posted(
 
 
 def test_a_marker_hidden_in_a_listed_file_name_is_not_trusted(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("spoofed_marker_in_file_name", "pull_request", data)
     assert r.code == 0, r.out
     [review] = r.review_posts()  # not skipped as "already reviewed"
@@ -912,8 +913,7 @@ def test_a_reply_on_a_forks_pull_request_says_why_it_cannot_be_answered(act: Act
 
 
 def test_a_push_that_fixes_one_of_two_findings_resolves_exactly_that_thread(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("push_fixes_one_of_two", "pull_request", data)
     assert r.code == 0, r.out
     request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
@@ -952,8 +952,7 @@ def test_a_push_that_fixes_one_of_two_findings_resolves_exactly_that_thread(act:
 def test_a_token_that_may_not_resolve_threads_still_gets_the_review_posted(
     act: Act, caplog: pytest.LogCaptureFixture
 ) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("resolve_not_allowed", "pull_request", data)
     assert r.code == 0, r.out
     assert len(r.review_posts()) == 1
@@ -965,8 +964,7 @@ def test_a_token_that_may_not_resolve_threads_still_gets_the_review_posted(
 
 
 def test_a_failed_threads_read_never_fails_the_review(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("threads_read_fails", "pull_request", data)
     assert r.code == 0, r.out
     [review] = r.review_posts()
@@ -1019,8 +1017,7 @@ def test_the_first_review_posts_one_walkthrough(act: Act) -> None:
 
 
 def test_a_push_edits_our_walkthrough_and_never_a_persons_comment(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("walkthrough_edited", "pull_request", data)
     assert r.code == 0, r.out
     [(line, body)] = walkthrough_writes(r)  # no POST: the one walkthrough is edited
@@ -1067,8 +1064,7 @@ def test_a_rerun_on_a_reviewed_head_writes_no_walkthrough(act: Act) -> None:
 
 
 def test_two_walkthroughs_from_runs_at_once_become_one(act: Act) -> None:
-    data = payload("pull_request.synchronize.json")
-    data["pull_request"]["head"]["sha"] = mc.NEW_HEAD
+    data = push_payload()
     r = act("walkthrough_duplicates", "pull_request", data)
     assert r.code == 0, r.out
     assert [line for line, _ in walkthrough_writes(r)] == [

@@ -12,7 +12,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, git_repo, responses_body, run_cli
+from tests.conftest import (
+    DATA,
+    FAKE_KEY,
+    ROOT,
+    FakeResponses,
+    cli_env,
+    git_repo,
+    responses_body,
+    run_cli,
+)
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
@@ -262,8 +271,7 @@ def test_progress_is_shown_on_a_terminal(fake_responses: FakeResponses) -> None:
     import pty
 
     main_fd, child_fd = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
-    env["REVIEWBOT_API_KEY"] = FAKE_KEY
+    env = cli_env(REVIEWBOT_API_KEY=FAKE_KEY)
     p = subprocess.run(
         [
             sys.executable,
@@ -315,8 +323,7 @@ def test_ctrl_c_stops_at_once_while_a_request_is_in_flight(fake_responses: FakeR
     import signal
 
     fake_responses.by_content["app/users.py"] = "hang"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
-    env["REVIEWBOT_API_KEY"] = FAKE_KEY
+    env = cli_env(REVIEWBOT_API_KEY=FAKE_KEY)
     proc = subprocess.Popen(
         [
             sys.executable,
