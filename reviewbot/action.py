@@ -17,7 +17,7 @@ from reviewbot.inputs import Inputs, read_inputs, read_payload
 from reviewbot.kinds import SEVERITIES, Status
 from reviewbot.model import Model
 from reviewbot.pulls import GitHub
-from reviewbot.redact import Redactor, url_secrets
+from reviewbot.redact import Redactor, inert_line, url_secrets, workflow_command
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +34,9 @@ def run_action(
         inputs = read_inputs(env)
         fail_on_error = inputs.fail_on_error
         for secret in {inputs.api_key, *url_secrets(str(inputs.overrides.get("base_url", "")))}:
-            if secret:
-                print(f"::add-mask::{secret}", flush=True)
+            for part in secret.splitlines():  # the log is masked line by line
+                if part.strip():
+                    print(workflow_command("add-mask", part), flush=True)
         report.redact = inputs.redactor()
         report.redact.install()
         outcome = _run(env, inputs, make_github or _github, make_model or _model)
@@ -178,7 +179,7 @@ class Reporter:
     def command(self, kind: str, text: str) -> None:
         """`::error::`, `::warning::` or `::notice::` with one line of text."""
         line = " ".join(self.redact(text).split())
-        print(f"::{kind}::reviewbot: {line}", flush=True)
+        print(workflow_command(kind, f"reviewbot: {line}"), flush=True)
 
     def finish(self, outcome: Outcome) -> None:
         outputs = {
@@ -195,5 +196,5 @@ class Reporter:
             text = "\n".join(outcome.summary_lines or [f"reviewbot: {outcome.message}"])
             with open(self._summary, "a", encoding="utf-8") as fh:
                 fh.write(self.redact(text)[:1_000_000] + "\n")
-        message = self.redact(outcome.message)
-        print(f"reviewbot: {outcome.status}: {message}", file=sys.stderr, flush=True)
+        message = inert_line(self.redact(f"reviewbot: {outcome.status}: {outcome.message}"))
+        print(message, file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ from reviewbot.flow import Outcome, print_dry_run
 from reviewbot.gate import Skip
 from reviewbot.kinds import Side, Status
 from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker
-from reviewbot.markup import fence_for, sanitize
+from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.model import Model, ModelRequest
 from reviewbot.prompts import PromptRenderer, reply_prompt
 from reviewbot.pulls import GitHub, ReviewComment
@@ -111,7 +111,7 @@ def answer_in_thread(
     body = redact(_reply_body(words, suggestion, root.side)) + "\n" + REPLY
     url = _post(gh, reply, root, body, dry_run)
     verb = "would answer" if dry_run else "answered"
-    message = f"{verb} {reply.commenter} in the thread on {root.path}"
+    message = f"{verb} {reply.commenter} in the thread on {inline_code(root.path)}"
     u = answer.usage
     summary = [
         f"### reviewbot: {message}",

@@ -38,6 +38,7 @@ from reviewbot.pulls import (
     ReviewRejected,
     Thread,
 )
+from reviewbot.redact import workflow_command
 from reviewbot.review import (
     Earlier,
     IncrementalReview,
@@ -113,7 +114,7 @@ def print_dry_run(what: str, *texts: str) -> None:
     """Print what would be posted, in a log group where model and PR text cannot be read as
     workflow commands (`::add-mask::`, `::error::`, ...)."""
     token = secrets.token_hex(16)
-    print(f"::group::reviewbot dry run: {what}")
+    print(workflow_command("group", f"reviewbot dry run: {what}"))
     print(f"::stop-commands::{token}")
     for text in texts:
         print(text)

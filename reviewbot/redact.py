@@ -3,6 +3,11 @@
 It removes the secrets the run knows (the model key, the GitHub token, a password in
 `base_url`), anything shaped like a bearer token or a well-known key, and the userinfo of URLs.
 An endpoint or proxy that echoes a request header back therefore cannot publish the key.
+
+It also keeps what the Actions adapter prints inert: the runner reads every output line (stdout
+and stderr) as a possible workflow command, `::name::data` at the start of the line (after
+whitespace) and the legacy `##[name]data` anywhere in it; a file name or model text with a line
+break in it would otherwise start its own `::set-output` or `::error`.
 """
 
 from __future__ import annotations
@@ -58,18 +63,37 @@ class _LogFilter(logging.Filter):
         self._redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _inert(self._redact(record.getMessage()))
+        record.msg = inert_line(self._redact(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = _inert(self._redact(record.exc_text))
+        if record.exc_text:  # a traceback keeps its lines, each one inert
+            lines = _LINE_BREAK.split(self._redact(record.exc_text))
+            record.exc_text = "\n".join(map(inert_line, lines))
         return True
 
 
-def _inert(text: str) -> str:
-    """No line of a log message can start a workflow command (`::add-mask::`, `::error::`)."""
-    return re.sub(r"(?m)^(\s*)::", r"\1 ::", text)
+# What ends a line for the runner (\r, \n) and for anything that splits lines (str.splitlines).
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_SHOWN_BREAK = {"\r\n": "\\r\\n", "\r": "\\r", "\n": "\\n"}
+_COMMAND_START = re.compile(r"[^\w:]*::")  # a superset of the runner's TrimStart + "::"
+ZWSP = "\u200b"  # not whitespace to the runner's TrimStart, so a line starting with it is text
+
+
+def inert_line(text: str) -> str:
+    """`text` as one printed line the runner reads as text, never as a workflow command: line
+    breaks are shown as `\\n`, a `::` at its start and every legacy `##[` are broken by a
+    zero-width space."""
+    flat = _LINE_BREAK.sub(lambda m: _SHOWN_BREAK.get(m.group(0), " "), text)
+    flat = flat.replace("##[", "##" + ZWSP + "[")
+    return ZWSP + flat if _COMMAND_START.match(flat) else flat
+
+
+def workflow_command(name: str, data: str = "") -> str:
+    """The line `::name::data` with `data` escaped as GitHub documents (`%` → `%25`, CR → `%0D`,
+    LF → `%0A`; other line separators become spaces), so it stays one command on one line."""
+    escaped = data.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{name}::{_LINE_BREAK.sub(' ', escaped)}"
 
 
 def url_secrets(url: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -121,13 +122,139 @@ def test_a_billion_laughs_config_gives_a_short_error(tmp_path: Path) -> None:
     assert len(p.stderr) < 400, len(p.stderr)
 
 
-def test_log_lines_cannot_start_workflow_commands(caplog: pytest.LogCaptureFixture) -> None:
+def runner_commands(output: str) -> list[str]:
+    """The workflow commands GitHub's runner would read in `output`, as the runner parses them
+    (actions/runner ActionCommand.cs): lines end at CR, LF or CRLF; `::name::` after leading
+    whitespace (.NET TrimStart), or the legacy `##[name]` anywhere in a line; after
+    `stop-commands` only its token counts, and resumes them."""
+    found: list[str] = []
+    stopped = ""
+    for line in re.split(r"\r\n|\r|\n", output):
+        trimmed = line.lstrip()
+        name = None
+        if trimmed.startswith("::") and "::" in trimmed[2:]:
+            name, data = trimmed[2:].split("::", 1)
+        elif "##[" in line and "]" in line[line.index("##[") :]:
+            name, data = line[line.index("##[") + 3 :].split("]", 1)
+        if name is None:
+            continue
+        name = name.split(" ")[0]
+        if stopped:
+            stopped = "" if name == stopped else stopped
+            continue
+        found.append(name)
+        if name == "stop-commands":
+            stopped = data
+    return found
+
+
+HOSTILE_PATHS = [
+    "a.py\n::set-output name=x::y",
+    "a.py\r::error::pwned",
+    "::error::pwned.py",
+    "  ::add-mask::x.py",
+    "a.py\r\n  ::warning::w",
+    "b ##[set-output name=x;]y",
+    "c\u2028::stop-commands::t",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE_PATHS)
+def test_a_printed_line_with_a_hostile_path_is_one_inert_line(path: str) -> None:
+    from reviewbot.redact import inert_line, workflow_command
+
+    line = inert_line(f"could not resolve the thread on {path}")
+    assert len(line.splitlines()) == 1 and runner_commands(line) == []
+    assert runner_commands(inert_line(path)) == []
+    command = workflow_command("error", f"reviewbot: {path}")
+    assert len(command.splitlines()) == 1 and runner_commands(command) == ["error"]
+    assert workflow_command("notice", "50%0A done\n") == "::notice::50%250A done%0A"
+
+
+def test_log_lines_cannot_start_workflow_commands() -> None:
     import logging
 
     from reviewbot.redact import _LogFilter
 
     record = logging.LogRecord(
-        "x", logging.WARNING, "f", 1, "model said %s", ("ok\n::add-mask::x",), None
+        "x", logging.WARNING, "f", 1, "model said %s", ("ok\n  ::add-mask::x ##[error]e",), None
     )
     assert _LogFilter(Redactor()).filter(record)
-    assert record.getMessage() == "model said ok\n ::add-mask::x"
+    assert record.getMessage() == "model said ok\\n  ::add-mask::x ##\u200b[error]e"
+    assert runner_commands(record.getMessage()) == []
+    try:
+        raise ValueError("bad path a.py\n::set-output name=x::y")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, "f", 1, "boom", None, sys.exc_info())
+    assert _LogFilter(Redactor()).filter(record)
+    text = logging.Formatter("reviewbot: %(message)s").format(record)
+    assert "Traceback" in text and runner_commands(text) == []
+
+
+class ReplyGitHub:
+    """Just enough of the GitHub protocol for a reply in one of the bot's threads on `path`."""
+
+    def __init__(self, path: str) -> None:
+        from reviewbot.pulls import ReviewComment
+
+        body = "**major**: x\n<!-- reviewbot:v1 comment fp=0123456789ab -->"
+        self.root = ReviewComment(3_000_000_001, body, "reviewbot[bot]", True, None, path, 4)
+        self.reply = ReviewComment(3_000_000_002, "Why?", "Codertocat", False, self.root.id, path)
+        self.posted: list[str] = []
+
+    def config_file(self, path: str, ref: str) -> None:
+        return None
+
+    def permission(self, user: str) -> str:
+        return "write"
+
+    def review_comment(self, comment_id: int) -> object:
+        return self.root
+
+    def review_comments(self, number: int) -> list[object]:
+        return [self.root, self.reply]
+
+    def post_reply(self, number: int, comment_id: int, body: str) -> str:
+        self.posted.append(body)
+        return "https://github.com/Codertocat/Hello-World/pull/2#discussion_r3000000003"
+
+
+@pytest.mark.parametrize("dry_run", ["false", "true"])
+@pytest.mark.parametrize("path", HOSTILE_PATHS[:3])
+def test_a_reply_on_a_hostile_path_prints_no_workflow_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], path: str, dry_run: str
+) -> None:
+    from reviewbot.action import run_action
+    from reviewbot.model import ModelReply, Usage
+    from tests.test_review import FakeModel
+
+    event = json.loads(
+        (ROOT / "tests/data/events/pull_request_review_comment.created.json").read_text()
+    )
+    event["comment"]["in_reply_to_id"] = 3_000_000_001
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    answer = json.dumps({"reply": "Because.", "suggestion": None})
+    model = FakeModel(lambda i, r: ModelReply(answer, Usage(10, 5, 0, 0, 1)))
+    gh = ReplyGitHub(path)
+    env = {
+        "GITHUB_EVENT_NAME": "pull_request_review_comment",
+        "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
+        "GITHUB_REPOSITORY": "Codertocat/Hello-World",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "INPUT_API_KEY": FAKE_KEY,
+        "INPUT_GITHUB_TOKEN": "ghs_faketokenfaketokenfaketoken0123",
+        "INPUT_DRY_RUN": dry_run,
+    }
+    code = run_action(env, make_github=lambda *_: gh, make_model=lambda *_: model)  # type: ignore[arg-type,return-value]
+    out = capsys.readouterr()
+    assert code == 0, out
+    assert (gh.posted == []) == (dry_run == "true")
+    commands = runner_commands(out.out) + runner_commands(out.err)
+    expected = {"add-mask", "notice", "group", "stop-commands", "endgroup"}
+    assert set(commands) <= expected, commands  # the stop token ends the block: not a name here
+    assert len((tmp_path / "output").read_text().splitlines()) == 4
+    summary = (tmp_path / "summary.md").read_text().splitlines()
+    assert summary[0].startswith("### reviewbot: ") and summary[0].endswith("`")  # path whole
