@@ -300,7 +300,9 @@ class Walkthrough:
             before, result.summary, incremental, result.file_summaries, pr_paths, this
         )
         push = result.summary if incremental else ""
-        body = self._redact(walkthrough.render(state, prepared.manifest, result.skipped, push))
+        body = walkthrough.render(
+            state, prepared.manifest, result.skipped, push, redact=self._redact
+        )
         if self._dry_run:
             verb = "edited" if existing else "posted"
             print_dry_run(f"the walkthrough comment that would be {verb}", body)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from reviewbot.diff import Skipped
@@ -115,8 +115,18 @@ def render(
     manifest: Sequence[ManifestEntry],
     skipped: Sequence[Skipped],
     push_summary: str = "",
+    *,
+    redact: Callable[[str], str],
 ) -> str:
-    """The comment: what the PR does, a table of its files, what was not reviewed, history."""
+    """The comment: what the PR does, a table of its files, what was not reviewed, history.
+    The state's text is redacted before it is shown or encoded: a secret the model echoed
+    would otherwise survive, base64-encoded, in the hidden line (and in every later review)."""
+    state = replace(
+        state,
+        summary=redact(state.summary),
+        files=tuple((redact(p), redact(line)) for p, line in state.files),
+    )
+    push_summary = redact(push_summary)
     out = ["### reviewbot walkthrough", ""]
     out += [sanitize(state.summary or "No summary yet.", MAX_SUMMARY), ""]
     last = state.rounds[-1] if state.rounds else None
@@ -153,7 +163,7 @@ def render(
     while len(tail) > MAX_STATE and state.files:  # only with very long paths and lines
         state = replace(state, files=state.files[: len(state.files) // 2])
         tail = walkthrough_tail(state.encode())
-    body = "\n".join(out)
+    body = redact("\n".join(out))  # paths and skip reasons too
     budget = GITHUB_BODY_LIMIT - 100 - len(tail)
     if len(body) > budget:  # the state is kept whole: it is what the next review reads
         body = body[: budget - 60].rstrip() + "\n\n…(walkthrough truncated)"

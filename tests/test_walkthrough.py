@@ -24,7 +24,7 @@ def round_(head: str = "abc1234", kind: str = "full") -> Round:
 
 def test_the_state_survives_a_round_trip_through_the_comment() -> None:
     state = State("Adds a cache.", (("a.py", "New cache."),), (round_(),))
-    body = render(state, [ManifestEntry("a.py", "added", 10, 0, 1)], [])
+    body = render(state, [ManifestEntry("a.py", "added", 10, 0, 1)], [], redact=str)
     assert body.endswith("\n" + WALKTHROUGH)
     assert read_state(body) == state
 
@@ -79,7 +79,10 @@ def test_model_and_pr_text_cannot_mention_link_or_break_the_table() -> None:
     )
     state = State(hostile, (("a|b.py", hostile),), (round_(),))
     body = render(
-        state, [ManifestEntry("a|b.py", "modified", 1, 1, 1)], [Skipped("x.lock", "lock file")]
+        state,
+        [ManifestEntry("a|b.py", "modified", 1, 1, 1)],
+        [Skipped("x.lock", "lock file")],
+        redact=str,
     )
     html = cmarkgfm.github_flavored_markdown_to_html(body.rsplit("\n", 2)[0])
     # a bare URL may autolink (it shows itself); no link hides behind other words
@@ -93,7 +96,7 @@ def test_model_and_pr_text_cannot_mention_link_or_break_the_table() -> None:
 def test_a_huge_pr_stays_within_githubs_limit_and_keeps_its_state() -> None:
     files = tuple((f"src/{'d/' * 40}{i}.py", "x" * 200) for i in range(100))
     manifest = [ManifestEntry(p, "modified", 1, 1, 1) for p, _ in files]
-    body = render(State("s", files, (round_(),)), manifest, [])
+    body = render(State("s", files, (round_(),)), manifest, [], redact=str)
     assert len(body) <= GITHUB_BODY_LIMIT
     assert read_state(body).rounds == (round_(),)
 
@@ -118,7 +121,7 @@ def readme_example() -> str:
     ]
     skipped = [Skipped("poetry.lock", "lock file (skipped by default)")]
     push = 'Guards the call with `if __name__ == "__main__":`.'
-    return render(state, manifest, skipped, push)
+    return render(state, manifest, skipped, push, redact=str)
 
 
 def test_the_readme_shows_the_walkthrough_as_the_code_renders_it() -> None:
@@ -173,3 +176,65 @@ def readme_thread() -> str:
 def test_the_readme_shows_a_thread_as_the_code_renders_it() -> None:
     quoted = "\n".join(f"> {line}".rstrip() for line in readme_thread().splitlines())
     assert quoted in (ROOT / "README.md").read_text()
+
+
+SECRET = "sk-" + "live" * 6  # shaped like a key, so the redactor hides it without being told
+
+
+def _decoded_state(body: str) -> str:
+    raw = read_walkthrough_state(body)
+    assert raw is not None
+    return raw.decode()
+
+
+def test_a_key_in_model_text_is_hidden_in_the_body_and_in_the_encoded_state() -> None:
+    from reviewbot.redact import Redactor
+
+    redact = Redactor(["hunter2hunter2"])
+    state = State(
+        f"Adds a client; key {SECRET}.",
+        (("a.py", "Uses hunter2hunter2 as the password."),),
+        (round_(),),
+    )
+    body = render(
+        state, [ManifestEntry("a.py", "added", 3, 0, 1)], [], f"push {SECRET}", redact=redact
+    )
+    for text in (body, _decoded_state(body)):
+        assert SECRET not in text and "hunter2hunter2" not in text
+    assert "***" in _decoded_state(body) and "Adds a client; key ***." in body
+    assert read_state(body).files == (("a.py", "Uses *** as the password."),)
+
+
+def test_the_walkthrough_a_review_posts_carries_no_key_in_its_state() -> None:
+    """Through the flow's Walkthrough.keep, with the run's redactor, as a review posts it."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from reviewbot.flow import Walkthrough
+    from reviewbot.model import Usage
+    from reviewbot.pulls import History, IssueComment
+    from reviewbot.redact import Redactor
+
+    posted: list[str] = []
+
+    class GitHub:
+        def post_comment(self, number: int, body: str) -> IssueComment:
+            posted.append(body)
+            return IssueComment(4_000_000_001, body, "https://github.com/o/r/pull/2#c")
+
+    pr = SimpleNamespace(number=2, head_sha="a" * 40)
+    prepared = SimpleNamespace(manifest=[ManifestEntry("a.py", "added", 3, 0, 1)])
+    result: Any = SimpleNamespace(
+        usage=Usage(10, 5),
+        status="reviewed",
+        placed=(),
+        resolved=(),
+        summary=f"Reads {SECRET} from the code.",
+        file_summaries=(("a.py", f"Hard-codes {SECRET}."),),
+        skipped=(),
+    )
+    kept = Walkthrough(GitHub(), pr, False, Redactor())  # type: ignore[arg-type]
+    assert kept.keep(History(), prepared, result, False).startswith("Walkthrough posted")  # type: ignore[arg-type]
+    [body] = posted
+    assert SECRET not in body and SECRET not in _decoded_state(body)
+    assert read_state(body).summary == "Reads *** from the code."
