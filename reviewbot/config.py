@@ -74,11 +74,15 @@ FILE_KEYS = frozenset(
 )
 
 
+MAX_YAML_DEPTH = 16  # the deepest setting (path_instructions) needs 3 levels
+
+
 def parse_config_file(text: str, source: str) -> dict[str, Any]:
     """Parse and check a YAML config file; a bad key or value is an error naming it."""
     import yaml  # only needed when a config file is present
 
     try:
+        _check_yaml_shape(text, source)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -99,6 +103,31 @@ def parse_config_file(text: str, source: str) -> dict[str, Any]:
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
     return out
+
+
+def _check_yaml_shape(text: str, source: str) -> None:
+    """Refuse anchors, aliases and deep nesting from the parser's events, before anything is
+    built: an alias repeats a value without copying it, so a few hundred bytes can stand for
+    billions of values once a check walks or prints them, and building a deeply nested value
+    recurses. The event parser itself is a loop; it reads the text once."""
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ConfigError(
+                f"{source} line {line}: YAML anchors and aliases (&name, *name, <<) are not "
+                "allowed in the config; write the value out"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ConfigError(
+                    f"{source} line {line}: nested more than {MAX_YAML_DEPTH} levels deep"
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def explicit_settings(values: Mapping[str, str]) -> dict[str, Any]:

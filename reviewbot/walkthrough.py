@@ -65,7 +65,7 @@ def read_state(body: str) -> State:
     raw = read_walkthrough_state(body)
     try:
         data = json.loads(raw) if raw is not None else None
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deeply for the decoder: not ours
         data = None
     if not isinstance(data, dict):
         return State()

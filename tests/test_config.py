@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from reviewbot.config import Config, parse_config_file
@@ -67,3 +69,58 @@ def test_the_example_config_is_valid() -> None:
     config = Config().with_overrides(parse_config_file(text, "examples/config/reviewbot.yml"))
     assert config.reply_to == "writers_and_author" and config.context == "scope"
     assert config.path_instructions[0][0] == "**/migrations/**"
+
+
+def billion_laughs(key: str) -> str:
+    """Nine levels of nine aliases under one allowed key: 387 million strings in ~400 bytes."""
+    levels = ["  - &a ['lol','lol','lol','lol','lol','lol','lol','lol','lol']"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"  - &{name} [{','.join([f'*{prev}'] * 9)}]")
+    return f"{key}:\n" + "\n".join(levels) + "\n"
+
+
+@pytest.mark.parametrize("key", ["max_comments", "instructions", "exclude"])
+def test_yaml_aliases_are_refused_at_once_with_one_clear_line(key: str) -> None:
+    text = billion_laughs(key)
+    assert len(text) < 500
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as exc:
+        parse_config_file(text, "cfg")
+    assert time.perf_counter() - start < 1.0  # was 35 s and 1.1 GB for such a file
+    assert str(exc.value) == (
+        "cfg line 2: YAML anchors and aliases (&name, *name, <<) are not allowed in the config; "
+        "write the value out"
+    )
+
+
+def test_an_anchor_or_a_merge_key_alone_is_refused_too() -> None:
+    with pytest.raises(ConfigError, match="cfg line 2: YAML anchors and aliases"):
+        parse_config_file("max_comments: 5\ninstructions: &note Be brief.\n", "cfg")
+    with pytest.raises(ConfigError, match="anchors and aliases"):
+        parse_config_file("base: &b {max_comments: 5}\n<<: *b\n", "cfg")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000,
+        "- " * 100_000,
+        "instructions: " + "{a: " * 50_000,
+        "x:\n" + "".join(" " * i + "y:\n" for i in range(1, 5_000)),
+    ],
+)
+def test_deeply_nested_yaml_is_one_clear_line_not_a_recursion_error(text: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"^cfg line \d+: nested more than 16 levels deep$"):
+        parse_config_file(text, "cfg")
+    assert time.perf_counter() - start < 1.0
+
+
+def test_nesting_a_config_needs_still_parses() -> None:
+    values = parse_config_file(
+        "path_instructions:\n  - path: 'src/**'\n    instructions: |\n      Check bounds.\n"
+        "include: [src/**, lib/**]\n",
+        "cfg",
+    )
+    assert values["path_instructions"] == (("src/**", "Check bounds.\n"),)
+    assert values["include"] == ("src/**", "lib/**")

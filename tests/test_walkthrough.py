@@ -238,3 +238,14 @@ def test_the_walkthrough_a_review_posts_carries_no_key_in_its_state() -> None:
     [body] = posted
     assert SECRET not in body and SECRET not in _decoded_state(body)
     assert read_state(body).summary == "Reads *** from the code."
+
+
+def test_a_state_nested_too_deeply_reads_as_no_state() -> None:
+    nested = ("[" * 20_000 + "]" * 20_000).encode()  # 53,336 base64 characters: fits the line
+    body = "x\n" + walkthrough_tail(nested)
+    assert read_walkthrough_state(body) == nested  # it reaches the JSON decoder
+    assert read_state(body) == State()
+    deep_object = ('{"summary": ' * 4_000 + '"x"' + "}" * 4_000).encode()
+    assert read_state("x\n" + walkthrough_tail(deep_object)) == State()
+    deeper = ("[" * 100_000 + "]" * 100_000).encode()  # longer than the state line may be
+    assert read_state("x\n" + walkthrough_tail(deeper)) == State()
