@@ -33,10 +33,11 @@ class Guide:
 class Guidance:
     general: tuple[Guide, ...] = ()
     scoped: tuple[Guide, ...] = ()
+    unused: tuple[str, ...] = ()  # instruction files that apply to no file, and why
 
     @property
     def names(self) -> list[str]:
-        return [g.name for g in (*self.general, *self.scoped)]
+        return [g.name for g in (*self.general, *self.scoped)] + list(self.unused)
 
     def general_text(self) -> str:
         return _join(self.general)
@@ -55,18 +56,33 @@ def instruction_file_names(entries: Iterable[str]) -> list[str]:
 def read_guidance(
     texts: Mapping[str, str | None], path_instructions: Sequence[tuple[str, str]] = ()
 ) -> Guidance:
-    """Guidance from the base branch's files (name → text, None when absent) and the config."""
+    """Guidance from the base branch's files (name → text, None when absent) and the config.
+
+    Only the files named above count: `texts` may hold other base-branch files (a pull request
+    that deletes lines in `.github/instructions/notes.md` has that file's old text fetched for
+    context), and those are never guidance. An instructions file applies only to the files its
+    own `applyTo` matches; without one it applies to none (GitHub's rule), and says so."""
     general = [Guide(n, _cap(t)) for n in GENERAL_FILES if (t := texts.get(n))]
-    scoped = []
+    scoped, unused = [], []
     for name, text in sorted(texts.items()):
-        if name.startswith(f"{INSTRUCTIONS_DIR}/") and text:
-            apply_to, body = _front_matter(text)
-            scoped.append(Guide(name, _cap(body), apply_to or ("**",)))
+        if not _is_instructions_file(name) or not text:
+            continue
+        apply_to, body = _front_matter(text)
+        if apply_to:
+            scoped.append(Guide(name, _cap(body), apply_to))
+        else:
+            unused.append(f"{name} (no applyTo: applies to no file)")
     scoped += [
         Guide(f"config path_instructions ({glob})", _cap(text), (glob,))
         for glob, text in path_instructions
     ]
-    return Guidance(tuple(general), tuple(scoped))
+    return Guidance(tuple(general), tuple(scoped), tuple(unused))
+
+
+def _is_instructions_file(name: str) -> bool:
+    """`.github/instructions/NAME.instructions.md`, as `instruction_file_names` lists them."""
+    folder, _, file = name.rpartition("/")
+    return folder == INSTRUCTIONS_DIR and file.endswith(".instructions.md")
 
 
 def _front_matter(text: str) -> tuple[tuple[str, ...], str]:
