@@ -15,7 +15,7 @@ from reviewbot.event import WRITE_PERMISSIONS, Reply
 from reviewbot.flow import Outcome, print_dry_run
 from reviewbot.gate import Skip
 from reviewbot.kinds import Side, Status
-from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker
+from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker, without_marker
 from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.model import Model, ModelRequest
 from reviewbot.prompts import PromptRenderer, reply_prompt
@@ -164,4 +164,4 @@ def _post(gh: GitHub, reply: Reply, root: ReviewComment, body: str, dry_run: boo
 
 
 def _without_markers(body: str) -> str:
-    return re.sub(r"\n?<!-- reviewbot:v1 [^>]*-->\s*$", "", body.rstrip())
+    return without_marker(body)

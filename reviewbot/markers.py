@@ -105,6 +105,24 @@ def read_walkthrough_state(body: str) -> bytes | None:
         return None
 
 
+_MARKER_OPEN = "<!-- reviewbot:v1 "
+
+
+def without_marker(body: str) -> str:
+    """`body` without the marker it ends with (`<!-- reviewbot:v1 ... -->`, on its own line or
+    not), for showing a thread's comments to the model. In linear time: the marker is the text
+    after the last `>` but one, so one search finds where it starts (a regex tried at every
+    `<!-- reviewbot:v1 ` took 0.5 s on a 65 KB comment of them)."""
+    text = body.rstrip()
+    if not text.endswith("-->"):
+        return text
+    previous = text.rfind(">", 0, len(text) - 1)  # a marker holds no `>` before its `-->`
+    start = text.find(_MARKER_OPEN, previous + 1, len(text) - 3)
+    if start < 0 or start + len(_MARKER_OPEN) > len(text) - 3:
+        return text
+    return text[: start - 1] if text[start - 1 : start] == "\n" else text[:start]
+
+
 class _HasFingerprints(Protocol):
     @property
     def fingerprints(self) -> frozenset[str]: ...

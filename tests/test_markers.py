@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import time
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from reviewbot.findings import Finding
 from reviewbot.markers import (
     WALKTHROUGH,
@@ -13,6 +19,7 @@ from reviewbot.markers import (
     read_walkthrough_state,
     review_marker,
     walkthrough_tail,
+    without_marker,
 )
 
 HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -70,3 +77,40 @@ def test_walkthrough_state_line() -> None:
         "<!-- reviewbot:v1 walkthrough-state e30= -->\n<!-- reviewbot:v1 walkthrough -->"
     )
     assert read_walkthrough_state("### x\n" + walkthrough_tail(b"{}")) == b"{}"
+
+
+def test_a_thread_comment_loses_only_its_closing_marker() -> None:
+    assert without_marker("Fixed, thanks.\n<!-- reviewbot:v1 reply -->\n") == "Fixed, thanks."
+    assert without_marker("**major**: x\n" + comment_marker(TYPO)) == "**major**: x"
+    assert without_marker("quote <!-- reviewbot:v1 reply --> then more") == (
+        "quote <!-- reviewbot:v1 reply --> then more"
+    )
+    assert (
+        without_marker("a > b\n<!-- reviewbot:v1 x > y -->") == "a > b\n<!-- reviewbot:v1 x > y -->"
+    )
+    assert without_marker("<!-- reviewbot:v1 -->") == ""
+    assert without_marker("plain -->") == "plain -->"
+
+
+# The rule as a regex (what the reply flow used): the reference for the linear version.
+_STRIP_RULE = re.compile(r"\n?<!-- reviewbot:v1 [^>]*-->\s*$")
+
+
+@given(st.lists(st.sampled_from(["<!-- reviewbot:v1 ", "-->", ">", "-", "\n", " ", "x"])))
+def test_marker_stripping_matches_its_rule(parts: list[str]) -> None:
+    body = "".join(parts)
+    assert without_marker(body) == _STRIP_RULE.sub("", body.rstrip())
+
+
+def test_stripping_a_65_kb_comment_of_marker_openers_is_linear() -> None:
+    opener = "<!-- reviewbot:v1 "
+    for body, expected in (
+        (opener * 3_600, (opener * 3_600).rstrip()),  # no `-->`: nothing to strip
+        ("\n<!-- reviewbot:v1 a" * 3_000 + "-->", ""),  # one marker from the first opener
+        ("x>" + (opener + "-" * 30) * 1_300 + " -->", "x>"),
+    ):
+        assert len(body) > 60_000
+        start = time.perf_counter()
+        out = without_marker(body)
+        assert time.perf_counter() - start < 0.2  # a sanity margin: the regex took 0.5-0.9 s
+        assert out == expected
