@@ -357,3 +357,90 @@ def test_the_empty_token_message_of_a_bare_docker_step_is_in_troubleshooting(
     message = error.removeprefix("::error::").removeprefix("reviewbot: ")
     assert "github_token" in message
     assert f"`{message}`" in troubleshooting()
+
+
+# --- the quick start's make, on a machine that is not ready ------------------------------------
+
+MAKE = shutil.which("make")
+
+
+def make(project: Path, path: list[Path], *args: str) -> subprocess.CompletedProcess[str]:
+    """`make ARGS` in a copy of the project's Makefile, with only these directories on PATH."""
+    env = {"PATH": os.pathsep.join(map(str, path)), "HOME": str(project)}
+    assert MAKE
+    return subprocess.run(
+        [MAKE, *args], cwd=project, env=env, capture_output=True, text=True, timeout=30
+    )
+
+
+def shim(directory: Path, name: str, script: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The files `make demo` and `make test` start from, in a scratch directory."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, project / name)
+    return project
+
+
+def python_310(tmp_path: Path) -> Path:
+    """A directory whose `python3` says it is Python 3.10 (a real one, patched at start-up)."""
+    fake = tmp_path / "py310"
+    fake.mkdir()
+    (fake / "sitecustomize.py").write_text(
+        "import collections, sys\n"
+        "sys.version_info = collections.namedtuple('v', 'major minor micro releaselevel serial')"
+        "(3, 10, 12, 'final', 0)\n"
+    )
+    shim(tmp_path / "bin310", "python3", f'PYTHONPATH={fake} exec {sys.executable} "$@"\n')
+    return tmp_path / "bin310"
+
+
+def test_make_demo_on_python_310_stops_first_with_one_line(project: Path, tmp_path: Path) -> None:
+    p = make(project, [python_310(tmp_path), Path("/usr/bin"), Path("/bin")], "demo")
+    assert p.returncode == 2
+    [line] = p.stderr.splitlines()
+    assert "needs Python 3.11 or newer, but python3 is Python 3.10" in line
+    assert "make PYTHON=python3.11" in line
+    assert p.stdout == "" and not (project / ".venv").exists()  # no venv, no pip
+
+
+def test_make_rebuilds_a_venv_made_by_another_python(project: Path, tmp_path: Path) -> None:
+    real = shim(tmp_path / "bin", "python3", f'exec {sys.executable} "$@"\n').parent
+    venv = project / ".venv"
+    (venv / "pyvenv.cfg").parent.mkdir()
+    (venv / "pyvenv.cfg").write_text("version = 3.10.12\n")
+    shutil.copytree(python_310(tmp_path), venv / "bin")
+    (venv / "bin" / "python3").rename(venv / "bin" / "python")
+    (venv / ".installed-stamp").touch()  # installed, and newer than pyproject.toml
+    p = make(project, [real, Path("/usr/bin"), Path("/bin")], "-n", "demo")
+    assert p.returncode == 0, p.stderr
+    assert "rebuilding it with Python 3.11" in p.stdout and "rm -rf .venv" in p.stdout
+    assert "python3 -m venv .venv" in p.stdout and "pip install" in p.stdout
+
+    # the same venv made by this Python is kept
+    shim(venv / "bin", "python", f'exec {sys.executable} "$@"\n')
+    p = make(project, [real, Path("/usr/bin"), Path("/bin")], "-n", "demo")
+    assert p.returncode == 0 and "-m venv" not in p.stdout and "reviewbot review" in p.stdout
+
+
+def test_make_test_without_npm_stops_first_with_one_line(project: Path, tmp_path: Path) -> None:
+    bin_dir = shim(tmp_path / "bin", "python3", f'exec {sys.executable} "$@"\n').parent
+    p = make(project, [bin_dir], "test")  # no node, no npm, nothing else
+    assert p.returncode == 2 and p.stdout == ""
+    [line] = p.stderr.splitlines()
+    assert "make test needs Node.js and npm" in line
+
+    shim(bin_dir, "node", "exit 0\n")
+    shim(bin_dir, "npm", "exit 0\n")
+    p = make(project, [bin_dir], "-n", "test")
+    assert p.returncode == 0, p.stderr
+    assert "npm install" in p.stdout and "pytest" in p.stdout
