@@ -445,3 +445,12 @@ def test_make_test_without_npm_stops_first_with_one_line(project: Path, tmp_path
     p = make(project, [bin_dir], "-n", "test")
     assert p.returncode == 0, p.stderr
     assert "npm install" in p.stdout and "pytest" in p.stdout
+
+
+def test_make_demo_installs_reviewbot_without_the_test_tools(project: Path, tmp_path: Path) -> None:
+    real = shim(tmp_path / "bin", "python3", f'exec {sys.executable} "$@"\n').parent
+    p = make(project, [real, Path("/usr/bin"), Path("/bin")], "-n", "demo")
+    assert p.returncode == 0, p.stderr
+    assert "-e '.'" in p.stdout and "[test]" not in p.stdout
+    p = make(project, [real, Path("/usr/bin"), Path("/bin")], "-n", "lint")
+    assert "-e '.[test]'" in p.stdout
