@@ -156,7 +156,9 @@ def _connect(
             "the api_key input is empty: pass your key, e.g. api_key: ${{ secrets.AIMLAPI_KEY }}"
         )
     if not inputs.github_token:
-        raise UsageError("the github_token input is empty")
+        raise UsageError(  # a docker:// step gets no defaults from action.yml
+            "the github_token input is empty: pass github_token: ${{ github.token }}"
+        )
     if not repo or "/" not in repo:
         raise UsageError("GITHUB_REPOSITORY is not set to owner/name")
     return make_github(
