@@ -74,6 +74,7 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
         next(i for i in mc.SCENARIOS["diff_too_large"] if "/files?" in i["request"]["uri"]),
         *mc.NO_FILES,
     ],
+    "local_config": [OPENED[0], *OPENED[2:]],  # --config FILE: the base's file is not read
     "not_found": [mc.gh("GET", "/pulls/2", 404, mc.NOT_FOUND)],
     "bad_credentials": [unauthorized()],
 }

@@ -122,9 +122,9 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
     assert code == 0, err
     assert out == "hello.py:2:1: major: Greeting is misspelled\n"
     assert_only_reads(sent)
-    assert [(m, u.split("?")[0].removeprefix(mc.API)) for m, u, _ in sent] == [
+    assert [(m, u.removeprefix(mc.API)) for m, u, _ in sent] == [
         ("GET", "/pulls/2"),
-        ("GET", "/contents/.github/reviewbot.yml"),
+        ("GET", f"/contents/.github/reviewbot.yml?ref={mc.BASE}"),  # the base commit's
         ("GET", "/pulls/2"),
         ("POST", "https://api.github.com/graphql"),
     ]
@@ -285,3 +285,23 @@ def test_without_a_token_it_names_both_variables(
     assert line.startswith(
         "reviewbot: error: --pr needs a GitHub token: set GITHUB_TOKEN or GH_TOKEN"
     )
+
+
+def test_a_local_config_file_stands_in_for_the_base_branchs(
+    outside_a_repository: Path,
+    fake_responses: FakeResponses,
+    sent: list[tuple[str, str, bytes]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", FAKE_TOKEN)
+    monkeypatch.setenv("REVIEWBOT_API_KEY", FAKE_KEY)
+    conf = outside_a_repository / "try.yml"
+    conf.write_text("instructions: Trying out local rules.\n")
+    base = ("--base-url", fake_responses.base_url, "--config", str(conf))
+    code, _, err = review_pr("local_config", "Codertocat/Hello-World#2", capsys, *base)
+    assert code == 0, err
+    [(_, _, body)] = fake_responses.seen
+    assert "Trying out local rules." in json.loads(body)["instructions"]
+    assert not any("/contents/" in u for _, u, _ in sent)
+    assert_only_reads(sent)
