@@ -256,7 +256,10 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     for note in notes:
         print(redact(f"reviewbot: {note}"), file=sys.stderr)
     if args.dry_run:
-        _write(args.output, _dry_run_text(prepared, args.format), redact)
+        from reviewbot.formats import plan_json, plan_text
+
+        plan = plan_json(prepared) if args.format == "json" else plan_text(prepared)
+        _write(args.output, plan, redact)
         return 0
     result = run_review(prepared, config, _model(config, args.sample_response), _progress())
     from reviewbot.render import problem_text
@@ -340,38 +343,6 @@ def _progress() -> Any:
         print(f"\rreviewbot: {done}/{total} requests done", end=end, file=sys.stderr, flush=True)
 
     return show
-
-
-def _dry_run_text(prepared: Prepared, fmt: str) -> str:
-    if fmt == "json":
-        from reviewbot.formats import plan_json
-
-        return plan_json(prepared)
-    plan = prepared.plan
-    out = [f"# Request plan: {len(plan.chunks)} request(s), ~{plan.tokens:,} diff tokens"]
-    stats = prepared.context
-    if stats is not None:
-        out.append(
-            f"# Scope context: {stats.with_scope} of {stats.hunks} hunks widened "
-            f"({stats.whole_scope} with their whole enclosing scope), {stats.lines:,} lines, "
-            f"~{round(stats.chars / 3.2):,} tokens (counted in the plan)"
-        )
-    elif prepared.context_note:
-        out.append(f"# {prepared.context_note}")
-    for i, chunk in enumerate(plan.chunks, 1):
-        names = ", ".join(f.path for f in chunk.files)
-        out.append(f"{i}. ~{chunk.tokens:,} tokens, {len(chunk.files)} file(s): {names}")
-    out += [f"not reviewed: {s.path}: {s.reason}" for s in (*prepared.skipped, *plan.not_reviewed)]
-    if prepared.requests:
-        out += [
-            "",
-            "# instructions (the same for every request)",
-            "",
-            prepared.requests[0].instructions,
-        ]
-    for i, req in enumerate(prepared.requests, 1):
-        out += ["", f"# input of request {i} of {len(prepared.requests)}", "", req.input]
-    return "\n".join(out) + "\n"
 
 
 def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) -> str:

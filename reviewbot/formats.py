@@ -248,3 +248,32 @@ def plan_json(prepared: Prepared) -> str:
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_text(prepared: Prepared) -> str:
+    """`--dry-run`: the request plan, then the rendered prompts."""
+    plan = prepared.plan
+    out = [f"# Request plan: {len(plan.chunks)} request(s), ~{plan.tokens:,} diff tokens"]
+    stats = prepared.context
+    if stats is not None:
+        out.append(
+            f"# Scope context: {stats.with_scope} of {stats.hunks} hunks widened "
+            f"({stats.whole_scope} with their whole enclosing scope), {stats.lines:,} lines, "
+            f"~{round(stats.chars / 3.2):,} tokens (counted in the plan)"
+        )
+    elif prepared.context_note:
+        out.append(f"# {prepared.context_note}")
+    for i, chunk in enumerate(plan.chunks, 1):
+        names = ", ".join(f.path for f in chunk.files)
+        out.append(f"{i}. ~{chunk.tokens:,} tokens, {len(chunk.files)} file(s): {names}")
+    out += [f"not reviewed: {s.path}: {s.reason}" for s in (*prepared.skipped, *plan.not_reviewed)]
+    if prepared.requests:
+        out += [
+            "",
+            "# instructions (the same for every request)",
+            "",
+            prepared.requests[0].instructions,
+        ]
+    for i, req in enumerate(prepared.requests, 1):
+        out += ["", f"# input of request {i} of {len(prepared.requests)}", "", req.input]
+    return "\n".join(out) + "\n"
