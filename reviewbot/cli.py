@@ -43,8 +43,8 @@ environment:
   {KEY_ENV}      the Responses API key (required unless --dry-run or --sample-response)
   {BASE_URL_ENV}     like --base-url
   {MODEL_ENV}        like --model
-  GITHUB_TOKEN or GH_TOKEN  a GitHub token, for --pr (read access is enough)
-  GITHUB_API_URL     GitHub Enterprise's API for --pr OWNER/REPO#N (default api.github.com)
+  GITHUB_TOKEN, GH_TOKEN a GitHub token for --pr (read access is enough)
+  GITHUB_API_URL         GitHub Enterprise's API for --pr OWNER/REPO#N (default github.com)
 """
 
 

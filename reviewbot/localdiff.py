@@ -226,7 +226,8 @@ def commit_messages(git_range: str) -> tuple[str, str]:
         log = f"{base}..{b or 'HEAD'}"
     else:  # `git diff REV`: REV against the working tree, so the commits since REV
         log = f"{git_range}..HEAD"
-    out = _rev(["log", "--reverse", f"-n{MAX_COMMITS}", "--format=%x1e%B", log, "--"])
+    args = ["log", "--reverse", "--no-merges", f"-n{MAX_COMMITS}", "--format=%x1e%B", log, "--"]
+    out = _rev(args)
     messages = [m.strip() for m in (out or "").split("\x1e") if m.strip()]
     if not messages:
         return "", ""
