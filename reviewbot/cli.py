@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # heavy imports stay out of `reviewbot --help`
     from reviewbot.config import Config
+    from reviewbot.localdiff import Source
     from reviewbot.review import Prepared, ReviewResult
 
 SEVERITY_CHOICES = ("critical", "major", "minor", "nit")  # reviewbot.kinds, without its import
@@ -28,10 +29,12 @@ EPILOG = f"""examples:
   reviewbot review --git HEAD~1 --format sarif --output review.sarif
   reviewbot review --git main...HEAD --format rdjson | reviewdog -f=rdjson -reporter=local
   reviewbot review --diff change.diff --dry-run     the request plan and prompts; calls nothing
+  reviewbot review --pr octo/app#42                 a GitHub pull request, printed; posts nothing
 
 exit codes:
   0    done (also: nothing to review)
-  1    failure: one line on stderr (for example, the model endpoint kept failing)
+  1    failure: one line on stderr (for example, the model endpoint kept failing, or
+       nothing was reviewed: every file to review failed or was over the budget)
   2    bad usage or configuration (no key, input that is not a diff, a bad config file)
   3    --fail-on: a finding at or above that severity
   130  interrupted (Ctrl-C)
@@ -40,6 +43,8 @@ environment:
   {KEY_ENV}      the Responses API key (required unless --dry-run or --sample-response)
   {BASE_URL_ENV}     like --base-url
   {MODEL_ENV}        like --model
+  GITHUB_TOKEN, GH_TOKEN a GitHub token for --pr (read access is enough)
+  GITHUB_API_URL         GitHub Enterprise's API for --pr OWNER/REPO#N (default github.com)
 """
 
 
@@ -58,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser(
         "review",
-        help="review a local diff, git range or the staged changes and print the review",
+        help="review a local diff, git range, the staged changes or a GitHub pull request "
+        "and print the review",
         description=f"Review a diff and print the review. The key comes from ${KEY_ENV}.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -67,15 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--diff", metavar="PATH", help="unified diff file, or - for stdin")
     src.add_argument("--git", metavar="RANGE", help="review `git diff RANGE` (e.g. main...HEAD)")
     src.add_argument("--staged", action="store_true", help="review the staged changes (the index)")
+    src.add_argument(
+        "--pr",
+        metavar="OWNER/REPO#N",
+        help="review a GitHub pull request (or its URL) as the Action would; posts nothing",
+    )
     r.add_argument(
         "--format", choices=("markdown", "json", "sarif", "rdjson", "text"), default="markdown"
     )
     r.add_argument("--output", metavar="FILE", type=Path, help="write there instead of stdout")
     r.add_argument(
         "--fail-on",
-        choices=SEVERITY_CHOICES,
+        choices=("none", *SEVERITY_CHOICES),
         metavar="SEVERITY",
-        help="exit 3 when a finding reaches it: critical, major, minor or nit",
+        help="exit 3 when a finding reaches it: critical, major, minor, nit (none: never)",
     )
     r.add_argument("--model", help="model id (default openai/gpt-5-3-codex)")
     r.add_argument("--base-url", help="Responses API base (default https://api.aimlapi.com/v1)")
@@ -103,13 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--context",
         choices=("diff", "scope"),
         help="scope (default): widen each hunk to its enclosing function, read from the "
-        "repository (--git, --staged); diff: hunks only",
+        "repository (--git, --staged, --pr); diff: hunks only",
     )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
     r.add_argument("--max-request-tokens", type=int, help="diff tokens per request (48000)")
     r.add_argument("--max-total-tokens", type=int, help="diff tokens per review (600000)")
-    r.add_argument("--title", default="", help="pull request title to give the model")
+    r.add_argument(
+        "--title", default="", help="pull request title to give the model (--git: the commits')"
+    )
     r.add_argument("--description", default="", help="pull request description")
     r.add_argument(
         "--sample-response",
@@ -130,9 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from reviewbot.errors import ReviewbotError
     from reviewbot.redact import Redactor, url_secrets
+    from reviewbot.remote import TOKEN_ENVS
 
     base_url = getattr(args, "base_url", None) or os.environ.get(BASE_URL_ENV, "")
-    redact = Redactor([os.environ.get(KEY_ENV, "").strip(), *url_secrets(base_url)])
+    secrets = [os.environ.get(name, "").strip() for name in (KEY_ENV, *TOKEN_ENVS)]
+    redact = Redactor([*secrets, *url_secrets(base_url)])
     redact.install()
     try:
         if args.command == "action":
@@ -152,13 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _config(args: argparse.Namespace) -> Config:
-    from reviewbot.config import Config, load_config_file
+def _explicit(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line or in REVIEWBOT_* variables (None: not given)."""
+    from reviewbot.errors import UsageError
 
-    config = Config()
-    if args.config:
-        config = config.with_overrides(load_config_file(args.config))
-    explicit: dict[str, Any] = {
+    for flag, value in (("--model", args.model), ("--base-url", args.base_url)):
+        if value is not None and not value.strip():  # like `model: ""` in a config file
+            raise UsageError(f"{flag} must not be empty: leave it out for the default")
+    return {
         "model": args.model or os.environ.get(MODEL_ENV, "").strip() or None,
         "base_url": args.base_url or os.environ.get(BASE_URL_ENV, "").strip() or None,
         "max_comments": args.max_comments,
@@ -173,57 +189,125 @@ def _config(args: argparse.Namespace) -> Config:
         "context": args.context,
         "api_key": os.environ.get(KEY_ENV, "").strip() or None,
     }
-    return config.with_overrides(explicit)
+
+
+def _local(args: argparse.Namespace, explicit: dict[str, Any]) -> Source:
+    """A diff file, stdin, a git range or the index, with the repository's files when the
+    diff comes from git; the commits' messages are the PR text of a range."""
+    from reviewbot.config import Config, load_config_file
+    from reviewbot.errors import UsageError
+    from reviewbot.localdiff import (
+        GitContents,
+        Source,
+        commit_messages,
+        not_a_diff_hint,
+        read_diff,
+    )
+    from reviewbot.prompts import PullRequestText
+
+    config = Config()
+    if args.config:
+        config = config.with_overrides(load_config_file(args.config))
+    config = config.with_overrides(explicit)
+    data = read_diff(args.diff, args.git, args.staged)
+    if hint := not_a_diff_hint(data):
+        raise UsageError(hint)
+    # Decoded here and the bytes let go: a 50 MB diff is not held twice while it is parsed.
+    diff = data.decode("utf-8", errors="replace")
+    del data
+    title, body = args.title, args.description
+    if args.git is not None and not (title or body):
+        title, body = commit_messages(args.git)
+    contents = GitContents.for_range(args.git, args.staged) if args.diff is None else None
+    return Source(diff, config, PullRequestText(title, body), repo=contents)
 
 
 def review_command(args: argparse.Namespace, redact: Any = str) -> int:
-    """`reviewbot review`: the pipeline on a local diff, printed instead of posted."""
+    """`reviewbot review`: the pipeline on a local diff or a pull request, printed instead of
+    posted."""
     from reviewbot.errors import DiffError, UsageError
-    from reviewbot.localdiff import GitContents, not_a_diff_hint, read_diff
-    from reviewbot.prompts import PullRequestText
     from reviewbot.review import prepare, run_review
 
-    config = _config(args)
-    if not config.api_key and not args.dry_run and args.sample_response is None:
+    explicit = _explicit(args)
+    if not explicit["api_key"] and not args.dry_run and args.sample_response is None:
         raise UsageError(f"no API key: set {KEY_ENV} (or use --dry-run to see the prompts)")
     if args.sample_response is not None and not args.sample_response.is_file():
         raise UsageError(f"--sample-response: no such file: {args.sample_response}")
-    diff = read_diff(args.diff, args.git, args.staged)
-    if hint := not_a_diff_hint(diff):
-        raise UsageError(hint)
-    contents = GitContents.for_range(args.git, args.staged) if args.diff is None else None
+    if args.pr is not None:
+        from reviewbot.remote import pull_source
+
+        source = pull_source(args.pr, os.environ, explicit, args.config)
+    else:
+        source = _local(args, explicit)
+    config = source.config
     try:
         prepared = prepare(
-            diff, config, PullRequestText(args.title, args.description), repo=contents
+            source.diff, config, source.text, missing=source.missing, repo=source.repo
         )
     except DiffError as exc:
         if "not a unified diff" in str(exc):
             raise UsageError(str(exc)) from None
         raise
     finally:
-        if contents is not None:
-            contents.close()
+        source.close()
+    notes = source.all_notes()
+    if prepared.guidance.names:
+        notes.append(f"review guidance from the base: {', '.join(prepared.guidance.names)}")
+    for note in notes:
+        print(redact(f"reviewbot: {note}"), file=sys.stderr)
     if args.dry_run:
-        _write(args.output, _dry_run_text(prepared, args.format), redact)
+        from reviewbot.formats import plan_json, plan_text
+
+        plan = plan_json(prepared) if args.format == "json" else plan_text(prepared)
+        _write(args.output, plan, redact)
         return 0
     result = run_review(prepared, config, _model(config, args.sample_response), _progress())
+    from reviewbot.render import problem_text
+
     for problem in result.problems:  # for the reader of the log, not of the review
-        logger.warning("%s", problem)
+        logger.warning("%s", problem_text(problem))
+    result = _settle(prepared, result)
+    if result.skipped:  # every format, so a gate's log says what it did not see
+        from reviewbot.formats import not_reviewed_line
+
+        print(redact(not_reviewed_line(result.skipped)), file=sys.stderr)
     if result.status == "failed":
-        # Only JSON says "failed" itself; any other output would read as "no findings".
-        if args.format == "json":
+        # JSON and SARIF say "failed" themselves; any other output would read as "no findings".
+        if args.format in ("json", "sarif"):
             _write(args.output, _format(result, prepared, config, args.format), redact)
         raise_failed(result)
     _write(args.output, _format(result, prepared, config, args.format), redact)
     return _gate(result, args.fail_on)
 
 
+def _settle(prepared: Prepared, result: ReviewResult) -> ReviewResult:
+    """A review that reviewed none of the changes it had to is a failure, not "nothing to
+    review": e.g. one hunk over the request budget. (No reviewable changes stays a skip.)"""
+    from dataclasses import replace
+
+    from reviewbot.kinds import Status
+
+    cut = prepared.plan.not_reviewed
+    if result.status != Status.SKIPPED or not (prepared.files or cut):
+        return result
+    why = f"{cut[0].path}: {cut[0].reason}" if cut else "no request was made"
+    failure = f"every change to review was left out ({why})"
+    return replace(
+        result, status=Status.FAILED, failure=failure, summary=f"Nothing was reviewed: {failure}."
+    )
+
+
 def _gate(result: ReviewResult, fail_on: str | None) -> int:
-    """3 when a finding reaches `fail_on` (a CI gate that tells "found bugs" from "broke")."""
-    if fail_on is None:
+    """3 when a finding reaches `fail_on` (a CI gate that tells "found bugs" from "broke").
+    A finding on a path the diff does not touch is no reason to fail a change."""
+    if fail_on in (None, "none"):
         return 0
     limit = SEVERITY_CHOICES.index(fail_on)
-    worst = [f for f in result.findings if SEVERITY_CHOICES.index(f.severity) <= limit]
+    worst = [
+        p
+        for p in result.placed
+        if p.in_diff and SEVERITY_CHOICES.index(p.finding.severity) <= limit
+    ]
     if not worst:
         return 0
     print(f"reviewbot: {len(worst)} finding(s) at or above {fail_on}", file=sys.stderr)
@@ -261,38 +345,6 @@ def _progress() -> Any:
     return show
 
 
-def _dry_run_text(prepared: Prepared, fmt: str) -> str:
-    if fmt == "json":
-        from reviewbot.formats import plan_json
-
-        return plan_json(prepared)
-    plan = prepared.plan
-    out = [f"# Request plan: {len(plan.chunks)} request(s), ~{plan.tokens:,} diff tokens"]
-    stats = prepared.context
-    if stats is not None:
-        out.append(
-            f"# Scope context: {stats.with_scope} of {stats.hunks} hunks widened "
-            f"({stats.whole_scope} with their whole enclosing scope), {stats.lines:,} lines, "
-            f"~{round(stats.chars / 3.2):,} tokens (counted in the plan)"
-        )
-    elif prepared.context_note:
-        out.append(f"# {prepared.context_note}")
-    for i, chunk in enumerate(plan.chunks, 1):
-        names = ", ".join(f.path for f in chunk.files)
-        out.append(f"{i}. ~{chunk.tokens:,} tokens, {len(chunk.files)} file(s): {names}")
-    out += [f"not reviewed: {s.path}: {s.reason}" for s in (*prepared.skipped, *plan.not_reviewed)]
-    if prepared.requests:
-        out += [
-            "",
-            "# instructions (the same for every request)",
-            "",
-            prepared.requests[0].instructions,
-        ]
-    for i, req in enumerate(prepared.requests, 1):
-        out += ["", f"# input of request {i} of {len(prepared.requests)}", "", req.input]
-    return "\n".join(out) + "\n"
-
-
 def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) -> str:
     from reviewbot import formats, render
 
@@ -307,7 +359,7 @@ def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) 
     if fmt == "json":
         return formats.as_json(result)
     if fmt == "sarif":
-        return formats.as_sarif(result)
+        return formats.as_sarif(result, prepared.skipped)
     if fmt == "rdjson":
         return formats.as_rdjson(result)
     if fmt == "text":

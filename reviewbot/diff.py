@@ -10,6 +10,7 @@ from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
 from reviewbot.errors import DiffError
+from reviewbot.gitpaths import clean_path, git_quote
 from reviewbot.kinds import Side
 
 RIGHT = Side.RIGHT
@@ -158,15 +159,16 @@ def parse_diff(data: bytes | str) -> list[FileDiff]:
     return files
 
 
-_GIT = re.compile(r"^diff --git ", re.M)
-
-
 def _sections(text: str) -> Iterator[tuple[int, str]]:
     """(first line number, text) of each file's part of a git diff; one part otherwise.
 
     "diff --git " cannot start a hunk line (those start with ' ', '+', '-' or '\\').
     """
-    starts = [m.start() for m in _GIT.finditer(text)]
+    starts = [0] if text.startswith("diff --git ") else []
+    at = text.find("\ndiff --git ")
+    while at >= 0:  # str.find, not a regex: ten times faster on a 50 MB diff
+        starts.append(at + 1)
+        at = text.find("\ndiff --git ", at + 1)
     if not starts:
         yield 1, text
         return
@@ -182,6 +184,8 @@ def _sections(text: str) -> Iterator[tuple[int, str]]:
 
 def _parse_section(text: str, first_line: int) -> list[FileDiff]:
     names = _section_names(text) if text.startswith("diff --git ") else None
+    if names is not None and (fast := _parse_git_file(text, first_line, names)) is not None:
+        return [fast]
     counter = _LineCounter(_with_placeholders(text, names) if names else text)
     try:
         patch = PatchSet(counter)
@@ -191,6 +195,30 @@ def _parse_section(text: str, first_line: int) -> list[FileDiff]:
     if not patch:
         raise DiffError("no file headers found: the input is not a unified diff")
     return [_convert(pf, names) for pf in patch]
+
+
+def _parse_git_file(
+    text: str, first_line: int, names: tuple[str | None, str | None]
+) -> FileDiff | None:
+    """One file's git section: its header through unidiff, its hunks read directly (memory
+    near the diff's size: reviewbot.hunks); None when the hunks need unidiff after all."""
+    from reviewbot.hunks import read_hunks
+
+    at = text.find("\n@@ ") + 1
+    head = text[:at] if at else text
+    try:
+        patch = PatchSet(_LineCounter(_with_placeholders(head, names)))
+    except UnidiffParseError:
+        return None  # unidiff's own pass over the whole section says where
+    if len(patch) != 1 or any(True for _ in patch[0]):
+        return None
+    hunks = read_hunks(text, at, first_line + head.count("\n")) if at else ()
+    if hunks is None:
+        return None
+    f = _convert(patch[0], names)
+    return FileDiff(
+        f.path, f.old_path, f.status, hunks, f.binary, f.old_mode, f.new_mode, f.problem
+    )
 
 
 _OLD, _NEW = "reviewbot-old", "reviewbot-new"
@@ -211,9 +239,9 @@ def _section_names(text: str) -> tuple[str | None, str | None] | None:
         elif ln.startswith("+++ ") and plus is None:
             plus = ln[4:]
         elif ln.startswith(("rename from ", "copy from ")):
-            rename_from = _clean_path(ln.split(" from ", 1)[1], prefixed=False)
+            rename_from = clean_path(ln.split(" from ", 1)[1], prefixed=False)
         elif ln.startswith(("rename to ", "copy to ")):
-            rename_to = _clean_path(ln.split(" to ", 1)[1], prefixed=False)
+            rename_to = clean_path(ln.split(" to ", 1)[1], prefixed=False)
         elif ln.startswith("new file mode"):
             new_file = True
         elif ln.startswith("deleted file mode"):
@@ -230,15 +258,15 @@ def _section_names(text: str) -> tuple[str | None, str | None] | None:
 
 def _header_path(raw: str) -> str | None:
     # git ends a name containing spaces with a tab; a tab inside a name is C-quoted.
-    return _clean_path(raw.split("\t", 1)[0])
+    return clean_path(raw.split("\t", 1)[0])
 
 
 def _symmetric(rest: str) -> str | None:
     """P from "a/P b/P" (or its quoted form): the header of a file that keeps its name."""
     if rest.startswith('"'):
         m = re.fullmatch(r'("(?:[^"\\]|\\.)*") ("(?:[^"\\]|\\.)*")', rest)
-        if m and _clean_path(m.group(1)) == _clean_path(m.group(2)):
-            return _clean_path(m.group(1))
+        if m and clean_path(m.group(1)) == clean_path(m.group(2)):
+            return clean_path(m.group(1))
         return None
     n = (len(rest) - 5) // 2
     symmetric = rest[2 + n : 5 + n] == " b/" and rest[2 : 2 + n] == rest[5 + n :]
@@ -294,8 +322,8 @@ class _LineCounter:
 
 
 def _convert(pf: PatchedFile, names: tuple[str | None, str | None] | None = None) -> FileDiff:
-    src = _clean_path(pf.source_file)
-    tgt = _clean_path(pf.target_file)
+    src = clean_path(pf.source_file)
+    tgt = clean_path(pf.target_file)
     if names is not None:
         src = None if src is None else (names[0] or names[1])
         tgt = None if tgt is None else (names[1] or names[0])
@@ -350,60 +378,6 @@ def _convert(pf: PatchedFile, names: tuple[str | None, str | None] | None = None
 def _strip_eol(value: str) -> str:
     """The line's text without its line ending (a CRLF file's CR included)."""
     return value.rstrip("\n").removesuffix("\r")
-
-
-_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-
-
-def _clean_path(raw: str | None, prefixed: bool = True) -> str | None:
-    """Undo git's C-style quoting ("a/\\303\\251.txt") and the a/ b/ prefixes."""
-    if raw is None:
-        return None
-    raw = raw.strip("\n")
-    if raw.strip() in ("/dev/null", ""):
-        return None
-    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
-        raw = _unquote_c(raw[1:-1])
-    if prefixed and raw[:2] in ("a/", "b/"):
-        raw = raw[2:]
-    return raw
-
-
-def _unquote_c(s: str) -> str:
-    out = bytearray()
-    i = 0
-    while i < len(s):
-        ch = s[i]
-        if ch == "\\" and i + 1 < len(s):
-            nxt = s[i + 1]
-            if nxt in "01234567" and re.fullmatch(r"[0-7]{3}", s[i + 1 : i + 4]):
-                out.append(int(s[i + 1 : i + 4], 8))
-                i += 4
-                continue
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-                i += 2
-                continue
-        out.extend(ch.encode("utf-8"))
-        i += 1
-    return out.decode("utf-8", errors="replace")
-
-
-def git_quote(path: str) -> str:
-    """A path as git writes it in a diff header: C-quoted when it holds quotes, backslashes
-    or control characters (tabs and newlines included), plain otherwise."""
-    if not any(c in path for c in '"\\') and all(ord(c) >= 0x20 and c != "\x7f" for c in path):
-        return path
-    inverse = {v: k for k, v in _ESCAPES.items()}
-    out = []
-    for c in path:
-        if ord(c) in inverse:
-            out.append("\\" + inverse[ord(c)])
-        elif ord(c) < 0x20 or c == "\x7f":
-            out.append(f"\\{ord(c):03o}")
-        else:
-            out.append(c)
-    return '"' + "".join(out) + '"'
 
 
 def rebuild_diff(entries: Iterable[tuple[str, str | None, str, str | None]]) -> str:

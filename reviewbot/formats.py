@@ -5,14 +5,16 @@ they all tell the same truth as the review."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from reviewbot import __version__
 from reviewbot.anchor import Placed
-from reviewbot.diff import RIGHT
+from reviewbot.diff import RIGHT, Skipped
 from reviewbot.findings import SEVERITIES
+from reviewbot.kinds import Status
 from reviewbot.markers import fingerprint
-from reviewbot.render import comment_body
+from reviewbot.render import comment_body, problem_text
 from reviewbot.review import Prepared, ReviewResult
 
 
@@ -56,7 +58,7 @@ def as_json(result: ReviewResult) -> str:
         ],
         "not_reviewed": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         "file_summaries": [{"path": p, "summary": line} for p, line in result.file_summaries],
-        "problems": list(result.problems),
+        "problems": [problem_text(p) for p in result.problems],
         "usage": {
             "input_tokens": result.usage.input_tokens,
             "output_tokens": result.usage.output_tokens,
@@ -83,9 +85,11 @@ def sarif_region(p: Placed) -> tuple[int, int] | None:
 _LEVEL = {"critical": "error", "major": "error", "minor": "warning", "nit": "note"}
 
 
-def as_sarif(result: ReviewResult) -> str:
+def as_sarif(result: ReviewResult, filtered: Collection[Skipped] = ()) -> str:
     """SARIF 2.1.0 for GitHub code scanning: one rule per severity, one result per finding
-    that has a place in the new files (see `sarif_region`)."""
+    that has a place in the new files (see `sarif_region`), and an invocation that says
+    whether the whole diff was reviewed, with one notification per file that was not
+    (`filtered`: those the include/exclude rules and default skips left out, only notes)."""
     rules = [
         {
             "id": f"reviewbot/{s}",
@@ -129,10 +133,47 @@ def as_sarif(result: ReviewResult) -> str:
                     }
                 },
                 "results": results,
+                "invocations": [_invocation(result, filtered)],
             }
         ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _invocation(result: ReviewResult, filtered: Collection[Skipped]) -> dict[str, Any]:
+    """`executionSuccessful` is false unless everything to review was reviewed (a partial
+    review, or none), so a consumer of the log alone cannot take it for a clean bill."""
+    failed = result.status == Status.FAILED
+    notes: list[dict[str, Any]] = []
+    if failed:
+        why = result.failure or "no request succeeded"
+        notes.append(_notification("error", f"Nothing was reviewed: {why}"))
+    for s in result.skipped:
+        level = "note" if s in filtered else "error" if failed else "warning"
+        notes.append(_notification(level, f"Not reviewed: {s.reason}", s.path))
+    return {
+        "executionSuccessful": result.status in (Status.REVIEWED, Status.SKIPPED),
+        "toolExecutionNotifications": notes,
+    }
+
+
+def _notification(level: str, text: str, path: str = "") -> dict[str, Any]:
+    note: dict[str, Any] = {
+        "descriptor": {"id": "reviewbot/not-reviewed" if path else "reviewbot/failed"},
+        "level": level,
+        "message": {"text": text},
+    }
+    if path:
+        uri = {"uri": path, "uriBaseId": "%SRCROOT%"}
+        note["locations"] = [{"physicalLocation": {"artifactLocation": uri}}]
+    return note
+
+
+def not_reviewed_line(skipped: Sequence[Skipped], names: int = 10) -> str:
+    """One stderr line naming the files that were not reviewed, and why."""
+    shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:names])
+    more = f"; and {len(skipped) - names} more" if len(skipped) > names else ""
+    return f"reviewbot: not reviewed: {len(skipped)} file(s): {shown}{more}"
 
 
 _RDJSON_SEVERITY = {"critical": "ERROR", "major": "ERROR", "minor": "WARNING", "nit": "INFO"}
@@ -207,3 +248,32 @@ def plan_json(prepared: Prepared) -> str:
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_text(prepared: Prepared) -> str:
+    """`--dry-run`: the request plan, then the rendered prompts."""
+    plan = prepared.plan
+    out = [f"# Request plan: {len(plan.chunks)} request(s), ~{plan.tokens:,} diff tokens"]
+    stats = prepared.context
+    if stats is not None:
+        out.append(
+            f"# Scope context: {stats.with_scope} of {stats.hunks} hunks widened "
+            f"({stats.whole_scope} with their whole enclosing scope), {stats.lines:,} lines, "
+            f"~{round(stats.chars / 3.2):,} tokens (counted in the plan)"
+        )
+    elif prepared.context_note:
+        out.append(f"# {prepared.context_note}")
+    for i, chunk in enumerate(plan.chunks, 1):
+        names = ", ".join(f.path for f in chunk.files)
+        out.append(f"{i}. ~{chunk.tokens:,} tokens, {len(chunk.files)} file(s): {names}")
+    out += [f"not reviewed: {s.path}: {s.reason}" for s in (*prepared.skipped, *plan.not_reviewed)]
+    if prepared.requests:
+        out += [
+            "",
+            "# instructions (the same for every request)",
+            "",
+            prepared.requests[0].instructions,
+        ]
+    for i, req in enumerate(prepared.requests, 1):
+        out += ["", f"# input of request {i} of {len(prepared.requests)}", "", req.input]
+    return "\n".join(out) + "\n"

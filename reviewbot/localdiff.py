@@ -6,9 +6,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewbot.errors import UsageError
+
+if TYPE_CHECKING:
+    from reviewbot.config import Config
+    from reviewbot.context import RepoFiles
+    from reviewbot.diff import Skipped
+    from reviewbot.prompts import PullRequestText
 
 # Whatever the user's git config says (mnemonic or no prefixes, colours, external diff tools,
 # textconv filters, relative paths), the diff reviewbot reads looks the same.
@@ -55,12 +63,19 @@ def _git(args: list[str], what: str) -> bytes:
             "--git and --staged need the git command, which is not installed"
         ) from None
     if proc.returncode != 0:
+        if _rev(["rev-parse", "--git-dir"]) is None:
+            flag = "--staged" if "--cached" in args else "--git"
+            raise UsageError(f"{flag}: not a git repository (run it inside one, or use --diff)")
         first = proc.stderr.decode(errors="replace").strip().splitlines()
         raise UsageError(f"{what} failed: {first[0] if first else 'no output'}")
     return proc.stdout
 
 
 _WORD_DIFF = re.compile(rb"\[-.*?-\]|\{\+.*?\+\}")
+# `git log -p` / `git show A B` ("commit <sha>" then "Author:") and `git format-patch` mails
+# ("From <sha> Mon Sep 17 00:00:00 2001"): one patch per commit.
+_COMMIT = re.compile(rb"^commit [0-9a-f]{40}\b.*\n(?:Merge: .*\n)?Author: ", re.M)
+_MAIL = re.compile(rb"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$", re.M)
 
 
 def not_a_diff_hint(data: bytes) -> str | None:
@@ -79,6 +94,18 @@ def not_a_diff_hint(data: bytes) -> str | None:
         and not re.search(rb"^[+-](?![+-]{2} )", data, re.M)
     ):
         return "this is a word diff (`--word-diff`): reviewbot needs a plain `git diff`"
+    commits = max(
+        len(_COMMIT.findall(data)) if b"\nAuthor: " in data else 0,  # `in` is fast on 50 MB
+        len(_MAIL.findall(data)) if b" Mon Sep 17 00:00:00 2001" in data else 0,
+    )
+    if commits > 1:
+        # Merged, the same file's hunks from different commits would number lines that no
+        # longer exist: one diff of the whole range is what was meant.
+        return (
+            f"this holds {commits} commits' patches (`git log -p` or a `git format-patch` "
+            "series), which do not combine into one diff: review the range instead, e.g. "
+            "`reviewbot review --git FIRST^..LAST` or `git diff FIRST^ LAST > change.diff`"
+        )
     return None
 
 
@@ -181,3 +208,55 @@ def _rev(args: list[str]) -> str | None:
         return None
     out = proc.stdout.decode(errors="replace").strip()
     return out if proc.returncode == 0 and out else None
+
+
+MAX_COMMITS = 50  # commit messages given to the model as the PR text of a `--git` review
+MAX_MESSAGES_CHARS = 20_000
+
+
+def commit_messages(git_range: str) -> tuple[str, str]:
+    """The commits `git diff RANGE` covers, as a pull request's (title, description): the
+    title is the one commit's subject (several: the first's, and how many more), the
+    description every message, oldest first. ("", "") when there are none."""
+    if ".." in git_range:
+        a, dots, b = git_range.partition("...") if "..." in git_range else git_range.partition("..")
+        base = _rev(["merge-base", a or "HEAD", b or "HEAD"]) if dots == "..." else a or "HEAD"
+        if base is None:
+            return "", ""
+        log = f"{base}..{b or 'HEAD'}"
+    else:  # `git diff REV`: REV against the working tree, so the commits since REV
+        log = f"{git_range}..HEAD"
+    args = ["log", "--reverse", "--no-merges", f"-n{MAX_COMMITS}", "--format=%x1e%B", log, "--"]
+    out = _rev(args)
+    messages = [m.strip() for m in (out or "").split("\x1e") if m.strip()]
+    if not messages:
+        return "", ""
+    subject, _, rest = messages[0].partition("\n")
+    if len(messages) == 1:
+        return subject.strip(), rest.strip()[:MAX_MESSAGES_CHARS]
+    n = len(messages)
+    title = f"{subject.strip()} (and {n - 1} more commit{'s' if n > 2 else ''})"
+    body = "\n\n".join(f"Commit {i} of {n}: {m}" for i, m in enumerate(messages, 1))
+    return title, body[:MAX_MESSAGES_CHARS]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a review starts from: the diff, the settings, the PR's own words (untrusted), the
+    files on each side (for scope context and the base's guidance), and files GitHub sent
+    no patch for."""
+
+    diff: str
+    config: Config
+    text: PullRequestText
+    repo: RepoFiles | None = None
+    missing: tuple[Skipped, ...] = ()
+    notes: tuple[str, ...] = ()  # for stderr, e.g. "rebuilt from the files API"
+
+    def all_notes(self) -> list[str]:
+        """The notes, and the file reader's (e.g. "GitHub could not send file contents")."""
+        return [*self.notes, *getattr(self.repo, "notes", ())]
+
+    def close(self) -> None:
+        if isinstance(self.repo, GitContents):
+            self.repo.close()

@@ -414,3 +414,92 @@ def test_glob_match_cannot_be_made_to_backtrack() -> None:
         assert not glob_match(pattern, "a" * 1001)
     assert glob_match("**/a/**/b*", path)
     assert time.perf_counter() - started < 0.5
+
+
+def _with_unidiff_only(data: bytes | str) -> list[FileDiff] | str:
+    """parse_diff as before the direct hunk reader: unidiff for every section."""
+    import reviewbot.hunks
+
+    real = reviewbot.hunks.read_hunks
+    reviewbot.hunks.read_hunks = lambda *a: None  # type: ignore[assignment]
+    try:
+        return parse_diff(data)
+    except DiffError as exc:
+        return str(exc)
+    finally:
+        reviewbot.hunks.read_hunks = real
+
+
+def _parsed(data: bytes | str) -> list[FileDiff] | str:
+    try:
+        return parse_diff(data)
+    except DiffError as exc:
+        return str(exc)
+
+
+MALFORMED = {
+    "bad line": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\nzzz\n",
+    "short": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n",
+    "long": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,1 +1,1 @@\n a\n b\n",
+    "header inside": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n@@ -5 +5 @@\n",
+    "junk between": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\nzz\n@@ -5 +5 @@\n-c\n+d\n",
+    "cr line": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n\rx\n-b\n+c\n",
+    "marker": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n\\ No newline at end of file\n+b\n",
+    "empty context": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n\n-b\n+c\n\n",
+    "no counts": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -3 +3 @@ def f():\n-a\n+b",
+    "two files": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"
+    "diff --git a/y b/y\n--- a/y\n+++ b/y\n@@ -1 +1 @@\n-a\n+b\n",
+}
+
+
+@pytest.mark.parametrize(
+    "name", [*CASES, "demo", *MALFORMED], ids=[*CASES, "demo", *[f"m-{m}" for m in MALFORMED]]
+)
+def test_hunks_read_directly_are_what_unidiff_reads(name: str) -> None:
+    from tests.conftest import ROOT
+
+    if name in MALFORMED:
+        data: bytes | str = MALFORMED[name]
+    elif name == "demo":
+        data = (ROOT / "examples" / "demo.diff").read_bytes()
+    else:
+        data = (DIFFS / f"{name}.diff").read_bytes()
+    assert _parsed(data) == _with_unidiff_only(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["+", "-", " ", "", "\\", "@", "\r"]), st.text(max_size=8)),
+        max_size=12,
+    ),
+    st.integers(0, 4),
+    st.integers(0, 4),
+)
+def test_direct_reading_agrees_with_unidiff_on_any_hunk(
+    body: list[tuple[str, str]], old_len: int, new_len: int
+) -> None:
+    lines = "".join(f"{k}{t.replace(chr(10), '')}\n" for k, t in body)
+    data = f"diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,{old_len} +1,{new_len} @@\n{lines}"
+    assert _parsed(data) == _with_unidiff_only(data)
+
+
+def test_a_git_diff_is_parsed_without_a_parser_object_per_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """unidiff's objects (~600 bytes a line) made a 50 MB file's diff peak near 500 MB; the
+    hunks are now read straight into DiffLines (bench figures in the change's note)."""
+    import unidiff.patch
+
+    made = []
+
+    class Counted(unidiff.patch.Line):  # type: ignore[misc]
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            made.append(1)
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(unidiff.patch, "Line", Counted)
+    added = "".join(f"+line {i}\n" for i in range(2000))
+    [f] = parse_diff(f"diff --git a/n b/n\n--- /dev/null\n+++ b/n\n@@ -0,0 +1,2000 @@\n{added}")
+    assert f.added == 2000 and f.status == "added"
+    assert made == []
