@@ -53,8 +53,9 @@ class Writes:
         def landed() -> dict[str, Any] | None:
             return self._find_ours(
                 f"{self._url}/pulls/{number}/comments",
-                body,
-                lambda c: c.get("in_reply_to_id") == comment_id,
+                lambda c: (
+                    c.get("in_reply_to_id") == comment_id and _text(c).strip() == body.strip()
+                ),
             )
 
         data = self._request(
@@ -63,14 +64,17 @@ class Writes:
         return str(data.get("html_url", "")) if isinstance(data, dict) else ""
 
     def post_comment(self, number: int, body: str) -> IssueComment:
-        """A new comment on the pull request's conversation (never two for one call)."""
+        """A new comment on the pull request's conversation: only ever the walkthrough, of
+        which there is one, so after a failed POST any comment of ours that ends with the same
+        line (its marker) means it landed."""
         url = f"{self._url}/issues/{number}/comments"
+        tail = body.rstrip().rsplit("\n", 1)[-1]
         data = self._request(
             "POST",
             url,
             "post the walkthrough comment",
             body={"body": body},
-            landed=lambda: self._find_ours(url, body),
+            landed=lambda: self._find_ours(url, lambda c: _text(c).rstrip().endswith(tail)),
         )
         data = data if isinstance(data, dict) else {}
         return IssueComment(int(data.get("id") or 0), body, str(data.get("html_url", "")))
@@ -131,16 +135,16 @@ class Writes:
         return str(data.get("html_url", "")) if isinstance(data, dict) else ""
 
     def _find_ours(
-        self,
-        list_url: str,
-        body: str,
-        where: Callable[[dict[str, Any]], bool] = lambda _: True,
+        self, list_url: str, match: Callable[[dict[str, Any]], bool]
     ) -> dict[str, Any] | None:
-        """Our comment with exactly this body in a list (the newest pages last), or None."""
+        """The newest comment of ours in a list endpoint that `match`es, or None."""
         found = None
         for c in self._pages(list_url, "check whether the comment was posted"):
             login = str((c.get("user") or {}).get("login") or "")
-            text = str(c.get("body") or "")
-            if text.strip() == body.strip() and where(c) and self._ours(login, text):
+            if match(c) and self._ours(login, _text(c)):
                 found = c
         return found
+
+
+def _text(comment: dict[str, Any]) -> str:
+    return str(comment.get("body") or "")

@@ -21,7 +21,8 @@ from reviewbot.github import GitHubClient
 from tests import make_cassettes as mc
 from tests.conftest import CASSETTES, DATA, FAKE_KEY, FakeResponses, responses_body
 
-FAKE_TOKEN = "ghs_faketokenfaketokenfaketoken0123"
+FAKE_TOKEN = "ghs_faketokenfaketokenfaketoken0123"  # an installation token, as Actions gives
+PAT = "ghp_fakepersonaltokenfakepersonal012345"  # a personal access token
 EVENTS = DATA / "events"
 
 
@@ -118,6 +119,7 @@ def comment_payload(
         "html_url": "https://github.com/Codertocat/Hello-World/pull/2",
     }
     p["comment"]["body"] = body
+    p["comment"]["id"] = mc.COMMAND_ID
     p["comment"]["user"]["login"] = login
     p["comment"]["user"]["type"] = user_type
     return p
@@ -240,7 +242,7 @@ def test_github_request_count_for_a_small_pr_is_in_single_digits(act: Act) -> No
     assert len(r.github) <= 9  # with the walkthrough posted by the PR's first review
     assert r.github[:2] == [
         "GET /collaborators/octocat/permission",
-        "POST /issues/comments/492700400/reactions",
+        f"POST /issues/comments/{mc.COMMAND_ID}/reactions",
     ]
     assert [s.json() for s in r.sent if "reactions" in s.url] == [{"content": "eyes"}]
     assert len(r.review_posts()) == 1
@@ -495,7 +497,7 @@ def test_review_post_that_landed_despite_a_502_is_not_posted_twice(act: Act) -> 
     assert r.code == 0, r.out
     assert r.github.count("POST /pulls/2/reviews") == 1
     assert r.github[-2:] == ["GET /pulls/2/reviews?page=1&per_page=100", "POST /issues/2/comments"]
-    assert r.outputs["review_url"].endswith("#pullrequestreview-80")
+    assert r.outputs["review_url"].endswith(f"#pullrequestreview-{mc.EARLIER_REVIEW_ID}")
 
 
 def test_a_marker_in_a_humans_review_is_not_trusted(act: Act) -> None:
@@ -512,7 +514,9 @@ def test_every_github_request_pins_the_rest_api_version(act: Act) -> None:
 
 
 def test_a_personal_access_tokens_own_marker_is_trusted(act: Act) -> None:
-    r = act("pat_rerun_same_head", "pull_request", payload("pull_request.opened.json"))
+    r = act(
+        "pat_rerun_same_head", "pull_request", payload("pull_request.opened.json"), github_token=PAT
+    )
     assert r.code == 0, r.out
     assert r.github[-1] == "GET /user" and r.model_calls == 0
     assert r.outputs["status"] == "skipped" and "already reviewed" in r.summary
@@ -847,6 +851,7 @@ def test_a_reply_by_the_author_is_answered_in_the_thread(act: Act) -> None:
         f"GET /contents/.github/reviewbot.yml?ref={mc.BASE}",
         f"GET /pulls/comments/{mc.ROOT_ID}",
         "GET /pulls/2/comments?page=1&per_page=100",
+        "GET /pulls/2/comments?page=1&per_page=100",  # the budget, counted again before posting
         f"POST /pulls/2/comments/{mc.ROOT_ID}/replies",
     ]
     request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
@@ -912,55 +917,114 @@ def test_a_reply_on_a_forks_pull_request_says_why_it_cannot_be_answered(act: Act
     assert "read-only token and no secrets" in r.summary
 
 
+def sent_lines(r: Result, end: str) -> list[str]:
+    return [s.line for s in r.sent if s.line.endswith(end)]
+
+
+def mutations(r: Result) -> list[dict[str, Any]]:
+    return [
+        s.json()["variables"]
+        for s in r.sent
+        if s.line == "POST /graphql" and "resolveReviewThread" in s.json()["query"]
+    ]
+
+
 def test_a_push_that_fixes_one_of_two_findings_resolves_exactly_that_thread(act: Act) -> None:
-    data = push_payload()
-    r = act("push_fixes_one_of_two", "pull_request", data)
+    r = act("push_fixes_one_of_two", "pull_request", push_payload())
     assert r.code == 0, r.out
     request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
     text = request["input"]
     # every earlier finding is listed, so none is raised again, reworded or not
     assert "- hello.py:2: Greeting is misspelled (open)" in text
     assert "- hello.py:3: Return value unused (reopened)" in text
-    assert "- hello.py:1: Add a docstring (dismissed)" in text
-    # only the open ones on changed code are offered for re-checking, by id
+    assert "- hello.py:1: Add a docstring (dismissed)" in text  # the PR author's "won't fix"
+    # a "wontfix" from someone without write access decides nothing
+    assert "- hello.py:1: Name the parameter (open, its lines unchanged by this push)" in text
+    # only open findings whose lines this push rewrote are offered for re-checking, by id
     recheck = text.split("list in `resolved` the ids")[1].split("FILE:")[0]
-    assert f"id: {mc.TYPO_FP}" in recheck and "id: 0123456789ab" in recheck
-    assert "aaaaaaaaaaaa" not in recheck and "bbbbbbbbbbbb" not in recheck
+    assert f"id: {mc.TYPO_FP}" in recheck and f"id: {mc.FP_B}" in recheck
+    assert all(fp not in recheck for fp in (mc.FP_C, mc.FP_D, mc.FP_E))
     assert request["text"]["format"]["schema"]["required"] == [
         "summary",
         "findings",
         "resolved",
         "file_summaries",
     ]
-    # the model named four ids; one was offered and open: exactly that thread is resolved
+    # the model named four ids; one was offered: exactly that thread is resolved, GitHub
+    # confirms it, and only then the thread, the review and the walkthrough say "resolved"
+    assert mutations(r) == [{"id": "PRRT_a"}]
     [reply] = [s.json() for s in r.sent if s.line.endswith("/replies")]
-    assert [s.line for s in r.sent if s.line.endswith("/replies")] == [
-        "POST /pulls/2/comments/501/replies"
-    ]
+    assert sent_lines(r, "/replies") == [f"POST /pulls/2/comments/{mc.IDS + 1}/replies"]
     assert reply["body"] == "Addressed in `5b1d3c1`.\n<!-- reviewbot:v1 resolved -->"
-    mutation = [
-        s.json()
-        for s in r.sent
-        if s.line == "POST /graphql" and "resolveReviewThread" in s.json()["query"]
-    ]
-    assert [m["variables"] for m in mutation] == [{"id": "PRRT_a"}]
     [review] = r.review_posts()
     assert "1 earlier finding(s) fixed by this push: resolved." in review["body"]
     assert "1 earlier finding(s) fixed by this push: resolved." in r.summary
+    [(_, walk)] = walkthrough_writes(r)
+    assert "| `5b1d3c1` | incremental | reviewed | 0 | 1 |" in walk
+    assert r.github.index("POST /graphql", 3) < r.github.index("POST /pulls/2/reviews")
 
 
-def test_a_token_that_may_not_resolve_threads_still_gets_the_review_posted(
-    act: Act, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("cassette", ["resolve_not_allowed", "resolve_refused"])
+def test_a_token_that_may_not_resolve_says_addressed_once_and_claims_nothing(
+    act: Act, cassette: str
 ) -> None:
-    data = push_payload()
-    r = act("resolve_not_allowed", "pull_request", data)
+    r = act(cassette, "pull_request", push_payload())
     assert r.code == 0, r.out
-    assert len(r.review_posts()) == 1
-    assert [s.line for s in r.sent if s.line.endswith("/replies")] == [
-        "POST /pulls/2/comments/501/replies"
+    # GitHub said beforehand that this token may not resolve: no mutation is even tried
+    assert mutations(r) == ([] if cassette == "resolve_not_allowed" else [{"id": "PRRT_a"}])
+    [reply] = [s.json()["body"] for s in r.sent if s.line.endswith("/replies")]
+    assert reply.startswith("Addressed in `5b1d3c1`. This token may not resolve review threads")
+    assert reply.endswith("\n<!-- reviewbot:v1 addressed -->")
+    [review] = r.review_posts()
+    assert ": resolved." not in review["body"] and ": resolved." not in r.summary
+    assert "1 earlier finding(s) fixed by this push but left open" in review["body"]
+    [(_, walk)] = walkthrough_writes(r)
+    assert "| `5b1d3c1` | incremental | reviewed | 0 | 0 |" in walk  # none resolved
+
+
+def test_a_fixed_but_open_thread_is_neither_reopened_nor_offered_again(act: Act) -> None:
+    r = act("fixed_open_next_push", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "- hello.py:2: Greeting is misspelled (fixed)" in text
+    recheck = text.split("list in `resolved` the ids")[1].split("FILE:")[0]
+    assert mc.TYPO_FP not in recheck
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []  # said once, not again
+
+
+def test_a_push_that_only_says_it_fixed_things_resolves_nothing(act: Act) -> None:
+    r = act("resolve_injection", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "list in `resolved` the ids" not in text  # nothing is offered: no line was rewritten
+    # the model named every id; none was offered, so nothing is resolved or replied to
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []
+    [review] = r.review_posts()
+    assert "fixed by this push" not in review["body"]
+
+
+def test_threads_past_the_first_hundred_are_read(act: Act) -> None:
+    r = act("many_threads", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    pages = [
+        s.json()
+        for s in r.sent
+        if s.line == "POST /graphql" and "reviewThreads" in s.json()["query"]
     ]
-    assert "could not resolve the thread on hello.py" in caplog.text
-    assert "Resource not accessible by integration" in caplog.text
+    assert [p["variables"].get("after") for p in pages] == [None, "Y3Vyc29yOnYyOpK5MTAw"]
+    assert mutations(r) == [{"id": "PRRT_a"}]  # our thread, on the second page
+
+
+def test_a_reopen_past_the_fiftieth_comment_is_seen(act: Act) -> None:
+    r = act("long_thread", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    page = [
+        s.json() for s in r.sent if s.line == "POST /graphql" and "node(id:" in s.json()["query"]
+    ]
+    assert [p["variables"] for p in page] == [{"id": "PRRT_a", "after": "Y3Vyc29yOnYyOpHOAAAAMg=="}]
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "- hello.py:2: Greeting is misspelled (reopened)" in text
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []
 
 
 def test_a_failed_threads_read_never_fails_the_review(act: Act) -> None:
@@ -1037,7 +1101,11 @@ def test_a_walkthrough_post_that_landed_despite_a_502_is_not_posted_again(act: A
     r = act("walkthrough_post_landed", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
     assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"]
-    assert r.github[-2:] == ["POST /issues/2/comments", "POST /graphql"]  # looked before leaving
+    # looked before sending it again, and found ours (not the other bot's copy)
+    assert r.github[-2:] == [
+        "POST /issues/2/comments",
+        "GET /issues/2/comments?page=1&per_page=100",
+    ]
     assert r.outputs["status"] == "reviewed"
     assert f"- Walkthrough posted: {mc.WALKTHROUGH_URL}" in r.summary
 
@@ -1045,7 +1113,9 @@ def test_a_walkthrough_post_that_landed_despite_a_502_is_not_posted_again(act: A
 def test_a_lost_walkthrough_post_is_one_line_and_never_fails_the_review(act: Act) -> None:
     r = act("walkthrough_post_lost", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
-    assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"]
+    # four attempts, each after checking that the one before did not land
+    assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"] * 4
+    assert r.github.count("GET /issues/2/comments?page=1&per_page=100") == 3
     assert r.outputs["status"] == "reviewed" and len(r.review_posts()) == 1
     assert "- Walkthrough not posted: GitHub refused to post the walkthrough comment (502)" in (
         r.summary
