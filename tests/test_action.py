@@ -1142,3 +1142,109 @@ def test_two_walkthroughs_from_runs_at_once_become_one(act: Act) -> None:
     ]
     assert f"DELETE /issues/comments/{mc.WALKTHROUGH_ID + 1}" in r.github
     assert "(removed 1 duplicate(s))" in r.summary
+
+
+# ------------------------------------------------------------------ who is "us"
+
+
+def test_another_bots_markers_are_never_taken_for_ours(act: Act) -> None:
+    r = act("other_bot_markers", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    # its review "of" this head does not make the bot skip it; ours of HEAD makes it incremental
+    [review] = r.review_posts()
+    assert "Incremental review: only the changes since ec26c3e." in review["body"]
+    # its walkthrough copies are neither edited nor removed; ours is edited
+    assert [line for line, _ in walkthrough_writes(r)] == [
+        f"PATCH /issues/comments/{mc.WALKTHROUGH_ID}"
+    ]
+    assert not any(s.method == "DELETE" for s in r.sent)
+    # its thread carries our finding's marker: not offered, not resolved, not replied to
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "Findings already raised" not in text
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []
+
+
+def test_a_reply_in_another_bots_thread_with_our_marker_is_left_alone(act: Act) -> None:
+    r = act("reply_in_other_bots_thread", "pull_request_review_comment", reply_payload())
+    assert r.code == 0 and r.model_calls == 0
+    assert "a reply in a thread reviewbot did not start" in r.summary
+
+
+def test_a_personal_access_tokens_own_reply_starts_nothing(act: Act) -> None:
+    # the bot's reply, written with a PAT, is a User's comment: its author is the token's user
+    r = act(
+        "pat_own_reply",
+        "pull_request_review_comment",
+        reply_payload("review-robot", "User"),
+        github_token=PAT,
+    )
+    assert r.code == 0 and r.model_calls == 0
+    assert r.github == ["GET /user"]
+    assert "the reply is by review-robot, the account reviewbot writes as" in r.summary
+
+
+def test_a_reply_that_carries_our_marker_starts_nothing_without_a_request(act: Act) -> None:
+    data = reply_payload("review-robot", "User")
+    data["comment"]["body"] = "Sure.\n<!-- reviewbot:v1 reply -->"
+    r = act(None, "pull_request_review_comment", data, github_token=PAT)
+    assert r.code == 0 and r.sent == []
+    assert "carries reviewbot's marker is its own" in r.summary
+
+
+# ------------------------------------------------------------------ retries
+
+
+def test_every_write_waits_out_a_secondary_rate_limit(act: Act) -> None:
+    r = act("writes_rate_limited", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    assert mutations(r) == [{"id": "PRRT_a"}] * 2  # 403 secondary limit, then resolved
+    assert sent_lines(r, "/replies") == [f"POST /pulls/2/comments/{mc.IDS + 1}/replies"] * 2
+    assert r.github.count("POST /pulls/2/reviews") == 2
+    assert [line for line, _ in walkthrough_writes(r)] == [
+        f"PATCH /issues/comments/{mc.WALKTHROUGH_ID}"
+    ] * 2
+    assert r.github.count(f"DELETE /issues/comments/{mc.WALKTHROUGH_ID + 1}") == 2
+    # the history read answered 502 once, the context read RATE_LIMITED once: both again
+    reads = [s.json()["query"] for s in r.sent if s.line == "POST /graphql"]
+    assert sum("reviewThreads" in q for q in reads) == 2
+    assert sum("object(expression:" in q for q in reads) == 2
+    assert "1 earlier finding(s) fixed by this push: resolved." in r.summary
+    assert "(removed 1 duplicate(s))" in r.summary and r.outputs["status"] == "reviewed"
+
+
+def test_a_reaction_and_a_new_walkthrough_wait_out_rate_limits(act: Act) -> None:
+    r = act("command_writes_rate_limited", "issue_comment", comment_payload())
+    assert r.code == 0, r.out
+    assert r.github.count(f"POST /issues/comments/{mc.COMMAND_ID}/reactions") == 2
+    assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"] * 2
+    assert f"- Walkthrough posted: {mc.WALKTHROUGH_URL}" in r.summary
+
+
+def test_a_failed_reply_post_is_checked_before_it_is_sent_again(act: Act) -> None:
+    r = act("reply_post_fails", "pull_request_review_comment", reply_payload())
+    assert r.code == 1
+    assert sent_lines(r, "/replies") == [f"POST /pulls/2/comments/{mc.ROOT_ID}/replies"] * 4
+    # each retry only after the comments list showed the reply had not landed
+    assert r.github.count("GET /pulls/2/comments?page=1&per_page=100") == 2 + 3
+
+
+# ------------------------------------------------------------------ budgets and gates
+
+
+def test_parallel_replies_recount_the_budget_before_posting(act: Act) -> None:
+    r = act("reply_budget_race", "pull_request_review_comment", reply_payload())
+    assert r.code == 0, r.out
+    assert r.model_calls == 1 and sent_lines(r, "/replies") == []
+    assert "used up by other answers meanwhile (1 of 1)" in r.summary
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 0), ("major", 3)])
+def test_a_finding_outside_the_pr_does_not_trip_fail_on(act: Act, fail_on: str, code: int) -> None:
+    r = act(
+        "finding_outside_pr", "pull_request", payload("pull_request.opened.json"), fail_on=fail_on
+    )
+    assert r.code == code, r.out
+    [review] = r.review_posts()
+    assert "`elsewhere.py:40`" in review["body"]  # still said, in the body
+    if code == 3:
+        assert "::error::reviewbot: 1 finding(s) at or above major" in r.out
