@@ -23,6 +23,7 @@ from reviewbot.markers import comment_marker, fingerprint, review_marker
 from reviewbot.model import Model
 from reviewbot.prompts import PullRequestText
 from reviewbot.pulls import (
+    AnswerTooLarge,
     GitHub,
     History,
     InlineComment,
@@ -42,12 +43,16 @@ logger = logging.getLogger(__name__)
 
 MAX_CONTEXT_BYTES = 512_000  # larger files are not used: their hunks keep plain context
 TEXTS_AT_ONCE = 10  # up to this many files, texts come in the first request (no sizes first)
+# ...and of that first answer at most this much is read: past it (a large file among them),
+# reading stops and sizes come first, so no large file is downloaded whole.
+AT_ONCE_BYTES = 1_000_000
 
 
 class GitHubFiles:
     """File texts for the scope context (the head; the base for hunks that only delete) and
     the base branch's guidance files, through GraphQL. A small PR's texts come in one request;
-    a larger one's sizes come first, so no file over MAX_CONTEXT_BYTES is downloaded. Instruction
+    a larger one's sizes come first, so no file over MAX_CONTEXT_BYTES is downloaded (nor, for
+    a small PR, more than AT_ONCE_BYTES of its first answer). Instruction
     files (`.github/instructions/*.instructions.md`) take one more request when there are any."""
 
     def __init__(self, gh: GitHub, head_sha: str, base_sha: str) -> None:
@@ -67,7 +72,16 @@ class GitHubFiles:
         specs = list(dict.fromkeys([*files, *guides, folder]))
         at_once = len(files) <= TEXTS_AT_ONCE
         try:
-            found = self._gh.objects(specs, with_text=at_once)
+            try:
+                found = (
+                    self._gh.objects(specs, with_text=True, cap=AT_ONCE_BYTES)
+                    if at_once
+                    else self._gh.objects(specs, with_text=False)
+                )
+            except AnswerTooLarge:  # a large file among them: its size first after all
+                logger.info("file texts over %d bytes: asking sizes first", AT_ONCE_BYTES)
+                at_once = False
+                found = self._gh.objects(specs, with_text=False)
             entries = found[folder].entries if folder in found else ()
             extra = [f"{self._base}:{n}" for n in instruction_file_names(entries)]
             usable = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from reviewbot.github_wire import (
 from reviewbot.github_writes import Writes
 from reviewbot.markers import read_review_marker
 from reviewbot.pulls import (
+    AnswerTooLarge,
     FetchedDiff,
     Incremental,
     PriorReview,
@@ -97,6 +99,14 @@ class GitHubClient(GraphQL, Writes):
         self._sleep = sleep
         self._backoff = backoff
         self._attempts = retries + 1
+        self._session = requests.Session()  # for reads that stop at a size (_capped_read)
+        self._session.headers.update(
+            {
+                "User-Agent": "reviewbot/0.1",
+                "X-GitHub-Api-Version": API_VERSION,
+                **({"Authorization": f"token {token}"} if token else {}),
+            }
+        )
         # Installation tokens (`ghs_`: the Actions GITHUB_TOKEN, an App's) may not ask GET /user.
         self._me: str | None = login or (ACTIONS_BOT if token.startswith("ghs_") else None)
         self._me_known = self._me is not None
@@ -171,6 +181,29 @@ class GitHubClient(GraphQL, Writes):
         if done is not None:
             logger.warning("GitHub did %s despite the error; not sending it again", what)
         return done
+
+    def _capped_read(
+        self, query: str, variables: dict[str, Any], what: str, cap: int
+    ) -> dict[str, Any]:
+        """A GraphQL read whose answer is read only up to `cap` bytes: past that, the
+        connection is dropped and AnswerTooLarge raised. If GitHub fails it, the ordinary
+        read (with its retries) is sent instead."""
+        body = {"query": query, "variables": variables}
+        try:
+            with self._session.post(self._graphql_url, json=body, stream=True, timeout=30) as r:
+                if r.status_code == 200:
+                    chunks, size = [], 0
+                    for chunk in r.iter_content(65_536):
+                        size += len(chunk)
+                        if size > cap:
+                            raise AnswerTooLarge(f"GitHub's answer to {what} passed {cap:,} bytes")
+                        chunks.append(chunk)
+                    data = json.loads(b"".join(chunks))
+                    if isinstance(data, dict) and not data.get("errors"):
+                        return dict(data.get("data") or {})
+        except (requests.RequestException, ValueError) as exc:
+            logger.warning("could not %s in one answer (%s); asking again", what, exc)
+        return self._graphql_read(query, variables, what)
 
     def _send(
         self,

@@ -84,9 +84,17 @@ class GraphQL:
         identity is asked only for such a text). Any other account, bot or not, is not us."""
         return MARK in body and bool(login) and login == self.identity()
 
-    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
+    def _capped_read(
+        self, query: str, variables: dict[str, Any], what: str, cap: int
+    ) -> dict[str, Any]:
+        raise NotImplementedError  # GitHubClient's: a read that stops past `cap` bytes
+
+    def objects(
+        self, specs: Sequence[str], with_text: bool, cap: int | None = None
+    ) -> dict[str, Blob]:
         """`REV:path` blobs and trees through GraphQL, 100 a request (aliases); paths travel
-        as variables, never inside the query text."""
+        as variables, never inside the query text. AnswerTooLarge when an answer passes
+        `cap` bytes (reading stops there)."""
         text = " text" if with_text else ""
         fields = f"... on Blob {{ byteSize isBinary{text} }} ... on Tree {{ entries {{ name }} }}"
         owner, name = self._repo_name.split("/", 1)
@@ -102,7 +110,10 @@ class GraphQL:
                 f"{{ repository(owner: $owner, name: $name) {{ {aliases} }} }}"
             )
             variables = {"owner": owner, "name": name} | {f"e{i}": s for i, s in enumerate(batch)}
-            data = self._graphql_read(query, variables, "read file contents")
+            if cap is None:
+                data = self._graphql_read(query, variables, "read file contents")
+            else:
+                data = self._capped_read(query, variables, "read file contents", cap)
             found = data.get("repository") or {}
             for i, spec in enumerate(batch):
                 obj = found.get(f"f{i}")

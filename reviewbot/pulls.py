@@ -133,6 +133,10 @@ class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
 
+class AnswerTooLarge(GitHubError):
+    """GitHub's answer passed the size the caller allowed; reading stopped there."""
+
+
 class GitHub(Protocol):
     """What a review needs from GitHub; every failure is a GitHubError."""
 
@@ -154,8 +158,11 @@ class GitHub(Protocol):
 
     def incremental_diff(self, old_head: str, new_head: str) -> Incremental: ...
 
-    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
-        """`REV:path` objects that exist (sizes; texts too with `with_text`), in bulk."""
+    def objects(
+        self, specs: Sequence[str], with_text: bool, cap: int | None = None
+    ) -> dict[str, Blob]:
+        """`REV:path` objects that exist (sizes; texts too with `with_text`), in bulk;
+        AnswerTooLarge when the answer passes `cap` bytes (reading stops there)."""
         ...
 
     def post_review(

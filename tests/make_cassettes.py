@@ -814,6 +814,30 @@ WITH_FILES = [  # a small PR: texts in the first request
 ]
 
 
+# A small PR whose file is large: the texts-at-once answer passes the size the test allows
+# (reading stops), then sizes come first, then texts of what is small enough.
+BIG_TEXT = "x = 1\n" * 600
+BIG_FILE_READS = [
+    graphql(
+        {
+            "f0": {"byteSize": 5_000_000, "isBinary": False, "text": BIG_TEXT},
+            "f1": {"byteSize": len(AGENTS_MD), "isBinary": False, "text": AGENTS_MD},
+            "f2": None,
+            "f3": None,
+        }
+    ),
+    graphql(
+        {
+            "f0": {"byteSize": 5_000_000, "isBinary": False},
+            "f1": {"byteSize": len(AGENTS_MD), "isBinary": False},
+            "f2": None,
+            "f3": None,
+        }
+    ),
+    graphql({"f0": {"byteSize": len(AGENTS_MD), "isBinary": False, "text": AGENTS_MD}}),
+]
+
+
 def threads(
     *nodes: dict[str, Any], comments: list[dict[str, Any]] | None = None, more: str | None = None
 ) -> dict[str, Any]:
@@ -933,8 +957,9 @@ def with_context(name: str, interactions: list[dict[str, Any]]) -> list[dict[str
     if at is None:
         return interactions
     reads = WITH_FILES if name in ("opened", "dry_run") else NO_FILES
-    if name == "context_read_fails":  # GraphQL reads are retried: 4 attempts
-        reads = [gh("POST", "/graphql", 502, {"message": "Server Error"})] * 4
+    if name == "context_read_fails":  # the first read, then the ordinary one's 4 attempts
+        reads = [gh("POST", "/graphql", 502, {"message": "Server Error"})] * 5
+    reads = BIG_FILE_READS if name == "big_file_in_small_pr" else reads
     if has_priors(interactions) and name not in THREADS:
         reads = [threads(), *reads]
     reads = [*THREADS.get(name, []), *reads]
@@ -1374,6 +1399,7 @@ SCENARIOS["reply_budget_race"] = [
 ]
 # A personal access token: the event is the bot's own reply (a User's comment then).
 SCENARIOS["pat_own_reply"] = [gh("GET", "/user", 200, PAT_USER)]
+SCENARIOS["big_file_in_small_pr"] = [*reads(), diff(), review_reply(TYPO), post_review()]
 # A finding on a path the PR does not touch is posted in the body but trips no fail_on.
 SCENARIOS["finding_outside_pr"] = [
     *reads(),

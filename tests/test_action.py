@@ -1248,3 +1248,48 @@ def test_a_finding_outside_the_pr_does_not_trip_fail_on(act: Act, fail_on: str, 
     assert "`elsewhere.py:40`" in review["body"]  # still said, in the body
     if code == 3:
         assert "::error::reviewbot: 1 finding(s) at or above major" in r.out
+
+
+def test_a_small_prs_large_file_is_not_downloaded_whole(
+    act: Act, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reviewbot.flow
+
+    # the first answer (texts with sizes) may be this large; the cassette's is larger
+    monkeypatch.setattr(reviewbot.flow, "AT_ONCE_BYTES", 2_000)
+    r = act("big_file_in_small_pr", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    first, sizes, texts = [s.json() for s in r.sent if s.line == "POST /graphql"]
+    assert " text" in first["query"] and " text" not in sizes["query"]
+    assert list(texts["variables"].values())[2:] == [f"{mc.BASE}:AGENTS.md"]  # not hello.py
+    [review] = r.review_posts()
+    assert "1 file(s) over 512 KB keep their plain hunk context." in review["body"]
+    assert len(r.github) == 9  # the rare case: two more reads than a small PR's one
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "me"),
+    [
+        (FAKE_TOKEN, None, "github-actions[bot]"),  # installation token: no request at all
+        ("v1.0123456789abcdef", 403, "github-actions[bot]"),  # GET /user refused
+        (PAT, 200, "review-robot"),
+    ],
+)
+def test_who_we_are_is_asked_once_and_only_for_other_tokens(
+    monkeypatch: pytest.MonkeyPatch, token: str, status: int | None, me: str
+) -> None:
+    from reviewbot.errors import GitHubError
+
+    asked: list[str] = []
+
+    def request(self: GitHubClient, method: str, url: str, what: str, **kw: Any) -> Any:
+        asked.append(url)
+        if status == 403:
+            raise GitHubError("refused", 403)
+        return {"login": "review-robot"}
+
+    monkeypatch.setattr(GitHubClient, "_request", request)
+    gh = GitHubClient(token, "Codertocat/Hello-World")
+    assert gh.identity() == me and gh.identity() == me
+    assert asked == ([] if status is None else ["/user"])
+    assert GitHubClient(token, "o/r", login="my-app[bot]").identity() == "my-app[bot]"
