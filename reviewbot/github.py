@@ -14,7 +14,7 @@ import requests
 from github import Auth, Github, GithubException
 
 from reviewbot.errors import ConfigError, GitHubError
-from reviewbot.github_graphql import GraphQL
+from reviewbot.github_graphql import VIEWER, GraphQL
 from reviewbot.github_wire import (
     MAX_RATE_LIMIT_WAIT,
     Retry,
@@ -107,9 +107,12 @@ class GitHubClient(GraphQL, Writes):
                 **({"Authorization": f"token {token}"} if token else {}),
             }
         )
-        # Installation tokens (`ghs_`: the Actions GITHUB_TOKEN, an App's) may not ask GET /user.
+        # Installation tokens (`ghs_`: the Actions GITHUB_TOKEN, an App's) may not ask GET /user:
+        # assumed to be the Actions bot, and confirmed (GraphQL `viewer`) only if another bot
+        # signs with our marker (an App's own token meets its own `<slug>[bot]` there).
         self._me: str | None = login or (ACTIONS_BOT if token.startswith("ghs_") else None)
         self._me_known = self._me is not None
+        self._assumed = login is None and token.startswith("ghs_")
 
     @property
     def _graphql_url(self) -> str:
@@ -359,6 +362,19 @@ class GitHubClient(GraphQL, Writes):
                     self._me = ACTIONS_BOT
                 elif exc.status not in (401, 404):
                     raise
+        return self._me
+
+    def _confirmed_identity(self) -> str | None:
+        """Who an installation token writes as, asked once (GraphQL `viewer`, which answers
+        for installation tokens too); the assumption stands if GitHub cannot say."""
+        if self._assumed:
+            self._assumed = False
+            try:
+                data = self._graphql_read(VIEWER, {}, "identify the token")
+            except GitHubError as exc:
+                logger.warning("could not ask GitHub who the token is (%s)", exc)
+            else:
+                self._me = str((data.get("viewer") or {}).get("login") or self._me)
         return self._me
 
     def review_comment(self, comment_id: int) -> ReviewComment:

@@ -21,6 +21,7 @@ MAX_COMMENT_PAGES = 30  # more pages of PR comments (100 each) searched for the 
 MAX_THREAD_PAGES = 30  # pages of review threads (100 each)
 MAX_REPLY_PAGES = 10  # more pages of one thread's comments (100 each)
 MARK = "<!-- reviewbot:v1"
+VIEWER = "query { viewer { login } }"  # who the token is (installation tokens included)
 AUTHOR = "author { login __typename }"
 PAGE = "pageInfo { hasNextPage endCursor }"
 # Ids past 2^31: `databaseId` is a 32-bit Int (deprecated for that); `fullDatabaseId` a BigInt.
@@ -79,10 +80,18 @@ class GraphQL:
     def _graphql_url(self) -> str:
         raise NotImplementedError
 
+    def _confirmed_identity(self) -> str | None:
+        raise NotImplementedError
+
     def _ours(self, login: str, body: str) -> bool:
         """Written by the identity reviewbot acts as, and carrying one of our markers (the
         identity is asked only for such a text). Any other account, bot or not, is not us."""
-        return MARK in body and bool(login) and login == self.identity()
+        if MARK not in body or not login:
+            return False
+        me = self.identity()
+        if login != me and login.endswith("[bot]"):  # another bot, or us as an App?
+            me = self._confirmed_identity()
+        return login == me
 
     def _capped_read(
         self, query: str, variables: dict[str, Any], what: str, cap: int

@@ -387,17 +387,6 @@ DOWN = {
     "timestamp": "2026-11-25T10:00:00.000Z",
 }
 
-# GET /user: GitHub's Actions token may not ask (403); a personal access token gets its user.
-WHO_AM_I_ACTIONS_TOKEN = gh(
-    "GET",
-    "/user",
-    403,
-    {
-        "message": "Resource not accessible by integration",
-        "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
-        "status": "403",
-    },
-)
 PAT_USER = {
     "login": "review-robot",
     "id": 9919,
@@ -801,6 +790,12 @@ def graphql(repository: dict[str, Any]) -> dict[str, Any]:
     return gh("POST", "/graphql", 200, {"data": {"repository": repository}})
 
 
+def viewer(login: str = "github-actions[bot]") -> dict[str, Any]:
+    """GraphQL `viewer { login }`: who an installation token writes as, asked only when
+    another bot signs with our marker."""
+    return gh("POST", "/graphql", 200, {"data": {"viewer": {"login": login}}})
+
+
 NO_FILES = [graphql({"f0": None})]  # nothing found: no second request
 WITH_FILES = [  # a small PR: texts in the first request
     graphql(
@@ -1077,7 +1072,8 @@ SCENARIOS.update(
         "reply_in_other_bots_thread": [
             *thread_reads(
                 {**BOT_COMMENT, "user": {**BOT_COMMENT["user"], "login": "other-bot[bot]"}}
-            )[:2]
+            )[:2],
+            viewer(),
         ],
         "reply_over_budget": [
             *thread_reads(
@@ -1399,6 +1395,18 @@ SCENARIOS["reply_budget_race"] = [
 ]
 # A personal access token: the event is the bot's own reply (a User's comment then).
 SCENARIOS["pat_own_reply"] = [gh("GET", "/user", 200, PAT_USER)]
+# A GitHub App's installation token: its reviews are `<slug>[bot]`'s; `viewer` says so.
+SCENARIOS["app_token_rerun_same_head"] = [
+    *reads(
+        reviews=[
+            {
+                **bot_review(HEAD, [TYPO_FP]),
+                "user": {"login": "reviewbot-app[bot]", "id": 98, "type": "Bot"},
+            }
+        ]
+    )[:2],
+    viewer("reviewbot-app[bot]"),
+]
 SCENARIOS["big_file_in_small_pr"] = [*reads(), diff(), review_reply(TYPO), post_review()]
 # A finding on a path the PR does not touch is posted in the body but trips no fail_on.
 SCENARIOS["finding_outside_pr"] = [
@@ -1506,6 +1514,7 @@ SCENARIOS["walkthrough_post_landed"] = [
         ("other-bot[bot]", "Bot", EARLIER_WALKTHROUGH),  # not ours: not taken for ours
         (BOT, "Bot", EARLIER_WALKTHROUGH),
     ),
+    viewer(),  # another bot with our marker: who are we, exactly?
 ]
 SCENARIOS["walkthrough_post_lost"] = [
     *SCENARIOS["opened"],
@@ -1539,6 +1548,7 @@ SCENARIOS["other_bot_markers"] = [
     post_review(),
     walkthrough_written(200, "PATCH"),
 ]
+SCENARIOS["other_bot_markers"].insert(2, viewer())  # asked once, after the reviews list
 THREADS["other_bot_markers"] = [
     threads(
         thread(

@@ -1102,9 +1102,10 @@ def test_a_walkthrough_post_that_landed_despite_a_502_is_not_posted_again(act: A
     assert r.code == 0, r.out
     assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"]
     # looked before sending it again, and found ours (not the other bot's copy)
-    assert r.github[-2:] == [
+    assert r.github[-3:] == [
         "POST /issues/2/comments",
         "GET /issues/2/comments?page=1&per_page=100",
+        "POST /graphql",  # `viewer`: is the other bot's copy ours? (no)
     ]
     assert r.outputs["status"] == "reviewed"
     assert f"- Walkthrough posted: {mc.WALKTHROUGH_URL}" in r.summary
@@ -1293,3 +1294,10 @@ def test_who_we_are_is_asked_once_and_only_for_other_tokens(
     assert gh.identity() == me and gh.identity() == me
     assert asked == ([] if status is None else ["/user"])
     assert GitHubClient(token, "o/r", login="my-app[bot]").identity() == "my-app[bot]"
+
+
+def test_a_github_apps_token_trusts_its_own_reviews(act: Act) -> None:
+    r = act("app_token_rerun_same_head", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    assert r.github[-1] == "POST /graphql" and r.model_calls == 0  # asked `viewer` once
+    assert r.outputs["status"] == "skipped" and "already reviewed" in r.summary

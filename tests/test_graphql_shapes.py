@@ -13,7 +13,7 @@ import pytest
 import yaml
 from graphql import ExecutionResult, GraphQLSchema, build_schema, graphql_sync, parse, validate
 
-from reviewbot.github_graphql import GraphQL
+from reviewbot.github_graphql import VIEWER, GraphQL
 from tests.conftest import ROOT
 
 SCHEMA_FILE = ROOT / ".cache/npm/node_modules/@octokit/graphql-schema/schema.graphql"
@@ -49,6 +49,9 @@ class Recorder(GraphQL):
     def identity(self) -> str | None:
         return None
 
+    def _confirmed_identity(self) -> str | None:
+        return None
+
     @property
     def _graphql_url(self) -> str:
         return "https://api.github.com/graphql"
@@ -76,6 +79,7 @@ def queries() -> dict[str, dict[str, Any]]:
         "thread comments page": thread_page,
         "comments page": comments_page,
         "resolve": resolve.sent[0],
+        "viewer": {"query": VIEWER, "variables": {}},
     }
 
 
@@ -87,7 +91,8 @@ def test_every_query_is_valid_against_githubs_schema(name: str) -> None:
     sent = QUERIES[name]
     schema = github_schema()
     assert validate(schema, parse(sent["query"])) == []
-    result = graphql_sync(schema, sent["query"], root_value={}, variable_values=sent["variables"])
+    root = {"viewer": {"login": "x"}} if name == "viewer" else {}  # a non-null root field
+    result = graphql_sync(schema, sent["query"], root_value=root, variable_values=sent["variables"])
     assert result.errors is None, result.errors  # the variables have the declared types
 
 
@@ -120,6 +125,8 @@ def query_for(data: dict[str, Any]) -> dict[str, Any]:
     """The query this answer was written for, by its shape."""
     if "resolveReviewThread" in data:
         return QUERIES["resolve"]
+    if "viewer" in data:
+        return QUERIES["viewer"]
     if "node" in data:
         return QUERIES["thread comments page"]
     repository = data.get("repository") or {}
