@@ -121,7 +121,7 @@ class Settled:
         if self.left_open:
             out.append(
                 f"{len(self.left_open)} earlier finding(s) fixed by this push but left open: "
-                "this token may not resolve review threads (a reply in each says so)."
+                "GitHub did not let this token resolve their threads (a reply in each says so)."
             )
         return out
 
@@ -155,8 +155,8 @@ def settle(
             body = f"Addressed in `{sha}`.\n{RESOLVED}"
         else:
             body = (
-                f"Addressed in `{sha}`. This token may not resolve review threads, so the "
-                f"thread stays open: resolve it if you agree.\n{ADDRESSED}"
+                f"Addressed in `{sha}`. GitHub did not let this token resolve the thread, so "
+                f"it stays open: resolve it if you agree.\n{ADDRESSED}"
             )
         (resolved if done else left_open).append(fp)
         try:

@@ -1280,8 +1280,8 @@ THREADS: dict[str, list[dict[str, Any]]] = {
                 finding(1, "Greeting is misspelled", TYPO_FP),
                 (
                     IDS + 10,
-                    "Addressed in `5b1d3c1`. This token may not resolve review threads, "
-                    "so the thread stays open: resolve it if you agree.\n"
+                    "Addressed in `5b1d3c1`. GitHub did not let this token resolve the thread, "
+                    "so it stays open: resolve it if you agree.\n"
                     "<!-- reviewbot:v1 addressed -->",
                     BOT,
                     "Bot",

@@ -973,7 +973,7 @@ def test_a_token_that_may_not_resolve_says_addressed_once_and_claims_nothing(
     # GitHub said beforehand that this token may not resolve: no mutation is even tried
     assert mutations(r) == ([] if cassette == "resolve_not_allowed" else [{"id": "PRRT_a"}])
     [reply] = [s.json()["body"] for s in r.sent if s.line.endswith("/replies")]
-    assert reply.startswith("Addressed in `5b1d3c1`. This token may not resolve review threads")
+    assert reply.startswith("Addressed in `5b1d3c1`. GitHub did not let this token resolve the")
     assert reply.endswith("\n<!-- reviewbot:v1 addressed -->")
     [review] = r.review_posts()
     assert ": resolved." not in review["body"] and ": resolved." not in r.summary
