@@ -94,6 +94,10 @@ class FakeGitHub:
                     return self._send(200, {"status": "ahead", "files": [entry]})
                 if path.startswith(f"{base}/collaborators/"):
                     return self._send(200, {"permission": "write", "role_name": "write"})
+                if path == "/user":  # an installation token may not ask; a PAT gets its user
+                    if "ghs_" in self.headers.get("authorization", ""):
+                        return self._send(403, {"message": "Resource not accessible"})
+                    return self._send(200, {"login": "review-robot", "type": "User"})
                 return self._send(404, {"message": "Not Found"})
 
             def do_POST(self) -> None:
@@ -132,9 +136,12 @@ class FakeGitHub:
     def history(self) -> dict[str, Any]:
         """No threads; the walkthrough the first review posted, once there was a review."""
         body = "### reviewbot walkthrough\n<!-- reviewbot:v1 walkthrough -->"
-        ours = {"databaseId": 9, "url": "u", "body": body, "author": {"__typename": "Bot"}}
+        login = str(self.reviews[0]["user"]["login"]) if self.reviews else ""
+        kind = "Bot" if login.endswith("[bot]") else "User"
+        author = {"login": login.removesuffix("[bot]"), "__typename": kind}
+        ours = {"fullDatabaseId": "2290000009", "url": "u", "body": body, "author": author}
         return {
-            "reviewThreads": {"nodes": []},
+            "reviewThreads": {"nodes": [], "pageInfo": {"hasNextPage": False}},
             "comments": {
                 "pageInfo": {"hasNextPage": False},
                 "nodes": [ours] if self.reviews else [],
@@ -149,6 +156,7 @@ def run_case(
     files: int,
     runs: int = 5,
     reviews: list[dict[str, Any]] | None = None,
+    token: str = "ghs_bench0000000000000000000000000000",  # as the Actions token looks
 ) -> None:
     walls: list[float] = []
     gh = FakeGitHub()
@@ -165,7 +173,7 @@ def run_case(
             "GITHUB_REPOSITORY": REPO,
             "GITHUB_API_URL": gh.url,
             "INPUT_API_KEY": "bench-not-a-key",
-            "INPUT_GITHUB_TOKEN": "bench-not-a-token",
+            "INPUT_GITHUB_TOKEN": token,
             "INPUT_BASE_URL": model.url,
         }
         for _ in range(runs):
@@ -213,6 +221,9 @@ def main() -> None:
     }
     push = {**PAYLOAD, "action": "synchronize"}
     run_case("small PR push     ", "pull_request", push, files=1, reviews=[earlier])
+    by_pat = {**earlier, "user": {"login": "review-robot", "type": "User"}}
+    pat = "ghp_bench000000000000000000000000000000"
+    run_case("push, with a PAT  ", "pull_request", push, files=1, reviews=[by_pat], token=pat)
 
 
 if __name__ == "__main__":

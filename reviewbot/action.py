@@ -131,6 +131,9 @@ def _answer(
         )
         return _skipped(gate.Skip(why, f"⚠️ Not answered: {why}."))
     gh = _connect(env, inputs, reply.repo, make_github)
+    if reply.commenter == gh.identity():  # a personal access token's own reply: no loop
+        why = f"the reply is by {reply.commenter}, the account reviewbot writes as; no answer"
+        return _skipped(gate.Skip(why, f"Not answered: {why}."))
     config = _config(gh, inputs, reply.base_ref, reply.base_sha)
     if skip := who_may_talk(reply, config, lambda: gh.permission(reply.commenter)):
         return _skipped(skip)

@@ -94,7 +94,7 @@ def answer_in_thread(
     thread = sorted(
         (c for c in comments if c.id == root.id or c.in_reply_to == root.id), key=lambda c: c.id
     )
-    answered = [c for c in comments if c.ours and c.in_reply_to and ends_with(c.body, REPLY)]
+    answered = _answered(comments)
     if len(answered) >= config.max_replies:
         return _over_budget(gh, reply, root, thread, len(answered), config, dry_run)
 
@@ -109,6 +109,15 @@ def answer_in_thread(
         raise LLMError(f"could not answer in the thread: {answer.problem or 'no answer'}")
     words, suggestion = parse_reply(answer.text)
     body = redact(_reply_body(words, suggestion, root.side)) + "\n" + REPLY
+    # Runs answer replies in parallel, each having counted before its model call: count again
+    # just before posting, so the budget is passed by at most the runs posting at this moment.
+    now = 0 if dry_run else len(_answered(gh.review_comments(reply.pr_number)))
+    if now >= config.max_replies:
+        why = (
+            f"the reply budget of this pull request was used up by other answers meanwhile "
+            f"({now} of {config.max_replies})"
+        )
+        return Outcome(Status.SKIPPED, why, summary_lines=[f"Not answered: {why}."])
     url = _post(gh, reply, root, body, dry_run)
     verb = "would answer" if dry_run else "answered"
     message = f"{verb} {reply.commenter} in the thread on {inline_code(root.path)}"
@@ -143,6 +152,11 @@ def _over_budget(
     )
     url = _post(gh, reply, root, f"{notice}\n{REPLY_LIMIT}", dry_run)
     return Outcome(Status.SKIPPED, why, review_url=url, summary_lines=[f"Not answered: {why}."])
+
+
+def _answered(comments: list[ReviewComment]) -> list[ReviewComment]:
+    """The bot's answers on the pull request (its replies that carry the reply marker)."""
+    return [c for c in comments if c.ours and c.in_reply_to and ends_with(c.body, REPLY)]
 
 
 def _reply_body(words: str, suggestion: str | None, side: str) -> str:

@@ -7,7 +7,6 @@ only through `Model`, so it runs the same against the real adapters and against 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,31 +15,23 @@ from reviewbot import render, walkthrough
 from reviewbot.anchor import in_body
 from reviewbot.diff import parse_diff
 from reviewbot.errors import GitHubError, LLMError
+from reviewbot.followthrough import changes_of, earlier, our_threads, settle, touched
 from reviewbot.gate import Go
 from reviewbot.guidance import GENERAL_FILES, INSTRUCTIONS_DIR, instruction_file_names
 from reviewbot.kinds import Status
-from reviewbot.markers import (
-    RESOLVED,
-    comment_marker,
-    ends_with,
-    fingerprint,
-    read_comment_marker,
-    review_marker,
-)
+from reviewbot.markers import comment_marker, fingerprint, review_marker
 from reviewbot.model import Model
 from reviewbot.prompts import PullRequestText
 from reviewbot.pulls import (
+    AnswerTooLarge,
     GitHub,
     History,
     InlineComment,
-    IssueComment,
     PullInfo,
     ReviewRejected,
-    Thread,
 )
 from reviewbot.redact import workflow_command
 from reviewbot.review import (
-    Earlier,
     IncrementalReview,
     Prepared,
     ReviewResult,
@@ -53,12 +44,16 @@ logger = logging.getLogger(__name__)
 
 MAX_CONTEXT_BYTES = 512_000  # larger files are not used: their hunks keep plain context
 TEXTS_AT_ONCE = 10  # up to this many files, texts come in the first request (no sizes first)
+# ...and of that first answer at most this much is read: past it (a large file among them),
+# reading stops and sizes come first, so no large file is downloaded whole.
+AT_ONCE_BYTES = 1_000_000
 
 
 class GitHubFiles:
     """File texts for the scope context (the head; the base for hunks that only delete) and
     the base branch's guidance files, through GraphQL. A small PR's texts come in one request;
-    a larger one's sizes come first, so no file over MAX_CONTEXT_BYTES is downloaded. Instruction
+    a larger one's sizes come first, so no file over MAX_CONTEXT_BYTES is downloaded (nor, for
+    a small PR, more than AT_ONCE_BYTES of its first answer). Instruction
     files (`.github/instructions/*.instructions.md`) take one more request when there are any."""
 
     def __init__(self, gh: GitHub, head_sha: str, base_sha: str) -> None:
@@ -78,7 +73,16 @@ class GitHubFiles:
         specs = list(dict.fromkeys([*files, *guides, folder]))
         at_once = len(files) <= TEXTS_AT_ONCE
         try:
-            found = self._gh.objects(specs, with_text=at_once)
+            try:
+                found = (
+                    self._gh.objects(specs, with_text=True, cap=AT_ONCE_BYTES)
+                    if at_once
+                    else self._gh.objects(specs, with_text=False)
+                )
+            except AnswerTooLarge:  # a large file among them: its size first after all
+                logger.info("file texts over %d bytes: asking sizes first", AT_ONCE_BYTES)
+                at_once = False
+                found = self._gh.objects(specs, with_text=False)
             entries = found[folder].entries if folder in found else ()
             extra = [f"{self._base}:{n}" for n in instruction_file_names(entries)]
             usable = [
@@ -132,7 +136,7 @@ class Outcome:
     findings: int = 0
     inline_comments: int = 0
     summary_lines: list[str] = field(default_factory=list)
-    severities: tuple[str, ...] = ()  # of the findings posted, for the fail_on gate
+    severities: tuple[str, ...] = ()  # of the findings posted on the PR's files (fail_on)
 
 
 def review_pull_request(
@@ -149,7 +153,7 @@ def review_pull_request(
     notes: list[str] = []
     if fetched.via_files_api:
         notes.append("GitHub could not send this diff whole; it was rebuilt from the files API.")
-    source, scope = fetched, None
+    source, scope, changes = fetched, None, None
     if go.since:
         since = gh.incremental_diff(go.since, pr.head_sha)
         if since.diff is None:
@@ -160,9 +164,10 @@ def review_pull_request(
             in_pr = {f.path for f in scope.pr_files} | {m.path for m in fetched.missing}
             missing = tuple(m for m in since.diff.missing if m.path in in_pr)
             source = replace(since.diff, missing=missing)
+            changes = changes_of(parse_diff(since.diff.text))
     history = _history(gh, pr.number, notes) if go.reviewed_before else History()
-    threads = _our_threads(history) if history is not None else {}
-    earlier = [_earlier(fp, t) for fp, t in threads.items()]
+    threads = our_threads(history) if history is not None else {}
+    before = [earlier(fp, t, pr, touched(t, go.since, changes)) for fp, t in threads.items()]
     text = PullRequestText(pr.title, pr.body)
     repo = GitHubFiles(gh, pr.head_sha, pr.base_sha)
     prepared = prepare(
@@ -172,7 +177,7 @@ def review_pull_request(
         incremental=scope,
         missing=source.missing,
         repo=repo,
-        earlier=earlier,
+        earlier=before,
     )
     notes += repo.notes
     if prepared.guidance.names:
@@ -191,17 +196,18 @@ def review_pull_request(
         return Outcome(Status.SKIPPED, "no reviewable changes", summary_lines=summary)
     # Also when every changed file was skipped: a short review says so to the PR's readers.
 
-    if result.resolved:
-        notes.append(f"{len(result.resolved)} earlier finding(s) fixed by this push: resolved.")
+    # Before the review, so that its body claims "resolved" only where GitHub confirmed it.
+    settled = settle(gh, pr, threads, result.resolved, dry_run, print_dry_run)
+    notes += settled.notes(dry_run)
     # This head's findings first, then earlier ones, so a cap drops the oldest.
     fps = [fingerprint(f) for f in result.findings] + sorted(go.posted)
     mark = review_marker(pr.head_sha, fps)
     url = _publish(gh, pr, result, config.model, notes, mark, dry_run, redact)
-    for fp in result.resolved:
-        _resolve(gh, pr, threads[fp], dry_run)
     if config.walkthrough:  # its line goes to the step summary (the review is posted already)
         kept = Walkthrough(gh, pr, dry_run, redact)
-        notes.append(kept.keep(history, prepared, result, scope is not None))
+        notes.append(kept.keep(history, prepared, result, scope is not None, len(settled.resolved)))
+    # Only findings on the PR's own files count for fail_on (a model may name any path).
+    pr_paths = {f.path for f in parse_diff(fetched.text)} | {m.path for m in fetched.missing}
     verb = "would post" if dry_run else "posted"
     return Outcome(
         status=result.status,
@@ -210,13 +216,8 @@ def review_pull_request(
         findings=len(result.placed),
         inline_comments=len(result.comments),
         summary_lines=render.step_summary(result, pr.number, pr.head_sha, notes, url),
-        severities=tuple(f.severity for f in result.findings),
+        severities=tuple(f.severity for f in result.findings if f.path in pr_paths),
     )
-
-
-WONT_FIX = re.compile(
-    r"won'?t fix|wontfix|not (going|planning) to (fix|change)|by design|working as intended", re.I
-)
 
 
 def _history(gh: GitHub, number: int, notes: list[str]) -> History | None:
@@ -229,46 +230,6 @@ def _history(gh: GitHub, number: int, notes: list[str]) -> History | None:
         return None
 
 
-def _our_threads(history: History) -> dict[str, Thread]:
-    """The bot's own threads on this PR, by the fingerprint its first comment carries."""
-    out = {}
-    for t in history.threads:
-        first = t.comments[0] if t.comments else None
-        fp = read_comment_marker(first.body) if first is not None and first.ours else None
-        if fp:
-            out[fp] = t
-    return out
-
-
-def _earlier(fp: str, t: Thread) -> Earlier:
-    """An earlier finding, and what became of it."""
-    later = t.comments[1:]
-    addressed = any(c.ours and ends_with(c.body, RESOLVED) for c in later)
-    refused = any(not c.ours and WONT_FIX.search(c.body) for c in later)
-    if t.resolved:
-        status = "fixed" if addressed else "dismissed"
-    elif addressed:
-        status = "reopened"  # a person reopened it: it stays open, and is not resolved again
-    else:
-        status = "dismissed" if refused else "open"
-    first = t.comments[0].body.split("\n", 1)[0]
-    title = re.sub(r"^\W*\*\*\w+\*\*:\s*", "", first).strip()[:200]
-    return Earlier(fp, t.path, t.line, title, status)
-
-
-def _resolve(gh: GitHub, pr: PullInfo, thread: Thread, dry_run: bool) -> None:
-    """Say so in the thread, then resolve it (a thread the bot started, never another)."""
-    body = f"Addressed in `{pr.head_sha[:7]}`.\n{RESOLVED}"
-    if dry_run:
-        print_dry_run(f"the reply that would resolve the thread on {thread.path}", body)
-        return
-    try:
-        gh.post_reply(pr.number, thread.comments[0].id, body)
-        gh.resolve_thread(thread.id)
-    except GitHubError as exc:  # e.g. a token that may not resolve threads
-        logger.warning("could not resolve the thread on %s: %s", thread.path, exc)
-
-
 class Walkthrough:
     """The PR's one walkthrough comment: created by the first review, edited by every later one,
     never a second (not after a re-run, nor after a POST that landed despite an error)."""
@@ -279,7 +240,12 @@ class Walkthrough:
         self._gh, self._pr, self._dry_run, self._redact = gh, pr, dry_run, redact
 
     def keep(
-        self, history: History | None, prepared: Prepared, result: ReviewResult, incremental: bool
+        self,
+        history: History | None,
+        prepared: Prepared,
+        result: ReviewResult,
+        incremental: bool,
+        resolved: int,
     ) -> str:
         """Create or edit it; the line for the step summary says which (or why not)."""
         if history is None:  # it may exist: creating one could make a second
@@ -292,7 +258,7 @@ class Walkthrough:
             "incremental" if incremental else "full",
             str(result.status),
             len(result.placed),
-            len(result.resolved),
+            resolved,  # only threads GitHub confirmed resolved
             u.input_tokens + u.output_tokens,
         )
         pr_paths = [m.path for m in prepared.manifest]
@@ -312,12 +278,7 @@ class Walkthrough:
                 url = self._gh.edit_comment(existing.id, body)
                 return f"Walkthrough updated: {url}" + self._remove(history.extra_walkthroughs)
             return f"Walkthrough posted: {self._gh.post_comment(self._pr.number, body).url}"
-        except GitHubError as exc:
-            if existing is None and (exc.status is None or exc.status >= 500):
-                landed = self._landed()
-                if landed is not None:
-                    logger.warning("the walkthrough was posted despite the error; not again")
-                    return f"Walkthrough posted: {landed.url}"
+        except GitHubError as exc:  # the adapter checked whether a failed POST landed
             logger.warning("could not post the walkthrough: %s", exc)
             return f"Walkthrough not posted: {exc}"
 
@@ -332,13 +293,6 @@ class Walkthrough:
             except GitHubError as exc:
                 logger.warning("could not remove a duplicate walkthrough: %s", exc)
         return f" (removed {removed} duplicate(s))" if removed else ""
-
-    def _landed(self) -> IssueComment | None:
-        """After a failed POST: is it there anyway? (GitHub can apply a request, then 502.)"""
-        try:
-            return self._gh.history(self._pr.number).walkthrough
-        except GitHubError:
-            return None
 
 
 def _publish(

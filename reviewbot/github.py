@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -13,38 +14,39 @@ import requests
 from github import Auth, Github, GithubException
 
 from reviewbot.errors import ConfigError, GitHubError
-from reviewbot.github_graphql import GraphQL
+from reviewbot.github_graphql import VIEWER, GraphQL
 from reviewbot.github_wire import (
+    MAX_RATE_LIMIT_WAIT,
     Retry,
-    comment_payload,
     error_code,
     error_message,
     files_to_diff,
     json_or_text,
     retry_status,
-    seconds,
+    transient_wait,
 )
+from reviewbot.github_writes import Writes
 from reviewbot.markers import read_review_marker
 from reviewbot.pulls import (
+    AnswerTooLarge,
     FetchedDiff,
     Incremental,
-    InlineComment,
-    IssueComment,
     PriorReview,
     PullInfo,
     ReviewComment,
-    ReviewRejected,
 )
 
 logger = logging.getLogger(__name__)
 
 DIFF = "application/vnd.github.diff"
-MAX_RATE_LIMIT_WAIT = 900.0  # seconds; a job waiting longer for GitHub's limits fails instead
 MAX_CONFIG_BYTES = 1_000_000
 API_VERSION = "2022-11-28"  # pinned, so a new default version cannot change what we read
 
 
-class GitHubClient(GraphQL):
+ACTIONS_BOT = "github-actions[bot]"  # who the Actions GITHUB_TOKEN writes as
+
+
+class GitHubClient(GraphQL, Writes):
     """The handful of REST calls a review needs; every failure becomes a GitHubError."""
 
     def __init__(
@@ -57,15 +59,18 @@ class GitHubClient(GraphQL):
         retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
         backoff: float = 0.5,
+        login: str | None = None,
     ) -> None:
         """`write_pause` is GitHub's pause between writes, `secondary_wait` the wait after a
         secondary rate limit without Retry-After, `backoff` the base of retry backoff;
-        `sleep` is how to wait (tests pass zeros and a recorder)."""
+        `sleep` is how to wait (tests pass zeros and a recorder). `login`: who the token
+        writes as, when the caller knows (a GitHub App: `<slug>[bot]`); else it is asked."""
         retry = Retry(
             total=retries,
             secondary_rate_wait=secondary_wait,
             max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,  # beyond that: a clear failure, not a hang
-            # POST is retried here, not by urllib3, so a review is never posted twice.
+            # Only GETs are retried by urllib3; every POST, PATCH and DELETE by _request, which
+            # checks whether a create landed before sending it again.
             allowed_methods=frozenset({"GET", "HEAD"}),
             status_forcelist=[429, *range(500, 600)],
             backoff_factor=backoff,
@@ -93,8 +98,21 @@ class GitHubClient(GraphQL):
         self._secondary_wait = secondary_wait
         self._sleep = sleep
         self._backoff = backoff
-        self._me: str | None = None
-        self._me_known = False
+        self._attempts = retries + 1
+        self._session = requests.Session()  # for reads that stop at a size (_capped_read)
+        self._session.headers.update(
+            {
+                "User-Agent": "reviewbot/0.1",
+                "X-GitHub-Api-Version": API_VERSION,
+                **({"Authorization": f"token {token}"} if token else {}),
+            }
+        )
+        # Installation tokens (`ghs_`: the Actions GITHUB_TOKEN, an App's) may not ask GET /user:
+        # assumed to be the Actions bot, and confirmed (GraphQL `viewer`) only if another bot
+        # signs with our marker (an App's own token meets its own `<slug>[bot]` there).
+        self._me: str | None = login or (ACTIONS_BOT if token.startswith("ghs_") else None)
+        self._me_known = self._me is not None
+        self._assumed = login is None and token.startswith("ghs_")
 
     @property
     def _graphql_url(self) -> str:
@@ -112,36 +130,103 @@ class GitHubClient(GraphQL):
         body: dict[str, Any] | None = None,
         accept: str | None = None,
         reads: bool = False,
+        landed: Callable[[], Any] | None = None,
     ) -> Any:
         """One request; the only place PyGithub and requests errors become GitHubError.
+        GETs are retried by urllib3; everything else here, with the same policy: rate limits
+        waited out, 5xx and lost connections sent again, but a create (`landed` given) only
+        after checking that the first one did not land (GitHub can apply a request, then 502).
         `reads`: a POST that only reads (GraphQL queries), sent without the write pause."""
-        requester = self._graphql if reads else self._gh.requester
+        attempts = 1 if method == "GET" else self._attempts
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                return self._send(method, url, parameters, body, accept, reads)
+            except GithubException as exc:
+                wait = transient_wait(exc, self._secondary_wait, self._backoff)
+                if wait is None or last:
+                    raise GitHubError(
+                        f"GitHub refused to {what} ({exc.status}): {error_message(exc)}",
+                        exc.status,
+                        error_code(exc.data),
+                    ) from exc
+                if exc.status >= 500 and landed is not None:
+                    done = self._landed(landed, what, exc)
+                    if done is not None:
+                        return done
+            except requests.exceptions.RetryError as exc:
+                status = retry_status(exc)
+                raise GitHubError(
+                    f"GitHub kept failing to {what}"
+                    + (f" (HTTP {status})" if status else "")
+                    + " after every retry; it may be having an outage",
+                    status,
+                ) from exc
+            except requests.RequestException as exc:
+                if last:
+                    raise GitHubError(
+                        f"could not reach GitHub to {what}: {type(exc).__name__}"
+                    ) from exc
+                if landed is not None and (done := self._landed(landed, what, exc)) is not None:
+                    return done
+                wait = self._backoff * 2.0 ** (attempt + 1)
+            logger.warning("GitHub did not %s; trying again in %.0fs", what, wait)
+            self._sleep(wait)
+        raise GitHubError(f"could not {what}")  # pragma: no cover - the loop returns or raises
+
+    def _landed(self, check: Callable[[], Any], what: str, exc: Exception) -> Any:
+        """After a failed create: is it there anyway? If GitHub cannot say, the write fails
+        (sending it again could make two)."""
         try:
-            if accept is not None:  # not JSON (the diff): PyGithub hands back the text
-                status, headers, text = self._gh.requester.requestJson(
-                    method, url, parameters=parameters, headers={"Accept": accept}
-                )
-                if status >= 400:
-                    raise GithubException(status, json_or_text(text), headers)
-                return text
-            _, data = requester.requestJsonAndCheck(method, url, parameters=parameters, input=body)
-            return data
-        except GithubException as exc:
-            raise GitHubError(
-                f"GitHub refused to {what} ({exc.status}): {error_message(exc)}",
-                exc.status,
-                error_code(exc.data),
-            ) from exc
-        except requests.exceptions.RetryError as exc:
-            last = retry_status(exc)
-            raise GitHubError(
-                f"GitHub kept failing to {what}"
-                + (f" (HTTP {last})" if last else "")
-                + " after every retry; it may be having an outage",
-                last,
-            ) from exc
-        except requests.RequestException as exc:
-            raise GitHubError(f"could not reach GitHub to {what}: {type(exc).__name__}") from exc
+            done = check()
+        except GitHubError:
+            raise GitHubError(f"could not {what}, nor check whether it was done") from exc
+        if done is not None:
+            logger.warning("GitHub did %s despite the error; not sending it again", what)
+        return done
+
+    def _capped_read(
+        self, query: str, variables: dict[str, Any], what: str, cap: int
+    ) -> dict[str, Any]:
+        """A GraphQL read whose answer is read only up to `cap` bytes: past that, the
+        connection is dropped and AnswerTooLarge raised. If GitHub fails it, the ordinary
+        read (with its retries) is sent instead."""
+        body = {"query": query, "variables": variables}
+        try:
+            with self._session.post(self._graphql_url, json=body, stream=True, timeout=30) as r:
+                if r.status_code == 200:
+                    chunks, size = [], 0
+                    for chunk in r.iter_content(65_536):
+                        size += len(chunk)
+                        if size > cap:
+                            raise AnswerTooLarge(f"GitHub's answer to {what} passed {cap:,} bytes")
+                        chunks.append(chunk)
+                    data = json.loads(b"".join(chunks))
+                    if isinstance(data, dict) and not data.get("errors"):
+                        return dict(data.get("data") or {})
+        except (requests.RequestException, ValueError) as exc:
+            logger.warning("could not %s in one answer (%s); asking again", what, exc)
+        return self._graphql_read(query, variables, what)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        parameters: dict[str, Any] | None,
+        body: dict[str, Any] | None,
+        accept: str | None,
+        reads: bool,
+    ) -> Any:
+        if accept is not None:  # not JSON (the diff): PyGithub hands back the text
+            status, headers, text = self._gh.requester.requestJson(
+                method, url, parameters=parameters, headers={"Accept": accept}
+            )
+            if status >= 400:
+                raise GithubException(status, json_or_text(text), headers)
+            return text
+        requester = self._graphql if reads else self._gh.requester
+        _, data = requester.requestJsonAndCheck(method, url, parameters=parameters, input=body)
+        return data
 
     # ------------------------------------------------------------- reads
 
@@ -162,6 +247,7 @@ class GitHubClient(GraphQL):
                 draft=bool(pr.get("draft")),
                 state=str(pr.get("state") or ""),
                 html_url=str(pr.get("html_url") or ""),
+                author=str((pr.get("user") or {}).get("login") or ""),
             )
         except (KeyError, TypeError) as exc:
             raise GitHubError(f"GitHub sent pull request #{number} without {exc}") from None
@@ -247,8 +333,8 @@ class GitHubClient(GraphQL):
         return role if role in ("admin", "maintain", "write") else str(data.get("permission"))
 
     def prior_reviews(self, number: int) -> list[PriorReview]:
-        """Markers of earlier reviewbot reviews: only those written by a bot account or by the
-        identity our token belongs to (a personal access token), never anyone else's."""
+        """Markers of earlier reviewbot reviews: only those our own identity wrote (never
+        another account's, bot or not, that copies our marker)."""
         out: list[PriorReview] = []
         url = f"{self._url}/pulls/{number}/reviews"
         for review in self._pages(url, f"list the reviews of #{number}"):
@@ -256,23 +342,39 @@ class GitHubClient(GraphQL):
             mark = read_review_marker(body)
             if mark is None:
                 continue
-            user = review.get("user") or {}
-            if not self._ours(str(user.get("login") or ""), user.get("type") == "Bot", body):
+            if not self._ours(str((review.get("user") or {}).get("login") or ""), body):
                 continue
-            url = str(review.get("html_url", ""))
-            out.append(PriorReview(mark.head_sha, mark.fingerprints, url))
+            out.append(
+                PriorReview(mark.head_sha, mark.fingerprints, str(review.get("html_url", "")))
+            )
         return out
 
-    def _identity(self) -> str | None:
-        """The login our token acts as, asked once and only when needed (GET /user answers
-        for a personal access token; GitHub's Actions token gets 403)."""
+    def identity(self) -> str | None:
+        """The login our token writes as (REST spelling, `name[bot]` for apps), asked once and
+        only when needed: GET /user answers for a personal access token; GitHub's Actions
+        token gets 403 and writes as github-actions[bot]. None: unknown, nothing is ours."""
         if not self._me_known:
             self._me_known = True
             try:
                 self._me = str(self._request("GET", "/user", "identify the token").get("login"))
             except GitHubError as exc:
-                if exc.status not in (401, 403, 404):
+                if exc.status == 403:
+                    self._me = ACTIONS_BOT
+                elif exc.status not in (401, 404):
                     raise
+        return self._me
+
+    def _confirmed_identity(self) -> str | None:
+        """Who an installation token writes as, asked once (GraphQL `viewer`, which answers
+        for installation tokens too); the assumption stands if GitHub cannot say."""
+        if self._assumed:
+            self._assumed = False
+            try:
+                data = self._graphql_read(VIEWER, {}, "identify the token")
+            except GitHubError as exc:
+                logger.warning("could not ask GitHub who the token is (%s)", exc)
+            else:
+                self._me = str((data.get("viewer") or {}).get("login") or self._me)
         return self._me
 
     def review_comment(self, comment_id: int) -> ReviewComment:
@@ -291,8 +393,7 @@ class GitHubClient(GraphQL):
         user = data.get("user") or {}
         login = str(user.get("login") or "")
         body = str(data.get("body") or "")
-        # Who wrote it matters only for a comment that carries one of our markers.
-        ours = self._ours(login, user.get("type") == "Bot", body)
+        ours = self._ours(login, body)
         reply_to = data.get("in_reply_to_id")
         return ReviewComment(
             id=int(data.get("id") or 0),
@@ -305,106 +406,6 @@ class GitHubClient(GraphQL):
             side=str(data.get("side") or "RIGHT"),
             diff_hunk=str(data.get("diff_hunk") or ""),
         )
-
-    # ------------------------------------------------------------- writes
-
-    def post_reply(self, number: int, comment_id: int, body: str) -> str:
-        """Answer in a review thread (`comment_id` is the thread's first comment)."""
-        url = f"{self._url}/pulls/{number}/comments/{comment_id}/replies"
-        data = self._request("POST", url, "reply in the review thread", body={"body": body})
-        return str(data.get("html_url", "")) if isinstance(data, dict) else ""
-
-    def post_comment(self, number: int, body: str) -> IssueComment:
-        """A new comment on the pull request's conversation (sent once, never retried)."""
-        url = f"{self._url}/issues/{number}/comments"
-        data = self._request("POST", url, "post the walkthrough comment", body={"body": body})
-        data = data if isinstance(data, dict) else {}
-        return IssueComment(int(data.get("id") or 0), body, str(data.get("html_url", "")))
-
-    def edit_comment(self, comment_id: int, body: str) -> str:
-        """Replace the body of one of our PR comments (only ever the walkthrough)."""
-        url = f"{self._url}/issues/comments/{comment_id}"
-        data = self._request("PATCH", url, "edit the walkthrough comment", body={"body": body})
-        return str(data.get("html_url", "")) if isinstance(data, dict) else ""
-
-    def delete_comment(self, comment_id: int) -> None:
-        """Remove one of our PR comments (only ever a duplicate walkthrough)."""
-        url = f"{self._url}/issues/comments/{comment_id}"
-        self._request("DELETE", url, "remove a duplicate walkthrough comment")
-
-    def react(self, comment_id: int, content: str = "eyes") -> None:
-        """Acknowledge a command comment with a reaction (best effort)."""
-        url = f"{self._url}/issues/comments/{comment_id}/reactions"
-        try:
-            self._request("POST", url, "add a reaction", body={"content": content})
-        except GitHubError as exc:
-            logger.warning("could not add a reaction to the comment (%s)", exc.status)
-
-    def post_review(
-        self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]
-    ) -> str:
-        """POST one COMMENT review; retries rate limits and 5xx without ever posting twice."""
-        url = f"{self._url}/pulls/{number}/reviews"
-        payload: dict[str, Any] = {
-            "commit_id": head_sha,
-            "body": body,
-            "event": "COMMENT",  # never APPROVE or REQUEST_CHANGES
-            "comments": [comment_payload(c) for c in comments],
-        }
-        attempts = 4
-        for attempt in range(attempts):
-            try:
-                _, data = self._gh.requester.requestJsonAndCheck("POST", url, input=payload)
-                return str(data.get("html_url", ""))
-            except GithubException as exc:
-                if exc.status == 422:
-                    raise ReviewRejected(
-                        f"GitHub rejected the review (422): {error_message(exc)}", 422
-                    ) from exc
-                wait = self._transient_wait(exc)
-                if wait is None or attempt == attempts - 1:
-                    raise GitHubError(
-                        f"GitHub refused to post the review on #{number} ({exc.status}): "
-                        f"{error_message(exc)}",
-                        exc.status,
-                    ) from exc
-                if exc.status >= 500 and (done := self._already_posted(number, head_sha)):
-                    return done
-            except requests.RequestException as exc:
-                if attempt == attempts - 1:
-                    raise GitHubError(f"could not post the review: {type(exc).__name__}") from exc
-                if done := self._already_posted(number, head_sha):
-                    return done
-                wait = self._backoff * 2.0 ** (attempt + 1)
-            logger.warning("posting the review failed; retrying in %.0fs", wait)
-            self._sleep(wait)
-        raise GitHubError("could not post the review")  # pragma: no cover - loop always returns
-
-    def _already_posted(self, number: int, head_sha: str) -> str | None:
-        """After a failed POST: did it land anyway? (GitHub can apply a request and then 502.)"""
-        for prior in self.prior_reviews(number):
-            if prior.head_sha == head_sha:
-                logger.warning("the review was posted despite the error; not posting it again")
-                return prior.url or "posted"
-        return None
-
-    def _transient_wait(self, exc: GithubException) -> float | None:
-        """Seconds to wait before trying a failed write again, or None when waiting cannot help
-        (or GitHub asks for longer than MAX_RATE_LIMIT_WAIT)."""
-        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-        wait: float | None = None
-        if exc.status in (403, 429):
-            if "retry-after" in headers:
-                wait = seconds(headers["retry-after"])
-            elif "rate limit" in error_message(exc).lower():
-                reset = seconds(headers.get("x-ratelimit-reset", ""))
-                if headers.get("x-ratelimit-remaining") == "0" and reset is not None:
-                    wait = max(0.0, reset - time.time()) + 1
-                else:
-                    wait = self._secondary_wait
-        elif exc.status >= 500:
-            wait = 4 * self._backoff
-        return wait if wait is not None and wait <= MAX_RATE_LIMIT_WAIT else None
 
     # ------------------------------------------------------------- helpers
 

@@ -24,6 +24,7 @@ class PullInfo:
     draft: bool
     state: str
     html_url: str
+    author: str = ""  # the PR author's login
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +87,27 @@ class ReviewComment:
     line: int | None = None
     side: str = "RIGHT"
     diff_hunk: str = ""
+    association: str = ""  # the author's relation to the repository: OWNER, MEMBER, ...
+    commit: str = ""  # the head it was written on (threads' comments only)
 
 
 @dataclass(frozen=True, slots=True)
 class Thread:
-    """A review thread: resolved or not, where it is, and its comments (first one first)."""
+    """A review thread: resolved or not, where it is, and its comments (first one first).
+    `line`/`start_line` are at the PR's head (None once outdated), the `original_` ones at
+    the head its first comment was written on."""
 
     id: str  # GraphQL node id, for resolving it
     resolved: bool
     path: str
     line: int | None
     comments: tuple[ReviewComment, ...]
+    side: str = "RIGHT"
+    can_resolve: bool = False  # whether our token may resolve it (GitHub says beforehand)
+    outdated: bool = False
+    start_line: int | None = None
+    original_line: int | None = None
+    original_start_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +133,16 @@ class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
 
+class AnswerTooLarge(GitHubError):
+    """GitHub's answer passed the size the caller allowed; reading stopped there."""
+
+
 class GitHub(Protocol):
     """What a review needs from GitHub; every failure is a GitHubError."""
+
+    def identity(self) -> str | None:
+        """The login our token writes as (None: unknown)."""
+        ...
 
     def permission(self, user: str) -> str: ...
 
@@ -139,8 +158,11 @@ class GitHub(Protocol):
 
     def incremental_diff(self, old_head: str, new_head: str) -> Incremental: ...
 
-    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
-        """`REV:path` objects that exist (sizes; texts too with `with_text`), in bulk."""
+    def objects(
+        self, specs: Sequence[str], with_text: bool, cap: int | None = None
+    ) -> dict[str, Blob]:
+        """`REV:path` objects that exist (sizes; texts too with `with_text`), in bulk;
+        AnswerTooLarge when the answer passes `cap` bytes (reading stops there)."""
         ...
 
     def post_review(
@@ -165,4 +187,6 @@ class GitHub(Protocol):
         """Only ever one of our own walkthrough comments (a duplicate)."""
         ...
 
-    def resolve_thread(self, thread_id: str) -> None: ...
+    def resolve_thread(self, thread_id: str) -> bool:
+        """True only when GitHub confirms the thread is resolved."""
+        ...

@@ -34,6 +34,7 @@ ENDPOINTS = [
     ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies", "201"),
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "201"),
     ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", "200"),
+    ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "200"),
 ]
 EXAMPLES = [
     "pull-request-review",
@@ -46,6 +47,7 @@ EXAMPLES = [
     "reaction",
     "pull-request-review-comment",
     "issue-comment",
+    "issue-comment-items",
 ]
 
 

@@ -225,7 +225,9 @@ class RecordingObjects:
         self.blobs = blobs
         self.calls: list[tuple[list[str], bool]] = []
 
-    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
+    def objects(
+        self, specs: Sequence[str], with_text: bool, cap: int | None = None
+    ) -> dict[str, Blob]:
         self.calls.append((list(specs), with_text))
         out = {s: self.blobs[s] for s in specs if s in self.blobs}
         return out if with_text else {s: replace(b, text=None) for s, b in out.items()}

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from graphql import ExecutionResult, GraphQLSchema, build_schema, graphql_sync, parse, validate
 
-from reviewbot.github_graphql import GraphQL
+from reviewbot.github_graphql import VIEWER, GraphQL
 from tests.conftest import ROOT
 
 SCHEMA_FILE = ROOT / ".cache/npm/node_modules/@octokit/graphql-schema/schema.graphql"
@@ -32,16 +32,24 @@ class Recorder(GraphQL):
     """The GraphQL half of the adapter, with every request recorded and answered from a list."""
 
     _repo_name = "Codertocat/Hello-World"
+    _attempts = 1
+    _secondary_wait = 0.0
 
     def __init__(self, *answers: dict[str, Any]) -> None:
         self.sent: list[dict[str, Any]] = []
         self.answers = list(answers)
 
+    def _sleep(self, seconds: float) -> None:
+        pass
+
     def _request(self, method: str, url: str, what: str, **kw: Any) -> Any:
         self.sent.append(kw["body"])
         return self.answers.pop(0) if self.answers else {"data": {}}
 
-    def _identity(self) -> str | None:
+    def identity(self) -> str | None:
+        return None
+
+    def _confirmed_identity(self) -> str | None:
         return None
 
     @property
@@ -55,16 +63,23 @@ def queries() -> dict[str, dict[str, Any]]:
     sizes.objects(["abc:hello.py", "abc:.github/instructions"], with_text=False)
     texts.objects(["abc:hello.py"], with_text=True)
     more = {"pageInfo": {"hasNextPage": True, "endCursor": "Y3Vyc29y"}, "nodes": []}
-    history.answers = [{"data": {"repository": {"pullRequest": {"comments": more}}}}]
-    history.history(2)  # the first page has no walkthrough and says there is more
+    long = {"id": "PRRT_kwDOA", "comments": more}
+    pages = {"pageInfo": more["pageInfo"], "nodes": [long]}
+    history.answers = [  # every first page says there is more
+        {"data": {"repository": {"pullRequest": {"reviewThreads": pages, "comments": more}}}},
+    ]
+    history.history(2)
     resolve.resolve_thread("PRRT_kwDOA")
-    first, page = history.sent[:2]
+    first, thread_page, threads_page, comments_page = history.sent[:4]
     return {
         "sizes": sizes.sent[0],
         "texts": texts.sent[0],
         "history": first,
-        "comments page": page,
+        "threads page": threads_page,
+        "thread comments page": thread_page,
+        "comments page": comments_page,
         "resolve": resolve.sent[0],
+        "viewer": {"query": VIEWER, "variables": {}},
     }
 
 
@@ -76,7 +91,8 @@ def test_every_query_is_valid_against_githubs_schema(name: str) -> None:
     sent = QUERIES[name]
     schema = github_schema()
     assert validate(schema, parse(sent["query"])) == []
-    result = graphql_sync(schema, sent["query"], root_value={}, variable_values=sent["variables"])
+    root = {"viewer": {"login": "x"}} if name == "viewer" else {}  # a non-null root field
+    result = graphql_sync(schema, sent["query"], root_value=root, variable_values=sent["variables"])
     assert result.errors is None, result.errors  # the variables have the declared types
 
 
@@ -86,7 +102,10 @@ def resolve_field(source: Any, info: Any, **_: Any) -> Any:
 
 
 def resolve_type(value: Any, *_: Any) -> str:
-    """Which type an interface value is: its `__typename` (actors), else Blob or Tree."""
+    """Which type an interface value is: its `__typename` (actors), a review thread (a node
+    with comments), else Blob or Tree."""
+    if "comments" in value:
+        return "PullRequestReviewThread"
     return str(value.get("__typename") or ("Tree" if "entries" in value else "Blob"))
 
 
@@ -106,10 +125,16 @@ def query_for(data: dict[str, Any]) -> dict[str, Any]:
     """The query this answer was written for, by its shape."""
     if "resolveReviewThread" in data:
         return QUERIES["resolve"]
+    if "viewer" in data:
+        return QUERIES["viewer"]
+    if "node" in data:
+        return QUERIES["thread comments page"]
     repository = data.get("repository") or {}
     pull = repository.get("pullRequest")
     if pull is not None:
-        return QUERIES["history" if "reviewThreads" in pull else "comments page"]
+        if "reviewThreads" in pull:
+            return QUERIES["history" if "comments" in pull else "threads page"]
+        return QUERIES["comments page"]
     recorder = Recorder()
     recorder.objects([f"abc:file{i}" for i in range(len(repository))], with_text=True)
     return recorder.sent[0]
@@ -157,6 +182,27 @@ def within(ours: Any, answer: Any) -> bool:
             and all(within(a, b) for a, b in zip(ours, answer, strict=True))
         )
     return bool(ours == answer)
+
+
+def test_ids_are_read_as_64_bit_full_database_ids() -> None:
+    history = QUERIES["history"]["query"]
+    assert "databaseId" not in history.replace("fullDatabaseId", "")
+    assert history.count("fullDatabaseId") == 2  # thread comments and PR comments
+    assert "viewerCanResolve" in history  # asked before any mutation is tried
+    ids = [int(c["fullDatabaseId"]) for where, data in BODIES for c in _comments(data)]
+    assert ids and min(ids) > 2**31  # every fixture id is past 32 bits, as on today's GitHub
+
+
+def _comments(data: dict[str, Any]) -> list[dict[str, Any]]:
+    pull = (data.get("repository") or {}).get("pullRequest") or {}
+    nodes = [
+        c
+        for t in (pull.get("reviewThreads") or {}).get("nodes") or []
+        for c in (t.get("comments") or {}).get("nodes") or []
+    ]
+    nodes += (pull.get("comments") or {}).get("nodes") or []
+    nodes += ((data.get("node") or {}).get("comments") or {}).get("nodes") or []
+    return nodes
 
 
 def test_the_check_catches_a_body_github_would_never_send() -> None:

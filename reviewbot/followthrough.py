@@ -1,0 +1,166 @@
+"""Follow-through on earlier findings: which of the bot's threads are still open, which this
+push may have fixed (only those whose anchored lines it rewrote), and closing the fixed ones
+as far as the token may (resolved when GitHub confirms it, else said in the thread)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from reviewbot.diff import FileDiff
+from reviewbot.errors import GitHubError
+from reviewbot.markers import RESOLVED, ends_with, read_comment_marker
+from reviewbot.pulls import GitHub, History, PullInfo, Thread
+from reviewbot.review import Earlier
+
+logger = logging.getLogger(__name__)
+
+# The last line of "Addressed in …" when the thread could not be resolved (the token may not,
+# or GitHub refused): the finding is fixed but its thread stays open, so a later push neither
+# offers it again nor mistakes it for one a person reopened. (Belongs with reviewbot.markers.)
+ADDRESSED = "<!-- reviewbot:v1 addressed -->"
+WONT_FIX = re.compile(
+    r"won'?t fix|wontfix|not (going|planning) to (fix|change)|by design|working as intended", re.I
+)
+WRITERS = ("OWNER", "MEMBER", "COLLABORATOR")  # authorAssociation of people with write access
+UNCHANGED = "open, its lines unchanged by this push"
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """What a push did to one file: old-side lines it removed, new-side lines it added."""
+
+    removed: frozenset[int]
+    added: frozenset[int]
+
+
+def changes_of(files: Sequence[FileDiff]) -> dict[str, Changed]:
+    """Per path, the lines an (incremental) diff removed and added."""
+    out = {}
+    for f in files:
+        lines = [ln for h in f.hunks for ln in h.lines]
+        removed = frozenset(ln.old for ln in lines if ln.kind == "-" and ln.old is not None)
+        added = frozenset(ln.new for ln in lines if ln.kind == "+" and ln.new is not None)
+        out[f.path] = Changed(removed, added)
+    return out
+
+
+def our_threads(history: History) -> dict[str, Thread]:
+    """The bot's own threads on this PR, by the fingerprint its first comment carries."""
+    out = {}
+    for t in history.threads:
+        first = t.comments[0] if t.comments else None
+        fp = read_comment_marker(first.body) if first is not None and first.ours else None
+        if fp:
+            out[fp] = t
+    return out
+
+
+def touched(t: Thread, since: str | None, changes: Mapping[str, Changed] | None) -> bool:
+    """Whether this push rewrote a line the finding is anchored to: on the head it was
+    written on (the last reviewed one), one of its lines was removed or replaced; written on
+    an older head, one of its lines at the new head was added by this push. Without an
+    incremental diff (a full review), GitHub's own word: the thread is outdated."""
+    if changes is None:
+        return t.outdated
+    change = changes.get(t.path)
+    if change is None or t.side != "RIGHT":
+        return False
+    first = t.comments[0]
+    if since and first.commit == since and t.original_line is not None:
+        lo = t.original_start_line or t.original_line
+        return any(n in change.removed for n in range(lo, t.original_line + 1))
+    if t.line is not None:
+        lo = t.start_line or t.line
+        return any(n in change.added for n in range(lo, t.line + 1))
+    return False
+
+
+def earlier(fp: str, t: Thread, pr: PullInfo, is_touched: bool) -> Earlier:
+    """An earlier finding, and what became of it. Only an `open` one is offered to the model
+    for re-checking."""
+    later = t.comments[1:]
+    resolved_note = any(c.ours and ends_with(c.body, RESOLVED) for c in later)
+    addressed = any(c.ours and ends_with(c.body, ADDRESSED) for c in later)
+    refused = any(
+        not c.ours
+        and WONT_FIX.search(c.body)
+        and (c.association in WRITERS or (bool(pr.author) and c.author == pr.author))
+        for c in later
+    )
+    if t.resolved:
+        status = "fixed" if resolved_note or addressed else "dismissed"
+    elif resolved_note:
+        status = "reopened"  # a person reopened what the bot resolved: it is not resolved again
+    elif addressed:
+        status = "fixed"  # fixed, and left open only because the token could not resolve it
+    elif refused:
+        status = "dismissed"
+    else:
+        status = "open" if is_touched else UNCHANGED
+    first = t.comments[0].body.split("\n", 1)[0]
+    title = re.sub(r"^\W*\*\*\w+\*\*:\s*", "", first).strip()[:200]
+    return Earlier(fp, t.path, t.line or t.original_line, title, status)
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """Earlier findings this push fixed: resolved (GitHub confirmed it), or left open (the
+    token may not resolve threads; the thread says it was addressed)."""
+
+    resolved: tuple[str, ...] = ()
+    left_open: tuple[str, ...] = ()
+
+    def notes(self, dry_run: bool) -> list[str]:
+        out = []
+        if self.resolved:
+            verb = "would be resolved" if dry_run else "resolved"
+            out.append(f"{len(self.resolved)} earlier finding(s) fixed by this push: {verb}.")
+        if self.left_open:
+            out.append(
+                f"{len(self.left_open)} earlier finding(s) fixed by this push but left open: "
+                "GitHub did not let this token resolve their threads (a reply in each says so)."
+            )
+        return out
+
+
+def settle(
+    gh: GitHub,
+    pr: PullInfo,
+    threads: Mapping[str, Thread],
+    fixed: Sequence[str],
+    dry_run: bool,
+    show: Callable[[str, str], None],
+) -> Settled:
+    """Resolve the fixed findings' threads where the token may, and say in each that it
+    was addressed (once; a thread the bot could not resolve is marked so)."""
+    resolved: list[str] = []
+    left_open: list[str] = []
+    sha = pr.head_sha[:7]
+    for fp in fixed:
+        t = threads[fp]
+        if dry_run:
+            show(f"the reply on the fixed finding's thread on {t.path}", f"Addressed in `{sha}`.")
+            (resolved if t.can_resolve else left_open).append(fp)
+            continue
+        done = False
+        if t.can_resolve:
+            try:
+                done = gh.resolve_thread(t.id)
+            except GitHubError as exc:
+                logger.warning("could not resolve the thread on %s: %s", t.path, exc)
+        if done:
+            body = f"Addressed in `{sha}`.\n{RESOLVED}"
+        else:
+            body = (
+                f"Addressed in `{sha}`. GitHub did not let this token resolve the thread, so "
+                f"it stays open: resolve it if you agree.\n{ADDRESSED}"
+            )
+        (resolved if done else left_open).append(fp)
+        try:
+            gh.post_reply(pr.number, t.comments[0].id, body)
+        except GitHubError as exc:
+            logger.warning("could not reply in the thread on %s: %s", t.path, exc)
+    return Settled(tuple(resolved), tuple(left_open))
