@@ -207,6 +207,9 @@ class ReplyGitHub:
     def config_file(self, path: str, ref: str) -> None:
         return None
 
+    def identity(self) -> str:
+        return "reviewbot[bot]"
+
     def permission(self, user: str) -> str:
         return "write"
 

@@ -234,7 +234,7 @@ def test_the_walkthrough_a_review_posts_carries_no_key_in_its_state() -> None:
         skipped=(),
     )
     kept = Walkthrough(GitHub(), pr, False, Redactor())  # type: ignore[arg-type]
-    assert kept.keep(History(), prepared, result, False).startswith("Walkthrough posted")  # type: ignore[arg-type]
+    assert kept.keep(History(), prepared, result, False, 0).startswith("Walkthrough posted")  # type: ignore[arg-type]
     [body] = posted
     assert SECRET not in body and SECRET not in _decoded_state(body)
     assert read_state(body).summary == "Reads *** from the code."
