@@ -18,6 +18,7 @@ SEVERITY_CHOICES = ("critical", "major", "minor", "nit")  # reviewbot.kinds, wit
 KEY_ENV = "REVIEWBOT_API_KEY"
 BASE_URL_ENV = "REVIEWBOT_BASE_URL"
 MODEL_ENV = "REVIEWBOT_MODEL"
+WIRE_API_ENV = "REVIEWBOT_WIRE_API"
 logger = logging.getLogger("reviewbot")
 
 
@@ -40,6 +41,7 @@ environment:
   {KEY_ENV}      the Responses API key (required unless --dry-run or --sample-response)
   {BASE_URL_ENV}     like --base-url
   {MODEL_ENV}        like --model
+  {WIRE_API_ENV}     like --wire-api
 """
 
 
@@ -79,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--model", help="model id (default openai/gpt-5-3-codex)")
     r.add_argument("--base-url", help="Responses API base (default https://api.aimlapi.com/v1)")
+    r.add_argument(
+        "--wire-api",
+        choices=("responses", "chat"),
+        help="responses (default), or chat: Chat Completions, for servers without /responses",
+    )
     r.add_argument("--config", metavar="PATH", type=Path, help="reviewbot YAML config file")
     r.add_argument(
         "--dry-run",
@@ -161,6 +168,7 @@ def _config(args: argparse.Namespace) -> Config:
     explicit: dict[str, Any] = {
         "model": args.model or os.environ.get(MODEL_ENV, "").strip() or None,
         "base_url": args.base_url or os.environ.get(BASE_URL_ENV, "").strip() or None,
+        "wire_api": args.wire_api or os.environ.get(WIRE_API_ENV, "").strip() or None,
         "max_comments": args.max_comments,
         "include": args.include,
         "exclude": args.exclude,
