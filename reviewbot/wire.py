@@ -109,25 +109,30 @@ def error_info(resp: httpx.Response) -> ErrorInfo:
         err = data.get("error")
         if isinstance(err, dict) and err.get("message"):
             return ErrorInfo(
-                str(err["message"])[:500],
+                _line(err["message"]),
                 str(err.get("code") or ""),
                 str(err.get("param") or ""),
                 str(err.get("type") or ""),
             )
         if isinstance(err, str):
-            return ErrorInfo(err[:500])
+            return ErrorInfo(_line(err))
         msg = data.get("message")
         if isinstance(msg, list):
             msg = "; ".join(map(str, msg))
         if msg:
             return ErrorInfo(
-                str(msg)[:500],
+                _line(msg),
                 str(data.get("code") or ""),
                 str(data.get("param") or ""),
                 str(data.get("type") or ""),
             )
     text = resp.text.strip()
     return ErrorInfo((" ".join(text.split())[:300]) or (resp.reason_phrase or "no message"))
+
+
+def _line(message: object) -> str:
+    """A server's message as one line (it goes into one error line), at most 500 characters."""
+    return " ".join(str(message).split())[:500]
 
 
 def error_message(resp: httpx.Response) -> str:

@@ -173,7 +173,7 @@ CHAT_SCENARIOS: dict[str, list[dict[str, Any]]] = {
     "refusal": [chat(200, completion(None, refusal="I can't help with that."))],
     "endpoint_down": DOWN,
     # Chat's own answers and errors.
-    "content_filter": [chat(200, completion(None, "content_filter"))],
+    "content_filter": [chat(200, completion(None, "content_filter"))] * 3,
     "tool_call": [chat(200, completion(None, "tool_calls", tool_calls=[READ_CALL]))],
     "no_strict_json_schema": [
         chat(

@@ -58,7 +58,7 @@ def settings(base_url: str = "https://api.aimlapi.com/v1", **kw: Any) -> ClientS
 
 
 def client(wire: str, transport: httpx.BaseTransport | None = None, **kw: Any) -> Runner:
-    return Runner(settings(backoff_base=0.001, **kw), CODECS[wire](), transport)
+    return Runner(settings(**{"backoff_base": 0.001, **kw}), CODECS[wire](), transport)
 
 
 def cassette(wire: str, name: str) -> AbstractContextManager[Any]:
