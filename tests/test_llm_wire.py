@@ -5,12 +5,6 @@ URL gets, and `wire_api` from every place a user can set it."""
 from __future__ import annotations
 
 import json
-import socket
-import ssl
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -270,123 +264,6 @@ def test_a_thread_reply_runs_through_either_codec(wire: str) -> None:
         else sent[0]["response_format"]["json_schema"]
     )
     assert set(schema["schema"]["properties"]) == {"reply", "suggestion"}
-
-
-# Connections: the URL, and what to change.
-
-
-@pytest.fixture
-def plain_http() -> Iterator[int]:
-    """A plain-HTTP server on 127.0.0.1 (a local model server); yields its port."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
-def test_tls_to_a_plain_http_local_server_says_use_http(plain_http: int) -> None:
-    base = f"https://127.0.0.1:{plain_http}/v1"
-    started = time.perf_counter()
-    with pytest.raises(LLMError) as err:
-        client("chat", base_url=base).run([REQ])
-    assert str(err.value) == (
-        f"cannot reach the model endpoint {base}/chat/completions: TLS handshake failed "
-        f"(the server speaks plain HTTP? use http://127.0.0.1:{plain_http}/v1)"
-    )
-    assert time.perf_counter() - started < 2  # not retried
-
-
-def test_tls_failure_on_a_remote_host_suggests_no_clear_text() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        try:
-            raise ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)")
-        except ssl.SSLError as exc:
-            raise httpx.ConnectError(str(exc), request=request) from exc
-
-    with pytest.raises(LLMError) as err:
-        client("responses", httpx.MockTransport(handler), base_url="https://models.example/v1").run(
-            [REQ]
-        )
-    assert str(err.value).endswith(
-        "TLS handshake failed (the server does not speak TLS on this port)"
-    )
-    assert "http://" not in str(err.value)
-
-
-def test_refused_connection_fails_fast_naming_the_url() -> None:
-    with socket.socket() as s:  # a port that nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    started = time.perf_counter()
-    with pytest.raises(
-        LLMError, match=rf"http://127.0.0.1:{port}/v1/responses: connection refused"
-    ):
-        client("responses", base_url=f"http://127.0.0.1:{port}/v1", backoff_base=1.0).run([REQ])
-    assert time.perf_counter() - started < 1
-
-
-def test_unknown_host_fails_fast() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        try:
-            raise socket.gaierror(-2, "Name or service not known")
-        except socket.gaierror as exc:
-            raise httpx.ConnectError(str(exc), request=request) from exc
-
-    runner = client("chat", httpx.MockTransport(handler), base_url="https://api.aimlapi.example/v1")
-    with pytest.raises(LLMError, match=r"aimlapi.example/v1/chat/completions: unknown host"):
-        runner.run([REQ])
-
-
-def test_connection_that_keeps_failing_names_the_url() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("[Errno 104] Connection reset by peer", request=request)
-
-    runner = client("responses", httpx.MockTransport(handler), max_retries=1)
-    [reply] = runner.run([REQ])
-    assert reply.problem == (
-        "could not connect to the model endpoint https://api.aimlapi.com/v1/responses; "
-        "gave up after 2 attempts"
-    )
-
-
-@pytest.mark.parametrize(
-    ("wire", "base", "hint"),
-    [
-        (
-            "responses",
-            "http://localhost:8000/v1/responses",
-            "drop it (use http://localhost:8000/v1)",
-        ),
-        (
-            "chat",
-            "http://localhost:8000/v1/chat/completions",
-            "drop it (use http://localhost:8000/v1)",
-        ),
-        ("responses", "http://localhost:8000/v1/chat/completions", "and set wire_api: chat"),
-        (
-            "responses",
-            "http://localhost:8000/v1",
-            "if the server has no /responses endpoint, set wire_api: chat",
-        ),
-    ],
-)
-def test_a_404_says_what_to_change_in_the_url(wire: str, base: str, hint: str) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404, json={"error": {"message": "Not Found"}})
-
-    with pytest.raises(LLMError, match=r"\(404\): Not Found") as err:
-        client(wire, httpx.MockTransport(handler), base_url=base).run([REQ])
-    assert str(err.value).endswith(hint)
 
 
 # wire_api from every place a user sets it.
