@@ -232,6 +232,7 @@ def test_a_thread_reply_runs_through_either_codec(wire: str) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(json.loads(request.content))
+        check_request(request.url.path, sent[-1])
         return answer(wire, next(texts))
 
     root = ReviewComment(
