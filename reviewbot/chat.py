@@ -95,9 +95,15 @@ class ChatCodec:
         refused = "reasoning_effort" in said or "thinking" in said
         if refused and info.code != "unsupported_value":  # a value the model lacks: say so
             with self._lock:
-                if "reasoning_effort" not in self._dropped:
-                    self._dropped.add("reasoning_effort")
-                    return Verdict(dropped="reasoning_effort")
+                first = "reasoning_effort" not in self._dropped
+                self._dropped.add("reasoning_effort")
+            if first:  # requests already in flight with it are sent again too, said once
+                logger.warning(
+                    "the model endpoint does not accept `reasoning_effort` (%s); sending "
+                    "requests without it",
+                    info.message,
+                )
+            return Verdict(dropped="reasoning_effort")
         if "max_completion_tokens" in said:
             return Verdict(fatal=NO_MAX_COMPLETION + why)
         if any(s in said for s in ("response_format", "json_schema", "json schema")):

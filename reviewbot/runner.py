@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 OUTPUT_RETRIES = 2  # more attempts for malformed or incomplete output, per request
 MIN_OUTPUT_TOKENS = 16  # the Responses API's minimum for max_output_tokens
 LATE = "the model did not answer in time"
+WIRE_OF = {"/responses": "responses", "/chat/completions": "chat"}  # base_url mistakes
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ class _Failure:
     problem: str
     split: bool = False
     timed_out: bool = False
-    again: bool = False  # the codec changed the body: send it again, costs no attempt
+    again: bool = False  # the codec changed the body: send it again (once), costs no attempt
 
 
 class Runner:
@@ -199,11 +200,12 @@ class Runner:
         check = req.output.check if req.output and req.output.check else (lambda _t: None)
         usage = Usage()
         problem, ran_out = "", False
-        attempt = 0
+        attempt, rebuilt = 0, False
         while attempt < 1 + OUTPUT_RETRIES:
             got = self._exchange(client, self.body(req, budget), stop, deadline)
             if isinstance(got, _Failure):
-                if got.again:
+                if got.again and not rebuilt:  # once: the codec dropped what the server refused
+                    rebuilt = True
                     continue
                 return ModelReply(None, usage, got.problem, got.split, got.timed_out)
             attempt += 1
@@ -297,12 +299,7 @@ class Runner:
         or stop the run (the server's words then go into the one error line, not the log)."""
         verdict = self._codec.judge(status, info)
         if verdict is not None and verdict.dropped:
-            logger.warning(
-                "the model endpoint does not accept `%s` (%s); sending requests without it",
-                verdict.dropped,
-                info.message,
-            )
-            return _Failure("", again=True)
+            return _Failure(f"HTTP {status} from the model endpoint", again=True)
         if verdict is not None and verdict.fatal:
             raise LLMError(verdict.fatal + self._hint(status))
         logger.warning("the model endpoint answered %d: %s", status, info.message)
@@ -328,11 +325,11 @@ class Runner:
     def _hint(self, status: int) -> str:
         """What to change when the URL itself is the likely mistake."""
         base = self._s.base_url.rstrip("/")
-        for suffix in ("/responses", "/chat/completions"):
+        for suffix in WIRE_OF:
             if base.endswith(suffix):
                 fix = f"; base_url ends in {suffix}: drop it (use {base.removesuffix(suffix)})"
                 if suffix != self._codec.path:
-                    fix += f" and set wire_api: {'chat' if suffix != '/responses' else 'responses'}"
+                    fix += f" and set wire_api: {WIRE_OF[suffix]}"
                 return fix
         if status == 404 and self._codec.name == "responses":
             return "; if the server has no /responses endpoint, set wire_api: chat"

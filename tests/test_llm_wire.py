@@ -5,6 +5,7 @@ URL gets, and `wire_api` from every place a user can set it."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -318,3 +319,27 @@ def test_cli_refuses_an_unknown_wire_api_from_the_environment() -> None:
     )
     assert p.returncode == 2
     assert "wire_api" in p.stderr.strip().splitlines()[-1]
+
+
+def test_requests_in_flight_when_reasoning_effort_is_refused_are_all_sent_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.05)  # all three carry reasoning_effort before the first answer
+        if "reasoning_effort" in json.loads(request.content):
+            error = {"message": '"llama3.2" does not support thinking', "type": "api_error"}
+            return httpx.Response(400, json={"error": error})
+        return answer("chat", json.dumps(TYPO_REVIEW))
+
+    replies = client("chat", httpx.MockTransport(handler), concurrency=3).run([REQ] * 3)
+    assert [r.problem for r in replies] == [None, None, None]
+    assert caplog.text.count("does not accept `reasoning_effort`") == 1
+
+
+def test_a_server_that_keeps_refusing_after_the_drop_fails_that_request() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        error = {"message": "thinking is broken today", "type": "api_error"}
+        return httpx.Response(400, json={"error": error})
+
+    [reply] = client("chat", httpx.MockTransport(handler)).run([REQ])
+    assert reply.problem == "HTTP 400 from the model endpoint"
