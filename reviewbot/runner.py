@@ -302,7 +302,7 @@ class Runner:
             return _Failure(f"HTTP {status} from the model endpoint", again=True)
         if verdict is not None and verdict.fatal:
             raise LLMError(verdict.fatal + self._hint(status))
-        logger.warning("the model endpoint answered %d: %s", status, info.message)
+        logger.warning("the model endpoint answered %d: %s%s", status, info.message, self._hint(0))
         if too_long(info):
             return _Failure("the request exceeded the model's context window", split=True)
         ra = retry_after(headers)

@@ -157,3 +157,15 @@ def test_cli_says_a_rejected_key_once_whatever_the_number_of_parts() -> None:
     assert len(server.seen) >= 2  # several parts were sent
     assert p.returncode == 1
     assert p.stderr.count("Incorrect API key") == 1, p.stderr
+
+
+def test_a_base_url_ending_in_the_endpoint_is_named_in_the_log_of_any_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(405, json={"error": {"message": "Method Not Allowed"}})
+
+    base = "https://proxy.example/v1/responses"
+    [reply] = client("responses", httpx.MockTransport(handler), base_url=base).run([REQ])
+    assert reply.problem == "HTTP 405 from the model endpoint"
+    assert "base_url ends in /responses: drop it (use https://proxy.example/v1)" in caplog.text
