@@ -73,7 +73,7 @@ def _github(token: str, repo: str, api_url: str) -> GitHub:
 def _model(config: Config, purpose: str) -> Model:
     from reviewbot.llm import client_for
 
-    return client_for(config, purpose=purpose)
+    return client_for(config)  # the request carries its schema, whatever the purpose
 
 
 def _run(

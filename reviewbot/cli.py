@@ -19,6 +19,7 @@ SEVERITY_CHOICES = ("critical", "major", "minor", "nit")  # reviewbot.kinds, wit
 KEY_ENV = "REVIEWBOT_API_KEY"
 BASE_URL_ENV = "REVIEWBOT_BASE_URL"
 MODEL_ENV = "REVIEWBOT_MODEL"
+WIRE_API_ENV = "REVIEWBOT_WIRE_API"
 logger = logging.getLogger("reviewbot")
 
 
@@ -43,6 +44,7 @@ environment:
   {KEY_ENV}      the Responses API key (required unless --dry-run or --sample-response)
   {BASE_URL_ENV}     like --base-url
   {MODEL_ENV}        like --model
+  {WIRE_API_ENV}     like --wire-api
   GITHUB_TOKEN, GH_TOKEN a GitHub token for --pr (read access is enough)
   GITHUB_API_URL         GitHub Enterprise's API for --pr OWNER/REPO#N (default github.com)
 """
@@ -90,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--model", help="model id (default openai/gpt-5-3-codex)")
     r.add_argument("--base-url", help="Responses API base (default https://api.aimlapi.com/v1)")
+    r.add_argument(
+        "--wire-api",
+        choices=("responses", "chat"),
+        help="responses (default), or chat: Chat Completions, for servers without /responses",
+    )
     r.add_argument("--config", metavar="PATH", type=Path, help="reviewbot YAML config file")
     r.add_argument(
         "--dry-run",
@@ -177,6 +184,7 @@ def _explicit(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "model": args.model or os.environ.get(MODEL_ENV, "").strip() or None,
         "base_url": args.base_url or os.environ.get(BASE_URL_ENV, "").strip() or None,
+        "wire_api": args.wire_api or os.environ.get(WIRE_API_ENV, "").strip() or None,
         "max_comments": args.max_comments,
         "include": args.include,
         "exclude": args.exclude,

@@ -43,6 +43,7 @@ class Config:
     reply_to: str = "writers_and_author"  # who the bot answers in its threads
     max_replies: int = 20  # bot replies per pull request, counted from its threads
     walkthrough: bool = True  # one PR comment with the overview, edited by every review
+    wire_api: str = "responses"  # or "chat": Chat Completions, for servers without /responses
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
@@ -276,6 +277,7 @@ _PARSERS: dict[str, Parser] = {
     "reply_to": _choice(("writers", "writers_and_author", "anyone")),
     "max_replies": _whole(0),
     "walkthrough": lambda name, value: parse_bool(name, value),
+    "wire_api": _choice(("responses", "chat")),
 }
 assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 

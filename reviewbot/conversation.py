@@ -17,7 +17,7 @@ from reviewbot.gate import Skip
 from reviewbot.kinds import Side, Status
 from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker, without_marker
 from reviewbot.markup import fence_for, inline_code, sanitize
-from reviewbot.model import Model, ModelRequest
+from reviewbot.model import Model, ModelRequest, OutputSchema
 from reviewbot.prompts import PromptRenderer, reply_prompt
 from reviewbot.pulls import GitHub, ReviewComment
 
@@ -104,7 +104,9 @@ def answer_in_thread(
         renderer, reply.title, root.path, root.line, root.side, root.diff_hunk, history
     )
     deadline = time.monotonic() + config.timeout_minutes * 60
-    [answer] = model.run([ModelRequest(instructions, text)], None, deadline)
+    # Named like the review's schema: the request body stays what it was (prompt cache).
+    output = OutputSchema("code_review", reply_schema(), reply_problem)
+    [answer] = model.run([ModelRequest.ask(instructions, text, output)], None, deadline)
     if answer.text is None:
         raise LLMError(f"could not answer in the thread: {answer.problem or 'no answer'}")
     words, suggestion = parse_reply(answer.text)

@@ -18,6 +18,7 @@ from reviewbot.redact import Redactor, url_secrets
 CONFIG_INPUTS = (
     "model",
     "base_url",
+    "wire_api",
     "max_comments",
     "include",
     "exclude",

@@ -12,12 +12,21 @@ from reviewbot.config import Config
 from reviewbot.context import ContextStats, RepoFiles, wanted_files, widen
 from reviewbot.diff import FileDiff, Skipped, parse_diff, restrict_to
 from reviewbot.filters import filter_files
-from reviewbot.findings import SEVERITY_RANK, Finding, MalformedOutput, dedupe, parse_output
+from reviewbot.findings import (
+    SEVERITY_RANK,
+    Finding,
+    MalformedOutput,
+    dedupe,
+    output_problem,
+    parse_output,
+    response_schema,
+)
 from reviewbot.guidance import Guidance, read_guidance
 from reviewbot.kinds import Status
-from reviewbot.model import Model, ModelReply, ModelRequest, Usage
+from reviewbot.model import Model, ModelReply, ModelRequest, OutputSchema, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
 
+REVIEW_OUTPUT = OutputSchema("code_review", response_schema(), output_problem)
 REVIEWED, PARTIAL, SKIPPED, FAILED = Status.REVIEWED, Status.PARTIAL, Status.SKIPPED, Status.FAILED
 __all__ = ["FAILED", "PARTIAL", "REVIEWED", "SKIPPED", "Model", "Prepared", "ReviewResult"]
 
@@ -72,7 +81,7 @@ class Prepared:
         text = self.renderer.input(
             chunk.files, self.pr, part, parts, lines, guide, history, recheck
         )
-        return ModelRequest(self.instructions, text)
+        return ModelRequest.ask(self.instructions, text, REVIEW_OUTPUT)
 
 
 @dataclass(frozen=True, slots=True)

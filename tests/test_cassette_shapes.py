@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 import openai.types as openai_types
+import openai.types.chat as chat_types
 import openai.types.responses as responses_types
 import pytest
 import yaml
@@ -20,17 +21,18 @@ from tests.conftest import CASSETTES
 
 MODEL_HOST = "api.aimlapi.com"
 AIMLAPI_ERROR_KEYS = {"message", "path", "requestId", "statusCode", "timestamp"}
+VLLM_ERROR_KEYS = {"object", "message", "type", "param", "code"}
 
 
-def model_exchanges() -> list[tuple[str, int, Any]]:
+def model_exchanges() -> list[tuple[str, str, int, Any]]:
     out = []
     for path in sorted(CASSETTES.rglob("*.yaml")):
         for n, it in enumerate(yaml.safe_load(path.read_text())["interactions"]):
-            if MODEL_HOST in it["request"]["uri"]:
+            uri = it["request"]["uri"]
+            if MODEL_HOST in uri:
                 body = json.loads(it["response"]["body"]["string"])
-                out.append(
-                    (f"{path.relative_to(CASSETTES)}#{n}", it["response"]["status"]["code"], body)
-                )
+                name = f"{path.relative_to(CASSETTES)}#{n}"
+                out.append((name, uri, it["response"]["status"]["code"], body))
     return out
 
 
@@ -38,21 +40,33 @@ EXCHANGES = model_exchanges()
 
 
 def test_there_are_model_cassettes_to_check() -> None:
-    assert len(EXCHANGES) > 30
-    assert {Path(name).parent.name for name, _, _ in EXCHANGES} == {"llm", "action"}
+    assert len(EXCHANGES) > 60
+    assert {Path(name).parent.name for name, _, _, _ in EXCHANGES} == {"llm", "chat", "action"}
+    assert {uri.rsplit("/v1", 1)[1] for _, uri, _, _ in EXCHANGES} == {
+        "/responses",
+        "/chat/completions",
+    }
 
 
-@pytest.mark.parametrize(("name", "status", "body"), EXCHANGES, ids=[e[0] for e in EXCHANGES])
-def test_model_bodies_have_the_published_shape(name: str, status: int, body: Any) -> None:
-    if status == 200:
+@pytest.mark.parametrize(
+    ("name", "uri", "status", "body"), EXCHANGES, ids=[e[0] for e in EXCHANGES]
+)
+def test_model_bodies_have_the_published_shape(name: str, uri: str, status: int, body: Any) -> None:
+    if status == 200 and uri.endswith("/chat/completions"):
+        completion = chat_types.ChatCompletion.model_validate(body)
+        assert completion.object == "chat.completion" and len(completion.choices) == 1, name
+    elif status == 200:
         parsed = responses_types.Response.model_validate(body)
         for item in parsed.output:
             assert item.type in ("message", "reasoning"), name
     elif "error" in body:
         openai_types.ErrorObject.model_validate(body["error"])
+    elif body.get("object") == "error":  # vLLM's flat shape
+        assert set(body) == VLLM_ERROR_KEYS and body["code"] == status, name
     else:
         assert set(body) == AIMLAPI_ERROR_KEYS, name
         assert body["statusCode"] == status, name
+        assert uri.endswith(body["path"]), name
 
 
 GITHUB = json.loads((Path(__file__).parent / "data" / "github-openapi.json").read_text())

@@ -58,3 +58,40 @@ def test_help_imports_nothing_heavy() -> None:
 def test_pure_modules_do_not_touch_the_network_libraries(name: str) -> None:
     loaded = modules_after(f"import reviewbot.{name}")
     assert not {m.split(".")[0] for m in loaded} & set(NETWORK), name
+
+
+# The runner and its codecs sit beside the flows: a request carries its schema and tools, so
+# nothing on the transport side knows who asked (DESIGN.md: "Never: the model runner or its
+# codecs import a flow or a schema's owner").
+TRANSPORT = ("llm", "runner", "responses", "chat", "wire")
+FLOWS = (
+    "action",
+    "cli",
+    "conversation",
+    "flow",
+    "review",
+    "walkthrough",
+    "findings",
+    "prompts",
+    "context",
+    "chunking",
+    "anchor",
+    "render",
+    "formats",
+)
+
+
+@pytest.mark.parametrize("name", TRANSPORT)
+def test_the_transport_imports_no_flow_and_no_schema_owner(name: str) -> None:
+    loaded = modules_after(f"import reviewbot.{name}")
+    assert f"reviewbot.{name}" in loaded
+    assert not {f"reviewbot.{m}" for m in FLOWS} & loaded, name
+
+
+def test_building_a_model_client_loads_no_flow() -> None:
+    """The old client_for imported the review's and reply's schemas when called."""
+    loaded = modules_after(
+        "from reviewbot.config import Config\nfrom reviewbot.llm import client_for\n"
+        "client_for(Config(api_key='k'))\nclient_for(Config(api_key='k', wire_api='chat'))"
+    )
+    assert not {f"reviewbot.{m}" for m in FLOWS} & loaded

@@ -21,6 +21,7 @@ DESIGN_INPUTS = {
     "github_token": "${{ github.token }}",
     "model": "openai/gpt-5-3-codex",
     "base_url": "https://api.aimlapi.com/v1",
+    "wire_api": "responses",
     "trigger_phrase": "/review",
     "max_comments": "25",
     "include": "",
