@@ -26,6 +26,7 @@ DEFAULT_NON_CODE = (
     "test/*", "tests/*", "*/test/*", "*/tests/*", "test_*.py", "*_test.py", "*_test.go",
     "*.test.*", "*.spec.*", "conftest.py", "doc/*", "docs/*", "*.md", "*.rst", "*.txt",
     "CHANGES*", "CHANGELOG*", "HISTORY*", "NEWS*",
+    ".github/*", ".gitignore", "*.lock", "package-lock.json", "*.toml", "*.cfg", "*.ini",
 )  # fmt: skip
 NOISE = (
     "SZZ is a heuristic: a fix's deleted lines are not always the bug (fixes also refactor "
@@ -264,7 +265,7 @@ def _fix_lines(repo: Path, fix: Commit, s: Settings, stats: Stats) -> list[Remov
                     continue
                 removed.append(Removed(old_path, line, text))
     if not code_files:
-        stats.skip(stats.skipped_fixes, "only tests or docs")
+        stats.skip(stats.skipped_fixes, "only tests, docs or housekeeping files")
         return None
     if changed > s.max_fix_lines:
         stats.skip(stats.skipped_fixes, f"over {s.max_fix_lines} changed code lines")
@@ -272,7 +273,7 @@ def _fix_lines(repo: Path, fix: Commit, s: Settings, stats: Stats) -> list[Remov
     if whitespace:
         stats.skip(stats.skipped_lines, "blank or whitespace-only change", whitespace)
     if non_code:
-        stats.skip(stats.skipped_lines, "in a test or doc file", non_code)
+        stats.skip(stats.skipped_lines, "in a test, doc or housekeeping file", non_code)
     if not removed:
         stats.skip(stats.skipped_fixes, "only added lines (nothing to blame)")
         return None

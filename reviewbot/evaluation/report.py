@@ -159,7 +159,8 @@ def table(report: Mapping[str, Any]) -> str:
     for name, f in rows:
         out.append(
             f"{name:12}{num(f['precision']):>10}{num(f['recall']):>8}{num(f['f1']):>7}"
-            f"{f['findings_matched']:>5}/{f['findings']:<4}{f['golden_matched']:>4}/{f['golden']:<4}"
+            f"{f'{f["findings_matched"]}/{f["findings"]}':>10}"
+            f"{f'{f["golden_matched"]}/{f["golden"]}':>8}"
         )
     out.append("(findings and golden: matched/total; precision by the finding's severity, recall")
     out.append(" by the golden one's)")
