@@ -88,7 +88,8 @@ def ask(
         return Verdicts(frozenset(), Usage())
     reply = model.run([request(pairs, found, golden)], None, deadline)[0]
     if reply.text is None:
-        return Verdicts(frozenset(), reply.usage, reply.problem or "the judge did not answer")
+        why = "it did not answer in time" if reply.timed_out else reply.problem or "no answer"
+        return Verdicts(frozenset(), reply.usage, f"the judge failed: {why}")
     try:
         numbers = parse(reply.text, len(pairs))
     except ValueError as exc:

@@ -127,6 +127,10 @@ def _spread(values: Sequence[float | None]) -> dict[str, float | None]:
     return {"min": min(xs), "max": max(xs), "stdev": round(statistics.pstdev(xs), 4)}
 
 
+def _ratio(a: int, b: int) -> str:
+    return f"{a}/{b}"
+
+
 def num(v: object) -> str:
     """A figure for people: 3 decimals, "—" when undefined."""
     if v is None:
@@ -159,8 +163,8 @@ def table(report: Mapping[str, Any]) -> str:
     for name, f in rows:
         out.append(
             f"{name:12}{num(f['precision']):>10}{num(f['recall']):>8}{num(f['f1']):>7}"
-            f"{f'{f["findings_matched"]}/{f["findings"]}':>10}"
-            f"{f'{f["golden_matched"]}/{f["golden"]}':>8}"
+            f"{_ratio(f['findings_matched'], f['findings']):>10}"
+            f"{_ratio(f['golden_matched'], f['golden']):>8}"
         )
     out.append("(findings and golden: matched/total; precision by the finding's severity, recall")
     out.append(" by the golden one's)")
