@@ -275,13 +275,16 @@ def _fix_lines(repo: Path, fix: Commit, s: Settings, stats: Stats) -> list[Remov
     if non_code:
         stats.skip(stats.skipped_lines, "in a test, doc or housekeeping file", non_code)
     if not removed:
-        stats.skip(stats.skipped_fixes, "only added lines (nothing to blame)")
+        why = "only blank or whitespace-only changes" if whitespace else "only added lines"
+        stats.skip(stats.skipped_fixes, f"{why} (nothing to blame)")
         return None
     return removed
 
 
 def _squash(text: str) -> str:
-    return "".join(text.split())
+    """The line with indentation and runs of spaces normalised: a re-indented line is the same
+    line (a space inside a string literal, added or removed, is still a change)."""
+    return " ".join(text.split())
 
 
 def _files(
