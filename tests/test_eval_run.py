@@ -285,3 +285,54 @@ def test_ctrl_c_prints_what_is_done(fake_responses: FakeResponses) -> None:
     assert "click-9835b0f7612d" not in out  # the hung case is not reported as done
     assert "click-c4a6b57bb8a7" in out
     assert err.strip().splitlines()[-1].startswith("reviewbot: interrupted: 19 of 20 case runs")
+
+
+def test_golden_without_a_place_is_matched_only_by_the_judge(
+    fake_responses: FakeResponses, tmp_path: Path
+) -> None:
+    diff = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    case = {"id": "crb-1", "title": "crb", "diff": diff,
+            "golden": [{"path": None, "description": "x should stay 1", "severity": "major"}]}  # fmt: skip
+    cases = tmp_path / "crb.jsonl"
+    cases.write_text(json.dumps(case) + "\n")
+    SCRIPT["crb"] = [finding("a.py", 1, "major", "JUDGE-YES x changed")]
+    try:
+        scripted(fake_responses)
+        base = [
+            "eval",
+            "run",
+            str(cases),
+            "--base-url",
+            fake_responses.base_url,
+            "--format",
+            "json",
+        ]
+        plain = json.loads(run_cli(*base, REVIEWBOT_API_KEY=FAKE_KEY).stdout)
+        judged = json.loads(run_cli(*base, "--judge", REVIEWBOT_API_KEY=FAKE_KEY).stdout)
+    finally:
+        del SCRIPT["crb"]
+    assert (plain["golden_matched"], plain["recall"]) == (0, 0.0)
+    assert (judged["golden_matched"], judged["recall"], judged["precision"]) == (1, 1.0, 1.0)
+    assert judged["by_severity"]["major"]["recall"] == 1.0
+
+
+def test_progress_is_shown_on_a_terminal_only(fake_responses: FakeResponses) -> None:
+    import os
+    import pty
+
+    scripted(fake_responses)
+    main_fd, child_fd = pty.openpty()
+    p = subprocess.run(
+        [sys.executable, "-m", "reviewbot", "eval", "run", str(CASES), "--base-url",
+         fake_responses.base_url, "--context", "diff"],
+        stdout=subprocess.PIPE, stderr=child_fd, env=cli_env(REVIEWBOT_API_KEY=FAKE_KEY),
+        cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    os.close(child_fd)
+    shown = os.read(main_fd, 65536).decode()
+    os.close(main_fd)
+    assert p.returncode == 0
+    assert "reviewbot eval: 20/20 case runs done" in shown
+    assert b"case runs done" not in p.stdout
+    piped = eval_run(fake_responses)
+    assert "case runs done" not in piped.stderr
