@@ -144,7 +144,8 @@ def main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     key = os.environ.get("REVIEWBOT_API_KEY", "").strip()
-    redact = Redactor([key, *url_secrets(os.environ.get("REVIEWBOT_BASE_URL", ""))])
+    base_url = getattr(args, "base_url", None) or os.environ.get("REVIEWBOT_BASE_URL", "")
+    redact = Redactor([key, *url_secrets(base_url)])
     redact.install()
     try:
         if args.compare is not None:

@@ -12,7 +12,7 @@ import argparse
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 from reviewbot.errors import UsageError
 from reviewbot.evaluation.cases import Case, Golden, dump_cases
 from reviewbot.evaluation.gitrepo import commit_diff, diff_args, git
+from reviewbot.evaluation.history import Commit, blame, diff_files, log, ranges
 
 DEFAULT_PATTERN = r"\b(fix(e[sd]|ing)?|bug(fix)?|regression|crash(es|ed)?|broken|wrong)\b"
 DEFAULT_NON_CODE = (
@@ -35,7 +36,6 @@ NOISE = (
     "verified. Golden findings are what was later changed, not every problem: recall on them "
     "says nothing about the precision of the other findings."
 )
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -94,22 +94,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="record the repository path in each case, so `eval run` reads file "
         "contents for the scope context (the diff stays inline)",
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    sha: str
-    parents: tuple[str, ...]
-    time: int
-    message: str
-
-    @property
-    def subject(self) -> str:
-        return self.message.split("\n", 1)[0].strip()
-
-    @property
-    def body(self) -> str:
-        return self.message.split("\n", 1)[1].strip() if "\n" in self.message else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +168,7 @@ def mine(repo: Path, rev: str, s: Settings) -> tuple[list[Case], Stats]:
     if rev.startswith("-"):
         raise UsageError(f"--rev takes a revision, not an option: {rev!r}")
     root = Path(git(repo, ["rev-parse", "--show-toplevel"], "git rev-parse").decode().strip())
-    commits = {c.sha: c for c in _log(root, rev)}
+    commits = {c.sha: c for c in log(root, rev)}
     stats = Stats(commits=len(commits))
     golden: dict[str, dict[str, set[int]]] = {}  # introducing sha → path → lines
     fixed_by: dict[str, list[str]] = {}
@@ -196,7 +180,11 @@ def mine(repo: Path, rev: str, s: Settings) -> tuple[list[Case], Stats]:
         if blamed is None:
             continue
         stats.fixes_used += 1
-        for intro, path, line in _blame(root, fix, blamed, stats):
+        by_path: dict[str, list[int]] = {}
+        for r in blamed:
+            by_path.setdefault(r.path, []).append(r.line)
+        for intro, path, line in blame(root, fix.parents[0], by_path):
+            stats.lines_blamed += 1
             why = _intro_problem(commits.get(intro), fix, s)
             if why:
                 stats.skip(stats.skipped_lines, why)
@@ -219,15 +207,6 @@ def mine(repo: Path, rev: str, s: Settings) -> tuple[list[Case], Stats]:
     return cases, stats
 
 
-def _log(repo: Path, rev: str) -> Iterator[Commit]:
-    out = git(repo, ["log", "--format=%H%x1f%P%x1f%ct%x1f%B%x1e", rev, "--"], "git log")
-    for record in out.decode("utf-8", "replace").split("\x1e"):
-        parts = record.strip("\n").split("\x1f")
-        if len(parts) == 4:
-            sha, parents, when, message = parts
-            yield Commit(sha, tuple(parents.split()), int(when), message)
-
-
 def is_non_code(path: str, globs: Sequence[str]) -> bool:
     """A test or doc path, by the globs (on the whole path or the file name)."""
     name = path.rsplit("/", 1)[-1]
@@ -247,7 +226,7 @@ def _fix_lines(repo: Path, fix: Commit, s: Settings, stats: Stats) -> list[Remov
     changed = 0
     code_files = 0
     whitespace = non_code = 0
-    for old_path, new_path, hunks in _files(raw.decode("utf-8", "replace")):
+    for old_path, new_path, hunks in diff_files(raw.decode("utf-8", "replace")):
         if is_non_code(new_path or old_path or "", s.non_code) or (
             old_path and is_non_code(old_path, s.non_code)
         ):
@@ -287,91 +266,6 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _files(
-    diff: str,
-) -> Iterator[
-    tuple[str | None, str | None, list[tuple[list[tuple[int, str]], list[tuple[int, str]]]]]
-]:
-    """(old path, new path, hunks) of a `-U0` diff; each hunk is (removed, added) lines with
-    their numbers on their side. A path is None on the side where the file does not exist."""
-    old: str | None = None
-    new: str | None = None
-    hunks: list[tuple[list[tuple[int, str]], list[tuple[int, str]]]] = []
-    o = n = 0
-    started = False
-    for line in diff.split("\n"):
-        if line.startswith("diff --git "):
-            if started:
-                yield old, new, hunks
-            old = new = None
-            hunks = []
-            started = True
-        elif line.startswith("--- ") and not hunks:
-            old = _path(line[4:], "a/")
-        elif line.startswith("+++ ") and not hunks:
-            new = _path(line[4:], "b/")
-        elif m := _HUNK.match(line):
-            o, n = int(m.group(1)), int(m.group(3))
-            hunks.append(([], []))
-        elif hunks and line.startswith("-"):
-            hunks[-1][0].append((o, line[1:]))
-            o += 1
-        elif hunks and line.startswith("+"):
-            hunks[-1][1].append((n, line[1:]))
-            n += 1
-        elif hunks and line.startswith(" "):
-            o += 1
-            n += 1
-    if started:
-        yield old, new, hunks
-
-
-def _path(text: str, prefix: str) -> str | None:
-    text = text.rstrip("\t")
-    if text == "/dev/null":
-        return None
-    if text.startswith('"'):  # git quotes unusual names; such files are rare, kept as written
-        text = text.strip('"')
-    return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-def _blame(
-    repo: Path, fix: Commit, removed: Sequence[Removed], stats: Stats
-) -> Iterator[tuple[str, str, int]]:
-    """(introducing sha, path in it, line in it) for each removed line, by `git blame -w` in
-    the fix's parent (one blame per file, all its ranges at once)."""
-    by_path: dict[str, list[int]] = {}
-    for r in removed:
-        by_path.setdefault(r.path, []).append(r.line)
-    for path, lines in by_path.items():
-        ranges = [f"-L{a},{b}" for a, b in _ranges(sorted(set(lines)))]
-        out = git(
-            repo,
-            ["blame", "-w", "--line-porcelain", *ranges, fix.parents[0], "--", path],
-            f"git blame {path}",
-        )
-        sha = ""
-        line_no = 0
-        for row in out.decode("utf-8", "replace").split("\n"):
-            if re.match(r"^[0-9a-f]{40} \d+ \d+", row):
-                sha, orig = row.split()[:2]
-                line_no = int(orig)
-            elif row.startswith("filename "):
-                stats.lines_blamed += 1
-                yield sha, row[len("filename ") :], line_no
-
-
-def _ranges(lines: Sequence[int]) -> Iterator[tuple[int, int]]:
-    """Sorted line numbers as contiguous (first, last) ranges."""
-    start = prev = lines[0]
-    for x in lines[1:]:
-        if x != prev + 1:
-            yield start, prev
-            start = x
-        prev = x
-    yield start, prev
-
-
 def _intro_problem(intro: Commit | None, fix: Commit, s: Settings) -> str | None:
     """Why a blamed line is not used, or None."""
     if intro is None:
@@ -404,7 +298,7 @@ def _case(
         return None
     added: dict[str, set[int]] = {}
     changed = 0
-    for _, new, hunks in _files(diff):
+    for _, new, hunks in diff_files(diff):
         for minus, plus in hunks:
             changed += len(minus) + len(plus)
             if new is not None:
@@ -423,7 +317,7 @@ def _case(
         if kept:
             golden += [
                 Golden(path, b, a, "RIGHT", None, f"changed later by fix {fix_note}")
-                for a, b in _ranges(kept)
+                for a, b in ranges(kept)
             ]
     if not golden:
         stats.skip(stats.skipped_cases, "no golden line left")
