@@ -11,7 +11,7 @@ import pytest
 
 from reviewbot.evaluation.cases import Golden, load_cases
 from reviewbot.evaluation.mine import Settings, mine
-from tests.conftest import run_cli
+from tests.conftest import FAKE_KEY, FakeResponses, responses_body, run_cli
 
 DAY = 86400
 T0 = 1_700_000_000  # 2023-11-14
@@ -178,3 +178,46 @@ def test_not_a_repository_is_one_line_exit_2(tmp_path: Path) -> None:
         p.stderr.startswith("reviewbot: error: git rev-parse in ")
         and "not a git repository" in p.stderr
     )
+
+
+def test_a_repository_case_is_reviewed_from_git_with_file_contents(
+    tmp_path: Path, fake_responses: FakeResponses
+) -> None:
+    r = Repo(tmp_path / "proj")
+    body = "".join(f"    v{i} = {i}\n" for i in range(1, 12))
+    base = r.commit("Start", {"long.py": f"def long():\n{body}    return v1\n"})
+    head = r.commit("Change", {"long.py": f"def long():\n{body}    return v1 / 0\n"})
+    case = {"id": "repo-case", "repo": str(r.path), "base": base, "head": head,
+            "golden": [{"path": "long.py", "line": 13}]}  # fmt: skip
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps(case) + "\n")
+    hit = {"path": "long.py", "line": 13, "start_line": None, "side": "RIGHT", "severity": "major",
+           "title": "division by zero", "body": "always raises", "code": None, "suggestion": None}  # fmt: skip
+    fake_responses.default = (200, {}, responses_body({"summary": "s", "findings": [hit]}))
+    sent = []
+    for context in ("scope", "diff"):
+        p = run_cli(
+            "eval", "run", str(cases), "--base-url", fake_responses.base_url, "--format", "json",
+            "--context", context, REVIEWBOT_API_KEY=FAKE_KEY,
+        )  # fmt: skip
+        assert p.returncode == 0, p.stderr
+        report = json.loads(p.stdout)
+        assert (report["precision"], report["recall"]) == (1.0, 1.0)
+        sent.append(json.loads(fake_responses.seen[-1][2])["input"])
+    assert all("+     return v1 / 0" in text for text in sent)  # git diff base head
+    # the scope context read the whole function from the repository; the hunk alone has not
+    assert "v2 = 2" in sent[0] and "v2 = 2" not in sent[1]
+
+
+def test_a_bad_key_stops_the_run_with_one_line(
+    tmp_path: Path, fake_responses: FakeResponses
+) -> None:
+    fake_responses.default = (401, {}, b'{"error": {"message": "Incorrect API key provided"}}')
+    cases = tmp_path / "cases.jsonl"
+    diff = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    cases.write_text(json.dumps({"id": "x", "diff": diff, "golden": []}) + "\n")
+    p = run_cli("eval", "run", str(cases), "--base-url", fake_responses.base_url,
+                REVIEWBOT_API_KEY=FAKE_KEY)  # fmt: skip
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines()[-1].startswith("reviewbot: error: ")
+    assert FAKE_KEY not in p.stdout + p.stderr
