@@ -29,7 +29,7 @@ is printed).
 """
 # `reviewbot review` options that choose the input or the output: eval decides those itself.
 NOT_SETTINGS = frozenset(
-    {"--diff", "--git", "--staged", "--dry-run", "--fail-on", "--title", "--description"}
+    {"--diff", "--git", "--staged", "--pr", "--dry-run", "--fail-on", "--title", "--description"}
     | {"--format", "--output", "-h", "--help"}
 )
 
