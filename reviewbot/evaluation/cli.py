@@ -12,9 +12,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewbot.errors import ReviewbotError, UsageError
+
+if TYPE_CHECKING:
+    from reviewbot.config import Config
 
 EXAMPLES = """examples:
   reviewbot eval run tests/data/eval/click.jsonl                 score the current settings
@@ -176,6 +179,22 @@ def main(argv: Sequence[str]) -> int:
         return 0
 
 
+def run_config(args: argparse.Namespace) -> Config:
+    """The review's Config from the settings flags, exactly as `reviewbot review` builds it:
+    defaults, then `--config`, then the flags and REVIEWBOT_* variables."""
+    from reviewbot import cli
+    from reviewbot.config import Config, load_config_file
+
+    explicit = getattr(cli, "_explicit", None)  # the CLI's own reading of the flags
+    if explicit is None:  # an older CLI builds the Config in one step
+        built: Config = cli._config(args)
+        return built
+    config = Config()
+    if args.config:
+        config = config.with_overrides(load_config_file(args.config))
+    return config.with_overrides(explicit(args))
+
+
 def run_command(args: argparse.Namespace, redact: Any) -> int:
     from reviewbot import cli
     from reviewbot.evaluation import judge as judging
@@ -184,7 +203,7 @@ def run_command(args: argparse.Namespace, redact: Any) -> int:
     from reviewbot.evaluation.run import CaseRun, OneAtATime, review_case, run_all
 
     cases = load_cases(args.cases)
-    config = cli._config(args)
+    config = run_config(args)
     sample = args.sample_response
     if sample is not None and not sample.is_file():
         raise UsageError(f"--sample-response: no such file: {sample}")
