@@ -185,9 +185,11 @@ def run_config(args: argparse.Namespace) -> Config:
     from reviewbot import cli
     from reviewbot.config import Config, load_config_file
 
-    explicit = getattr(cli, "_explicit", None)  # the CLI's own reading of the flags
-    if explicit is None:  # an older CLI builds the Config in one step
-        built: Config = cli._config(args)
+    # The CLI's own reading of the flags and REVIEWBOT_* variables. Looked up by name: an
+    # older CLI had it as `_config` (the Config in one step); either may be the one merged.
+    explicit = getattr(cli, "_explicit", None)
+    if explicit is None:
+        built: Config = getattr(cli, "_config")(args)  # noqa: B009
         return built
     config = Config()
     if args.config:
