@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="answer every request with this saved Responses API reply (no network)",
     )
+    sub.add_parser("eval", help="measure review quality on labelled cases (reviewbot eval -h)")
     sub.add_parser(
         "action",
         help="run as a GitHub Action (reads the Actions environment and INPUT_* variables)",
@@ -147,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `reviewbot` command; returns the exit code."""
     logging.basicConfig(level=logging.WARNING, format="reviewbot: %(message)s", stream=sys.stderr)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"]:  # its own parser (reviewbot/evaluation/cli.py)
+        from reviewbot.evaluation.cli import main as eval_main
+
+        return eval_main(argv[1:])
     args = build_parser().parse_args(argv)
     from reviewbot.errors import ReviewbotError
     from reviewbot.redact import Redactor, url_secrets
