@@ -249,15 +249,19 @@ class _Definitions:
         self.kinds = [r[4] for r in rows]
         end_bytes = [-r[1] for r in rows]
         self.parent = [-1] * len(rows)
-        self.same_end = [False] * len(rows)  # ends where its parent ends (a decorated def)
+        # A Python function's decorators belong to it: the decorated_definition around a
+        # definition (ending where it ends) stands for it.
+        self.decorated = [-1] * len(rows)
         open_: list[int] = []
         for i, row in enumerate(rows):
             while open_ and end_bytes[open_[-1]] <= row[0]:
                 open_.pop()
             if open_:
-                self.parent[i] = open_[-1]
-                self.same_end[i] = end_bytes[open_[-1]] == end_bytes[i]
+                up = self.parent[i] = open_[-1]
+                if self.kinds[up] == "decorated_definition" and end_bytes[up] == end_bytes[i]:
+                    self.decorated[i] = up
             open_.append(i)
+        self.decorates = {up: i for i, up in enumerate(self.decorated) if up >= 0}
 
     def chain(self, first: int, last: int, header: str) -> list[Scope]:
         self._check_depth(first)
@@ -266,22 +270,22 @@ class _Definitions:
         for _ in range(MAX_DEPTH):
             if i < 0:
                 break
-            kind, parent = self.kinds[i], self.parent[i]
-            if kind != "decorated_definition" and self.starts[i] <= first and self.ends[i] >= last:
-                function = kind in self._functions
-                if (
-                    parent >= 0
-                    and self.same_end[i]
-                    and self.kinds[parent] == "decorated_definition"
-                ):
-                    # A Python function's decorators belong to it.
+            up = self.decorated[i]
+            if self.starts[i] <= first and self.ends[i] >= last:
+                if self.kinds[i] == "decorated_definition":  # a change in the decorators
+                    inner = self.decorates.get(i, i)
                     out.append(
-                        Scope(self.starts[parent], self.ends[i], self.kinds[parent], function)
+                        Scope(self.starts[i], self.ends[i], self.kinds[i], self._is_fn(inner))
                     )
                 else:
-                    out.append(Scope(self.starts[i], self.ends[i], kind, function))
-            i = parent
+                    start = self.starts[up if up >= 0 else i]
+                    kind = self.kinds[up if up >= 0 else i]
+                    out.append(Scope(start, self.ends[i], kind, self._is_fn(i)))
+            i = self.parent[up if up >= 0 else i]
         return out
+
+    def _is_fn(self, i: int) -> bool:
+        return self.kinds[i] in self._functions
 
     def _check_depth(self, first: int) -> None:
         line = self._lines[first - 1]
