@@ -305,72 +305,82 @@ _FUNCTION_LINE = re.compile(
 _CLOSING = re.compile(r"\s*([}\])]|end\b)")
 
 
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$")
+HEADERS_SEARCHED = 32  # distinct hunk headers looked up one by one; past that, all lines indexed
+
+
 class _Indented:
     """Any language: the line git's hunk header names, else the nearest line above that git
     would take for a function line (it starts a line with a letter, `_` or `$`), down to the
-    last line indented deeper than it (and a closing `}` / `end` line). Arrays built in one
-    pass answer each change in constant time."""
+    last line indented deeper than it (and a closing `}` / `end` line), looked for at most
+    `SCAN_LINES` below the change (longer blocks are cut to the budget anyway). One cheap pass
+    lists the candidate lines; each change then costs at most `SCAN_LINES` lines."""
 
     def __init__(self, lines: list[str]) -> None:
-        n = len(lines)
         self._lines = lines
-        self._indent = [-1] * (n + 2)  # -1: a blank line
-        self._top = [0] * (n + 1)  # nearest line at or above that starts with a name character
-        self._prev_text = [0] * (n + 1)  # nearest non-blank line at or above
-        self._next_le = [n + 1] * (n + 2)  # next non-blank line below indented no deeper
-        self._headers: dict[str, list[int]] | None = None
-        waiting: list[int] = []
-        for k in range(1, n + 1):
-            line = lines[k - 1]
-            self._top[k] = k if line[:1].isalpha() or line[:1] in "_$" else self._top[k - 1]
-            if not line.strip():
-                self._prev_text[k] = self._prev_text[k - 1]
-                continue
-            self._prev_text[k] = k
-            wide = line.expandtabs(4)
-            indent = len(wide) - len(wide.lstrip())
-            self._indent[k] = indent
-            while waiting and self._indent[waiting[-1]] >= indent:
-                self._next_le[waiting.pop()] = k
-            waiting.append(k)
+        self._tops = [k for k, line in enumerate(lines, 1) if line[:1] in _NAME_START]
+        self._headers: dict[str, list[int]] = {}
+        self._all_headers: dict[str, list[int]] | None = None
+        self._scanned: dict[int, tuple[int, int]] = {}  # start → (inside up to, block end or 0)
 
     def chain(self, first: int, last: int, header: str) -> list[Scope]:
         start = self._header_line(first, header) or self._funcname_line(first)
         if start is None:
             return []
-        n = len(self._lines)
+        lines = self._lines
         reach = max(last, start)
-        indent = self._indent[start]
-        stop = self._next_le[start]
-        if stop <= reach:  # the change runs past the block it starts in: look below it
-            stop = next(
-                (
-                    k
-                    for k in range(reach + 1, min(n, reach + SCAN_LINES) + 1)
-                    if 0 <= self._indent[k] <= indent
-                ),
-                min(n + 1, reach + SCAN_LINES + 1),
-            )
-        if stop <= n and _CLOSING.match(self._lines[stop - 1]):
+        scan_end = min(len(lines), reach + SCAN_LINES)
+        stop = scan_end + 1
+        # Hunks in one block share its start: each line below it is looked at once.
+        inside, found = self._scanned.get(start, (start, 0))
+        if found > reach:
+            stop = found
+        else:
+            indent = _indent(lines[start - 1])
+            k = max(reach, inside) + 1
+            while k <= scan_end:
+                line = lines[k - 1]
+                if line.strip() and _indent(line) <= indent:
+                    stop = k
+                    break
+                k += 1
+            self._scanned[start] = (k - 1, stop if stop <= scan_end else 0)
+        if stop <= len(lines) and _CLOSING.match(lines[stop - 1]):
             end = stop  # the closing line belongs to the block
         else:
-            end = max(reach, self._prev_text[stop - 1])
-        function = bool(_FUNCTION_LINE.search(self._lines[start - 1]))
+            end = stop - 1
+            while end > reach and not lines[end - 1].strip():
+                end -= 1
+        function = bool(_FUNCTION_LINE.search(lines[start - 1]))
         return [Scope(start, end, "indentation", function)]
 
     def _header_line(self, first: int, header: str) -> int | None:
         wanted = header.strip()
         if not wanted:
             return None
-        if self._headers is None:
-            self._headers = {}
-            for k, line in enumerate(self._lines, 1):
-                self._headers.setdefault(line.strip(), []).append(k)
-        found = self._headers.get(wanted, [])
+        found = self._headers.get(wanted)
+        if found is None and self._all_headers is not None:
+            found = self._all_headers.get(wanted, [])
+        if found is None and len(self._headers) < HEADERS_SEARCHED:
+            found = [
+                k for k, ln in enumerate(self._lines, 1) if wanted in ln and ln.strip() == wanted
+            ]
+            self._headers[wanted] = found
+        if found is None:  # many distinct headers (a hostile diff): index every line once
+            self._all_headers = {}
+            for k, ln in enumerate(self._lines, 1):
+                self._all_headers.setdefault(ln.strip(), []).append(k)
+            found = self._all_headers.get(wanted, [])
         at = bisect_right(found, first) - 1
         return found[at] if at >= 0 else None
 
     def _funcname_line(self, first: int) -> int | None:
-        if self._top[first] == first:
+        at = bisect_right(self._tops, first) - 1
+        if at >= 0 and self._tops[at] == first:
             return None  # the change is at the top level itself
-        return self._top[first - 1] or None
+        return self._tops[at] if at >= 0 else None
+
+
+def _indent(line: str) -> int:
+    wide = line.expandtabs(4) if "\t" in line else line
+    return len(wide) - len(wide.lstrip())

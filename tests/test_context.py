@@ -394,7 +394,8 @@ def test_two_thousand_hunks_in_one_big_file_are_fast_and_each_gets_its_own_block
 def test_three_thousand_hunks_under_one_top_level_key_are_fast_and_stay_near_their_change() -> None:
     old = ["items:"] + [f"  - name: item_{k:05d}  # {'x' * 4}" for k in range(24_000)]  # 860 KB
     rows = [k * 8 + 5 for k in range(3_000)]
-    new = [ln + " changed" if n in set(rows) else ln for n, ln in enumerate(old, 1)]
+    changed = set(rows)
+    new = [ln + " changed" if n in changed else ln for n, ln in enumerate(old, 1)]
     diff = hunk_diff("big.yaml", old, new, rows)
     start = time.monotonic()
     [wide], stats = widen(parse_diff(diff), contents_for("\n".join(old), "\n".join(new)), 160)
