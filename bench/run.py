@@ -179,8 +179,11 @@ def scope_review(runs: int = 3) -> None:
         return texts[spec]
 
     diff = subprocess.run(
-        ["git", "diff", PR_BASE, PR_HEAD], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "diff", PR_BASE, PR_HEAD], cwd=ROOT, capture_output=True, text=True
     ).stdout
+    if not diff:
+        print(f"scope:     skipped: commits {PR_BASE}..{PR_HEAD} are not in this clone")
+        return
     files = diff.count("\ndiff --git ") + diff.startswith("diff --git ")
     gh = FakeGitHub()
     gh.diff, gh.text_of = diff, text_of
