@@ -18,7 +18,7 @@ from reviewbot.findings import Finding
 from reviewbot.flow import MAX_CONTEXT_BYTES, TEXTS_AT_ONCE, GitHubFiles
 from reviewbot.pulls import Blob
 from reviewbot.review import prepare
-from reviewbot.scopes import enclosing, language_of
+from reviewbot.scopes import ScopeFinder, enclosing, language_of
 from tests.conftest import DATA, git_repo, run_cli
 
 SCOPES = DATA / "scopes"
@@ -46,6 +46,24 @@ def test_enclosing_scope_per_language(name: str, line: int, want: tuple[int, int
     text = (SCOPES / name).read_text()
     scope = enclosing(name, text, line, line)
     assert scope is not None and (scope.start, scope.end, scope.kind) == want
+
+
+# file, a line → every enclosing definition, innermost first: (start, end, kind, is a function)
+CHAINS = [
+    ("sample.py", 11, [(8, 12, "decorated_definition", True), (4, 12, "class_definition", False)]),
+    ("sample.py", 8, [(8, 12, "decorated_definition", True), (4, 12, "class_definition", False)]),
+    ("sample.py", 7, [(4, 12, "class_definition", False)]),
+    ("Sample.java", 9, [(6, 12, "method_declaration", True), (3, 13, "class_declaration", False)]),
+    ("Sample.java", 4, [(3, 13, "class_declaration", False)]),
+]
+
+
+@pytest.mark.parametrize(("name", "line", "want"), CHAINS, ids=[f"{c[0]}:{c[1]}" for c in CHAINS])
+def test_enclosing_chain_tells_functions_from_classes(
+    name: str, line: int, want: list[tuple[int, int, str, bool]]
+) -> None:
+    finder = ScopeFinder(name, (SCOPES / name).read_text())
+    assert [(s.start, s.end, s.kind, s.function) for s in finder.chain(line, line)] == want
 
 
 def test_every_listed_language_has_its_grammar_installed() -> None:
