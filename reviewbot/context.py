@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from reviewbot.diff import LEFT, RIGHT, FileDiff, Hunk
+from reviewbot.diff import ADDED, LEFT, RIGHT, FileDiff, Hunk
 from reviewbot.scopes import ScopeFinder, ScopeUnavailable, is_prose
 
 
@@ -31,7 +31,7 @@ def wanted_files(files: Sequence[FileDiff]) -> list[tuple[str, str]]:
     """The (path, side) texts widening these files may read."""
     out: list[tuple[str, str]] = []
     for f in files:
-        if is_prose(f.path):
+        if is_prose(f.path) or f.status == ADDED:  # an added file's hunk is all of it
             continue
         sides = {RIGHT if any(ln.kind == "+" for ln in h.lines) else LEFT for h in f.hunks}
         out += [(f.path if s == RIGHT else (f.old_path or f.path), s) for s in sorted(sides)]
@@ -114,9 +114,11 @@ def widen_file(
             finders[side] = ScopeFinder(path, text, deadline, clock) if text is not None else None
         return finders[side]
 
+    stats = ContextStats(hunks=len(f.hunks))
+    if f.status == ADDED:  # its one hunk is the whole file: nothing lies around it
+        return f, stats
     hunks: list[Hunk] = []
     shown = {RIGHT: 0, LEFT: 0}  # last line of each side already in the prompt
-    stats = ContextStats(hunks=len(f.hunks))
     plain: dict[str, None] = {}  # why hunks kept their plain context, in order
     for i, h in enumerate(f.hunks):
         side = RIGHT if any(ln.kind == "+" for ln in h.lines) else LEFT
