@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from reviewbot.diff import ADDED, LEFT, RIGHT, FileDiff, Hunk
-from reviewbot.scopes import ScopeFinder, ScopeUnavailable, is_prose
+from reviewbot.scopes import OUT_OF_TIME, ScopeFinder, ScopeUnavailable, is_prose
 
 
 class RepoFiles(Protocol):
@@ -136,6 +136,8 @@ def widen_file(
         # scope from a method to its whole class.
         core = [n for n, text in changed if text.strip()] or [n for n, _ in changed]
         try:
+            if deadline is not None and clock() > deadline:  # a file of many hunks, too
+                raise ScopeUnavailable(OUT_OF_TIME)
             chain = find.chain(min(core), max(core), h.header)
         except ScopeUnavailable as exc:
             plain[str(exc)] = None

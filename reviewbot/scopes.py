@@ -21,6 +21,7 @@ from typing import Any
 
 MAX_DEPTH = 256  # syntax levels above a change; real code stays far below
 FILE_SECONDS = 2.0  # parsing and indexing one file
+OUT_OF_TIME = "the time for scope context ran out"
 SCAN_LINES = 400  # the simple rule looks this far below a change for the end of its block
 
 # Prose has no enclosing definition worth showing: a paragraph's neighbours are unrelated text.
@@ -182,7 +183,7 @@ class ScopeFinder:
     def _build(self) -> _Definitions | _Indented:
         start = self._clock()
         if self._deadline is not None and start >= self._deadline:
-            raise ScopeUnavailable("the time for scope context ran out")
+            raise ScopeUnavailable(OUT_OF_TIME)
         grammar = self._grammar
         parser = _parser(grammar.module, grammar.language) if grammar else None
         index: _Definitions | _Indented
@@ -193,7 +194,7 @@ class ScopeFinder:
             index = _Indented(self.lines)
         now = self._clock()
         if self._deadline is not None and now > self._deadline:
-            raise ScopeUnavailable("the time for scope context ran out")
+            raise ScopeUnavailable(OUT_OF_TIME)
         if now - start > FILE_SECONDS:
             raise ScopeUnavailable(f"indexing took over {FILE_SECONDS:g} s")
         return index

@@ -384,6 +384,20 @@ def test_a_file_slower_than_the_cap_keeps_plain_context() -> None:
     assert stats.plain == (("a.go", "indexing took over 2 s"),)
 
 
+def test_the_deadline_passing_inside_a_file_of_many_hunks_stops_there() -> None:
+    old = big_block_file(10, 3)
+    new = [ln.replace("value_1 =", "value_1 = 1 +") for ln in old]
+    diff = hunk_diff("many.lua", old, new, [b * 5 + 3 for b in range(10)])
+    ticks = iter(range(1000))  # one second a clock reading
+    [wide], stats = widen(
+        parse_diff(diff), contents_for("\n".join(old), "\n".join(new)), 80, 6, lambda: next(ticks)
+    )
+    widened = [bool(h.before) for h in wide.hunks]
+    assert widened == [True] * stats.with_scope + [False] * (10 - stats.with_scope)
+    assert 0 < stats.with_scope < 10
+    assert stats.plain == (("many.lua", "the time for scope context ran out"),)
+
+
 def big_block_file(blocks: int, body: int) -> list[str]:
     """`blocks` Lua functions of `body` indented lines each (no grammar: the simple rule)."""
     lines = []
