@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from reviewbot.diff import ADDED, LEFT, RIGHT, FileDiff, Hunk
-from reviewbot.scopes import OUT_OF_TIME, ScopeFinder, ScopeUnavailable, is_prose
+from reviewbot.scopes import OUT_OF_TIME, Scope, ScopeFinder, ScopeUnavailable, is_prose
 
 
 class RepoFiles(Protocol):
@@ -151,28 +151,16 @@ def widen_file(
         if scope is None or not _matches(h, lines, side):  # no scope, or another text
             hunks.append(h)
             continue
+        # Lines of the scope not shown yet, up to the next hunk's own lines.
         lo = max(scope.start, shown[side] + 1)
         hi = min(scope.end, _next_start(f.hunks, i, side) - 1, len(lines))
-        if scope.function:
-            above, below = range(lo, top), range(bottom + 1, hi + 1)
-            whole = len(above) + len(below) <= budget
-            picked = ([*above], [*below]) if whole else _fit(scope.start, above, below, budget)
-        else:
-            near = min(NEAR, budget // 2)
-            above, below = (
-                range(max(lo, top - near), top),
-                range(bottom + 1, min(hi, bottom + near) + 1),
-            )
-            whole = above.start == lo and below.stop == hi + 1
-            signature = [scope.start] if scope.start < above.start and scope.start == lo else []
-            gap = [0] if signature and scope.start + 1 < above.start else []
-            picked = ([*signature, *gap, *above], [*below] + ([0] if below.stop <= hi else []))
-        before = tuple(_line(lines, n) for n in picked[0])
-        after = tuple(_line(lines, n) for n in picked[1])
+        up, down, whole = _window(scope, lo, hi, top, bottom, budget)
+        before = tuple(_line(lines, n) for n in up)
+        after = tuple(_line(lines, n) for n in down)
         hunks.append(replace(h, before=before, after=after, context_side=side))
-        shown[side] = max(bottom, *picked[1], 0)
+        shown[side] = max(bottom, *down, 0)
         chars = sum(len(text) for _, text in (*before, *after))
-        count = sum(1 for n in (*picked[0], *picked[1]) if n)
+        count = sum(1 for n in (*up, *down) if n)
         stats = stats + ContextStats(with_scope=1, whole_scope=int(whole), lines=count, chars=chars)
     if plain:
         stats = replace(stats, plain=((f.path, "; ".join(plain)),))
@@ -192,6 +180,28 @@ def _next_start(hunks: Sequence[Hunk], i: int, side: str) -> int:
     for h in hunks[i + 1 :]:
         return h.new_start if side == RIGHT else h.old_start
     return 10**9
+
+
+def _window(
+    scope: Scope, lo: int, hi: int, top: int, bottom: int, budget: int
+) -> tuple[list[int], list[int], bool]:
+    """The line numbers shown above and below a hunk (`top..bottom`) from the scope's unshown
+    lines `lo..hi` (0 marks a gap), and whether that is all of them. A function: whole within
+    the budget, else its signature and the nearest lines. Anything else (a class, a block): its
+    signature and the `NEAR` lines either side."""
+    if scope.function:
+        above, below = range(lo, top), range(bottom + 1, hi + 1)
+        if len(above) + len(below) <= budget:
+            return [*above], [*below], True
+        return (*_fit(scope.start, above, below, budget), False)
+    near = min(NEAR, budget // 2)
+    above = range(max(lo, top - near), top)
+    below = range(bottom + 1, min(hi, bottom + near) + 1)
+    signature = [scope.start] if scope.start < above.start and scope.start == lo else []
+    gap = [0] if signature and scope.start + 1 < above.start else []
+    cut = [0] if below.stop <= hi else []
+    whole = above.start == lo and below.stop == hi + 1
+    return [*signature, *gap, *above], [*below, *cut], whole
 
 
 def _fit(start: int, above: range, below: range, budget: int) -> tuple[list[int], list[int]]:
