@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ class FakeGitHub:
         self.seen: list[str] = []
         self.diff = diff_of(1)
         self.reviews: list[dict[str, Any]] = []
+        self.text_of: Callable[[str], str | None] = lambda spec: "x\n"  # `REV:path` → text
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,13 +110,14 @@ class FakeGitHub:
                     return self._send(
                         200, {"data": {"repository": {"pullRequest": fake.history()}}}
                     )
-                if self.path.endswith("/graphql"):  # every file exists, small, as text
+                if self.path.endswith("/graphql"):  # file texts (by default all "x\n")
                     with_text = " text" in sent["query"]
-                    blob = {"byteSize": 10, "isBinary": False} | (
-                        {"text": "x\n"} if with_text else {}
-                    )
-                    aliases = [k for k in sent["variables"] if k.startswith("e")]
-                    found = {f"f{k[1:]}": blob for k in aliases}
+                    found = {}
+                    for key, spec in sent["variables"].items():
+                        text = fake.text_of(spec) if key.startswith("e") else None
+                        if text is not None:
+                            size = {"byteSize": len(text.encode()), "isBinary": False}
+                            found[f"f{key[1:]}"] = size | ({"text": text} if with_text else {})
                     return self._send(200, {"data": {"repository": found}})
                 self._send(
                     201 if "reactions" in self.path else 200,

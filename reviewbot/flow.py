@@ -179,7 +179,7 @@ def review_pull_request(
         repo=repo,
         earlier=before,
     )
-    notes += repo.notes
+    notes += [*repo.notes, *prepared.notes]
     if prepared.guidance.names:
         notes.append(f"Review guidance from the base branch: {', '.join(prepared.guidance.names)}.")
     result = run_review(prepared, config, model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,10 @@ from reviewbot.prompts import PromptRenderer, PullRequestText
 REVIEW_OUTPUT = OutputSchema("code_review", response_schema(), output_problem)
 REVIEWED, PARTIAL, SKIPPED, FAILED = Status.REVIEWED, Status.PARTIAL, Status.SKIPPED, Status.FAILED
 __all__ = ["FAILED", "PARTIAL", "REVIEWED", "SKIPPED", "Model", "Prepared", "ReviewResult"]
+logger = logging.getLogger(__name__)
+# Scope context is a help: it may spend this share of the run's time, the rest is the model's.
+CONTEXT_SHARE = 0.25
+UNCHANGED = "unchanged since the last review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,8 @@ class Prepared:
     instructions: str = ""
     guidance: Guidance = field(default_factory=Guidance)
     earlier: tuple[Earlier, ...] = ()
+    deadline: float | None = None  # time.monotonic() by which the whole run ends
+    notes: tuple[str, ...] = ()  # run facts for the review's notes (context left out, why)
 
     @property
     def recheck(self) -> tuple[Earlier, ...]:
@@ -106,6 +113,7 @@ class ManifestEntry:
     removed: int
     part: int = 0  # 1-based request the diff is in; 0: not sent
     reason: str = ""  # why it was not sent
+    old_path: str | None = None  # where a renamed file came from
 
 
 EARLIER_LIMIT = 100  # earlier findings listed per request
@@ -123,7 +131,8 @@ def manifest_lines(entries: Sequence[ManifestEntry], here: set[str]) -> list[str
             where = f"in part {e.part}"
         else:
             where = f"not sent: {e.reason}"
-        out.append(f"- {e.path} ({e.status}, +{e.added} -{e.removed}): {where}")
+        name = f"{e.old_path} → {e.path}" if e.old_path and e.old_path != e.path else e.path
+        out.append(f"- {name} ({e.status}, +{e.added} -{e.removed}): {where}")
     if len(order) > MANIFEST_LIMIT:
         out.append(f"- …and {len(order) - MANIFEST_LIMIT} more files")
     return out
@@ -171,13 +180,19 @@ def prepare(
     missing: Sequence[Skipped] = (),
     repo: RepoFiles | None = None,
     earlier: Sequence[Earlier] = (),
+    deadline: float | None = None,
 ) -> Prepared:
     """Parse, filter, widen and plan the diff, and render one request per chunk (no I/O).
 
     With `incremental`, only changes the PR itself makes are kept; `missing` are changed files
     GitHub sent no patch for (the review is then partial); `repo` gives file texts for the
     enclosing-scope context (`config.context == "scope"`) and the base branch's guidance.
+    `deadline` (time.monotonic()) ends the whole run, `timeout_minutes` from now by default:
+    the scope context may use a share of it, and the model calls the rest.
     """
+    start = time.monotonic()
+    run_time = config.timeout_minutes * 60
+    deadline = start + run_time if deadline is None else deadline
     files = parse_diff(diff)
     if incremental is not None:
         files = restrict_to(files, incremental.pr_files)
@@ -189,7 +204,8 @@ def prepare(
         repo.prefetch(wanted_files(keep) if config.context == "scope" else [])
         texts = repo.guidance_texts()
     if config.context == "scope" and repo is not None:
-        keep, stats = widen(keep, repo, config.context_lines)
+        until = min(deadline, start + run_time * CONTEXT_SHARE)
+        keep, stats = widen(keep, repo, config.context_lines, until)
     elif config.context == "scope":
         note = "scope context is off: no file contents (a diff without its repository)"
     guidance = read_guidance(texts, config.path_instructions)
@@ -200,7 +216,11 @@ def prepare(
         "\n\n".join(t for t in (config.instructions.strip(), guidance.general_text()) if t)
     )
     whole_pr = incremental.pr_files if incremental is not None else files
-    manifest = _manifest(whole_pr, plan, [*skipped, *plan.not_reviewed])
+    unchanged = [] if incremental is None else _unchanged(incremental.pr_files, files)
+    manifest = _manifest(whole_pr, plan, [*skipped, *plan.not_reviewed, *unchanged])
+    notes = tuple(n for n in (stats.note() if stats else "",) if n)
+    for line in notes:
+        logger.warning("%s", line)
     prepared = Prepared(
         tuple(keep),
         tuple(skipped),
@@ -215,10 +235,18 @@ def prepare(
         instructions,
         guidance,
         tuple(earlier),
+        deadline,
+        notes,
     )
     n = len(plan.chunks)
     requests = tuple(prepared.request_for(chunk, i + 1, n) for i, chunk in enumerate(plan.chunks))
     return replace(prepared, requests=requests)
+
+
+def _unchanged(pr_files: Sequence[FileDiff], since: Sequence[FileDiff]) -> list[Skipped]:
+    """The PR's files this push did not touch: not sent, and not "not reviewed" either."""
+    touched = {f.path for f in since}
+    return [Skipped(f.path, UNCHANGED) for f in pr_files if f.path not in touched]
 
 
 def _manifest(
@@ -234,6 +262,7 @@ def _manifest(
             f.removed,
             part.get(f.path, 0),
             "" if f.path in part else reasons.get(f.path, "not reviewed"),
+            f.old_path,
         )
         for f in files
     ]
@@ -266,7 +295,10 @@ def run_review(
         )
 
     minutes = f"{config.timeout_minutes:g} minute{'s' if config.timeout_minutes != 1 else ''}"
-    answered, usage = _ask(prepared, model, on_done, time.monotonic() + config.timeout_minutes * 60)
+    deadline = prepared.deadline
+    if deadline is None:
+        deadline = time.monotonic() + config.timeout_minutes * 60
+    answered, usage = _ask(prepared, model, on_done, deadline)
     summaries: list[str] = []
     raw: list[Finding] = []
     problems: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,21 @@ def test_hunk_headers_and_rename_sources_cannot_close_the_untrusted_fence() -> N
     assert real != guess
     assert rendered.rstrip().endswith(f"<<<END UNTRUSTED DATA {real}>>>")
     assert rendered.count(f"UNTRUSTED DATA {real}") == 2
+
+
+def test_a_hunk_whose_context_is_too_big_keeps_the_change_and_its_nearest_context() -> None:
+    [f] = files_of(gen_file("a.py", 1))
+    [h] = f.hunks
+    before = tuple((n, f"    line_{n} = {'y' * 60}") for n in range(1, 401))
+    wide = f.with_hunks([replace(h, before=before, context_side="RIGHT")])
+    budget = file_tokens(f) + 300
+    plan = plan_chunks([wide], request_budget=budget, total_budget=100_000)
+    assert plan.not_reviewed == ()
+    [chunk] = plan.chunks
+    [kept] = chunk.files[0].hunks
+    assert kept.lines == h.lines and 0 < len(kept.before) < 400
+    assert kept.before[-1] == before[-1]  # the lines nearest the change stay
+    assert file_tokens(chunk.files[0]) <= budget
+    # Without any context the hunk itself still does not fit: then (only then) it is left out.
+    plan = plan_chunks([wide], request_budget=file_tokens(f) - 10, total_budget=100_000)
+    assert plan.chunks == () and "larger than one request's budget" in plan.not_reviewed[0].reason
