@@ -303,6 +303,19 @@ def test_a_pr_cannot_hide_an_existing_file_by_adding_a_generated_marker() -> Non
     assert keep == [] and skipped[0].reason == "generated file (its header says so)"
 
 
+def test_deleting_lines_above_a_comment_does_not_make_it_a_generated_header() -> None:
+    """Line 7 of the base says "DO NOT EDIT the block below"; the PR deletes three lines above
+    it so it becomes line 4. The file was never generated: it is still reviewed."""
+    text = (
+        "--- a/settings.py\n+++ b/settings.py\n@@ -1,8 +1,5 @@\n"
+        "-import os\n-import sys\n-import json\n x = 1\n y = 2\n z = 3\n"
+        " # DO NOT EDIT the block below by hand\n BLOCK = 1\n"
+        "@@ -20,2 +17,3 @@\n a = 1\n+os.system(input())\n b = 2\n"
+    )
+    keep, skipped = filter_files(parse_diff(text))
+    assert paths(keep) == ["settings.py"] and skipped == []
+
+
 def test_names_with_spaces_and_b_slash_parse_like_git(tmp_path: Path) -> None:
     repo = tmp_path / "r"
     repo.mkdir()
