@@ -155,7 +155,8 @@ def parse_completion(data: dict[str, Any]) -> ModelReply:
     items: list[Item] = []
     if content or refusal:
         items.append(Message("assistant", content or "", None, refusal))
-    for call in msg.get("tool_calls") or []:
+    calls = msg.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
         fn = call.get("function") if isinstance(call, dict) else None
         if isinstance(fn, dict):
             items.append(

@@ -282,7 +282,17 @@ _PARSERS: dict[str, Parser] = {
 assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 
 
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address literal (127.0.0.0/8, ::1); never a name that merely
+    starts with "127." (`127.attacker.example` is somebody else's machine)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_base_url(value: str) -> None:
@@ -297,7 +307,7 @@ def _check_base_url(value: str) -> None:
         raise ConfigError("'base_url' is not a valid URL") from None
     if parts.scheme not in ("https", "http") or not host:
         raise ConfigError("'base_url' must be an https:// URL with a host name")
-    if parts.scheme == "http" and host not in LOCAL_HOSTS and not host.startswith("127."):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ConfigError(
             "'base_url' must use https:// (http:// is allowed only for localhost): "
             "the API key would travel in clear text"

@@ -308,7 +308,7 @@ def run_review(
     reviewed_paths: set[str] = set()
     file_lines: dict[str, str] = {}
     for label, chunk, reply in answered:
-        problem = reply.problem
+        problem = reply.problem or "the model gave no answer text"
         if reply.timed_out:
             problem = f"the model did not answer within {minutes}"
             timed_out += 1

@@ -14,6 +14,7 @@ import json
 import logging
 import queue
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,8 +23,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from reviewbot.config import is_loopback
 from reviewbot.errors import LLMError
-from reviewbot.model import ModelReply, ModelRequest, Usage
+from reviewbot.model import FunctionCall, Message, ModelReply, ModelRequest, Usage
 from reviewbot.wire import (
     MAX_RETRY_AFTER,
     REFUSED,
@@ -210,6 +212,8 @@ class Runner:
                 return ModelReply(None, usage, got.problem, got.split, got.timed_out)
             attempt += 1
             parsed = self._parse(got)
+            if not req.tools:
+                parsed = _without_calls(parsed)
             usage = usage + parsed.usage
             ran_out = parsed.split
             if parsed.text is not None:
@@ -297,18 +301,22 @@ class Runner:
     def _refused(self, status: int, info: ErrorInfo, headers: httpx.Headers) -> _Failure:
         """A non-retryable answer: ask again without a parameter, split, fail this request,
         or stop the run (the server's words then go into the one error line, not the log)."""
+        if status not in (401, 403, 404) and too_long(info):
+            # Before the codec's rules: vLLM names `input_tokens` / `max_tokens` as the param
+            # of a context-window error, which would otherwise read as an unsupported parameter.
+            logger.warning("the model endpoint answered %d: %s", status, info.message)
+            return _Failure("the request exceeded the model's context window", split=True)
         verdict = self._codec.judge(status, info)
         if verdict is not None and verdict.dropped:
             return _Failure(f"HTTP {status} from the model endpoint", again=True)
         if verdict is not None and verdict.fatal:
             raise LLMError(verdict.fatal + self._hint(status))
         logger.warning("the model endpoint answered %d: %s%s", status, info.message, self._hint(0))
-        if too_long(info):
-            return _Failure("the request exceeded the model's context window", split=True)
         ra = retry_after(headers)
         if status == 429 and ra is not None and ra > MAX_RETRY_AFTER:
             return _Failure(f"rate limited by the model endpoint (asked to wait {ra:.0f} s)")
-        code = f" ({info.code})" if info.code else ""
+        # The code goes into the published review: only a plain identifier, never free text.
+        code = f" ({info.code})" if info.code and _PLAIN_CODE.fullmatch(info.code) else ""
         return _Failure(f"HTTP {status}{code} from the model endpoint")
 
     def _unreachable(self, why: str) -> str:
@@ -347,6 +355,27 @@ def local_http(base_url: str) -> str | None:
 
     parts = urlsplit(base_url)
     host = parts.hostname or ""
-    if parts.scheme != "https" or not (host in ("localhost", "::1") or host.startswith("127.")):
+    if parts.scheme != "https" or not is_loopback(host):
         return None
     return "http://" + base_url.removeprefix("https://")
+
+
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _without_calls(reply: ModelReply) -> ModelReply:
+    """A reply to a request that offered no tools: function calls in it are not a turn of a
+    conversation. Its answer text, if it gave one, is the answer; otherwise it is unusable output
+    (asked again like any other)."""
+    if reply.text is not None or reply.problem is not None:
+        return reply
+    if not any(isinstance(i, FunctionCall) for i in reply.items):
+        return reply
+    texts = [
+        i.text
+        for i in reply.items
+        if isinstance(i, Message) and i.role == "assistant" and i.phase in (None, "final_answer")
+    ]
+    if any(texts):
+        return replace(reply, text="".join(texts))
+    return replace(reply, problem="the model called a tool, but none was offered")
