@@ -89,6 +89,8 @@ def parse_config_file(text: str, source: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{source}{where}: not valid YAML") from exc
+    except ValueError:  # e.g. an integer of thousands of digits (Python's conversion limit)
+        raise ConfigError(f"{source}: a value is too large to read") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
