@@ -209,9 +209,10 @@ class GitBackend:
 
     def close(self) -> None:
         if self._proc is not None:
-            assert self._proc.stdin is not None
+            assert self._proc.stdin is not None and self._proc.stdout is not None
             self._proc.stdin.close()
             self._proc.wait(timeout=5)
+            self._proc.stdout.close()
             self._proc = None
         self._cache.clear()
 
@@ -345,7 +346,9 @@ def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 
 def _strip_top(name: str) -> str | None:
     """The member's path below GitHub's one top directory, normalised; None: left out."""
-    parts = [p for p in PurePosixPath(name.lstrip("/")).parts if p not in ("", ".")]
+    if name.startswith("/"):
+        return None
+    parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
     if len(parts) < 2 or ".." in parts or parts[0] == "pax_global_header":
         return None
     return "/".join(parts[1:])

@@ -227,10 +227,20 @@ class Tools:
             return Refused(f"{show(path)} has {len(lines)} lines; start_line {start} is past it")
         last = min(end, len(lines), start + self.limits.read_lines - 1)
         width = len(str(last))
-        body = "\n".join(f"{n:>{width}}| {self._cut(lines[n - 1])}" for n in range(start, last + 1))
+        rows: list[str] = []
+        room = self.limits.result_bytes - 300  # the header, the note and the fence
+        for n in range(start, last + 1):
+            row = f"{n:>{width}}| {self._cut(lines[n - 1])}"
+            room -= len(row.encode("utf-8", "replace")) + 1
+            if room < 0 and rows:
+                last = n - 1
+                break
+            rows.append(row)
+        body = "\n".join(rows)
         more = ""
         if last < min(end, len(lines)):
-            more = f"\n[at most {self.limits.read_lines} lines a call: ask from line {last + 1}]"
+            cap = f"{self.limits.read_lines} lines or {self.limits.result_bytes:,} bytes"
+            more = f"\n[at most {cap} a call: ask from line {last + 1}]"
         head = f"{path} ({side}), lines {start}-{last} of {len(lines)}"
         return f"{head}\n{body}{more}"
 
