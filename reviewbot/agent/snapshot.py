@@ -240,25 +240,29 @@ def git_snapshot(base: str | None, head: str | None, cwd: Path | None = None) ->
 # A tar archive (GitHub's tarball of the head commit), unpacked into a temporary directory.
 
 
-class DirBackend:
-    """The head side only: regular files unpacked under `root` (deleted on close)."""
+class PackBackend:
+    """The head side only: the archive's regular files, one after another in a single pack
+    file in a temporary directory (deleted on close), found by offset. No member name ever
+    becomes a path on disk, so no name can reach outside, and one file is quick to write."""
 
-    def __init__(self, root: Path, files: dict[str, Entry], owned: bool) -> None:
+    def __init__(self, root: Path, files: dict[str, Entry]) -> None:
         self._root = root
         self._files = files
-        self._owned = owned
+        self._fd: int | None = os.open(root / "pack", os.O_RDONLY)
 
     def entries(self, side: str) -> Mapping[str, Entry] | None:
         return self._files if side == HEAD else None
 
     def read(self, side: str, entry: Entry) -> bytes | None:
-        if side != HEAD or not entry.key:
+        if side != HEAD or not entry.key or self._fd is None or entry.size > MAX_FILE_BYTES:
             return None
-        return _read_no_follow(self._root, entry.key)
+        return os.pread(self._fd, entry.size, int(entry.key))
 
     def close(self) -> None:
-        if self._owned:
-            shutil.rmtree(self._root, ignore_errors=True)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        shutil.rmtree(self._root, ignore_errors=True)
 
 
 def tar_snapshot(
@@ -267,23 +271,24 @@ def tar_snapshot(
     max_files: int = MAX_ARCHIVE_FILES,
     workdir: Path | None = None,
 ) -> Snapshot:
-    """The head side from a (gzipped) tar archive, read as a stream and unpacked into a new
-    temporary directory. GitHub's single top directory (`owner-repo-sha7/`) is dropped.
+    """The head side from a (gzipped) tar archive, read once as a stream (never whole in
+    memory) into a new temporary directory. GitHub's single top directory (`owner-repo-sha7/`)
+    is dropped.
 
-    Only regular files are unpacked (links, devices and the like are listed as links or left
-    out); a member whose path leaves the directory is refused by tarfile's "data" filter.
-    Raises SnapshotError when the archive is broken or over `max_bytes` unpacked."""
+    Only regular files are kept; links are listed as links (never followed), devices and the
+    like left out, and a member whose name is absolute or holds `..` is left out. Raises
+    SnapshotError when the archive is broken or over `max_bytes` unpacked or `max_files`."""
     root = Path(tempfile.mkdtemp(prefix="reviewbot-snapshot-", dir=workdir))
     try:
-        files = _unpack(archive, root, max_bytes, max_files)
+        files = _unpack(archive, root / "pack", max_bytes, max_files)
+        return Snapshot(PackBackend(root, files), "archive")
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    return Snapshot(DirBackend(root, files, owned=True), "archive")
 
 
 def _unpack(
-    archive: IO[bytes] | bytes | Path, root: Path, max_bytes: int, max_files: int
+    archive: IO[bytes] | bytes | Path, pack: Path, max_bytes: int, max_files: int
 ) -> dict[str, Entry]:
     import io
 
@@ -296,8 +301,8 @@ def _unpack(
     files: dict[str, Entry] = {}
     total = 0
     try:
-        # "r|*": one pass over a stream, never the whole archive in memory.
-        with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        # "r|*": one pass over a stream; the pack is written as the archive is read.
+        with tarfile.open(fileobj=stream, mode="r|*") as tar, open(pack, "xb") as out:
             for n, member in enumerate(_members(tar)):
                 if n >= max_files:
                     raise SnapshotError(f"the archive holds more than {max_files:,} entries")
@@ -317,16 +322,13 @@ def _unpack(
                     raise SnapshotError(
                         f"the archive unpacks to more than {max_bytes // (1024 * 1024)} MB"
                     )
-                key = f"f{n}"
-                # The "data" filter refuses absolute names, `..` and special bits; the file is
-                # stored under our own name, so no member name ever becomes a path on disk.
-                member = tarfile.data_filter(member, str(root))
                 source = tar.extractfile(member)
                 if source is None:
                     continue
-                with source, open(root / key, "xb") as out:
+                offset = out.tell()
+                with source:
                     shutil.copyfileobj(source, out, 1024 * 1024)
-                files[path] = Entry(FILE, member.size, key)
+                files[path] = Entry(FILE, out.tell() - offset, str(offset))
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         raise SnapshotError(f"the archive cannot be read ({type(exc).__name__})") from None
     finally:

@@ -51,7 +51,7 @@ _DEF_WORDS = frozenset(
 class Limits:
     """What one tool answer may hold."""
 
-    result_bytes: int = 16_000
+    result_bytes: int = 6_000
     read_lines: int = 400
     grep_hits: int = 80
     list_entries: int = 300
