@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import random
 import subprocess
@@ -274,6 +275,7 @@ def main() -> None:
     )
     parser.add_argument("--no-archive", action="store_true")
     args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the gaps are counted below, not logged one by one
     values = dict(kv.split("=", 1) for kv in args.set)
     config = Config(context="agent").with_overrides(values)
     cost_bench(args.repo, args.commits, config)

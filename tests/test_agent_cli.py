@@ -77,3 +77,33 @@ def test_agent_settings_in_the_config_file() -> None:
         parse_config_file("agent_result_bytes: 10\n", "c.yml")
     with pytest.raises(ConfigError, match="'agent_turns' must be positive, not 0"):
         parse_config_file("agent_turns: 0\n", "c.yml")
+
+
+def test_an_archive_that_fails_or_is_too_large_falls_back_to_scope(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from reviewbot.agent.wiring import archive_agent
+    from reviewbot.config import Config
+
+    config = Config(context="agent")
+    agent, used, note = archive_agent(config, None, "o/r", 7, "HTTP 502 from codeload")
+    assert agent is None and used.context == "scope"
+    assert note == (
+        "agent mode: the code archive was not available (HTTP 502 from codeload); "
+        "reviewed with scope context"
+    )
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("o-r-abc/big.txt")
+        info.size = 2 * 1024 * 1024
+        tar.addfile(info, io.BytesIO(b"x" * info.size))
+    buf.seek(0)
+    agent, used, note = archive_agent(config, buf, "o/r", 7, max_bytes=1024 * 1024)
+    assert agent is None and used.context == "scope"
+    assert note == "agent mode: the archive unpacks to more than 1 MB; reviewed with scope context"
+    buf.seek(0)
+    agent, used, note = archive_agent(config, buf, "o/r", 7)
+    assert agent is not None and used.context == "agent" and note == ""
+    assert agent.cache_key.startswith("reviewbot-agent-")
+    agent.snapshot.close()

@@ -369,3 +369,25 @@ def _batches(seen: list[ModelRequest]) -> list[list[ModelRequest]]:
     """The scripted model's requests grouped by round (a part's first request opens one)."""
     out: list[list[ModelRequest]] = [[seen[0], seen[1]], [seen[2]], [seen[3]]]
     return out
+
+
+@pytest.mark.parametrize("wire", ["responses", "chat"])
+def test_an_endpoint_without_tools_gets_one_clear_line(
+    repo: tuple[str, Snapshot], wire: str
+) -> None:
+    from reviewbot.errors import LLMError
+
+    _, snap = repo
+    refusal = {
+        "error": {
+            "message": "tools is not supported with this model",
+            "type": "invalid_request_error",
+            "param": "tools",
+            "code": None,
+        }
+    }
+    config = Config(api_key=FAKE_KEY, wire_api=wire)
+    transport = httpx.MockTransport(lambda r: httpx.Response(400, json=refusal))
+    agent = AgentModel(client_for(config, transport), Tools(snap))
+    with pytest.raises(LLMError, match=r"^agent mode needs tool calling .*use context: scope"):
+        agent.run([REQ])

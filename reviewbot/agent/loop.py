@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from reviewbot.agent.paths import show
 from reviewbot.agent.tools import TOOLS, Tools
 from reviewbot.chunking import estimate_tokens
+from reviewbot.errors import LLMError
 from reviewbot.model import (
     FunctionCall,
     FunctionCallOutput,
@@ -36,7 +37,10 @@ from reviewbot.model import (
 logger = logging.getLogger(__name__)
 
 MIN_RESERVE = 30.0  # seconds kept for the final answer before the run's deadline
-NEEDS_TOOLS = "agent mode needs tool calling (function tools), which this endpoint refused"
+NEEDS_TOOLS = (
+    "agent mode needs tool calling (function tools), which this endpoint refused; "
+    "use context: scope with it"
+)
 
 AGENT_INSTRUCTIONS = """
 
@@ -149,7 +153,12 @@ class AgentModel:
                     if not c.final and deadline - self._clock() < reserve:
                         self._stop(c, "the run's deadline (timeout_minutes) was near")
             began = self._clock()
-            replies = self._inner.run([c.next_request() for c in active], None, deadline)
+            try:
+                replies = self._inner.run([c.next_request() for c in active], None, deadline)
+            except LLMError as exc:
+                if "tool" in str(exc).lower() or "function" in str(exc).lower():
+                    raise LLMError(f"{NEEDS_TOOLS}: {exc}") from None
+                raise
             self._slowest = max(self._slowest, self._clock() - began)
             for c, reply in zip(active, replies, strict=True):
                 self._step(c, reply)

@@ -12,10 +12,17 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from reviewbot.agent.loop import AgentModel, Budgets
-from reviewbot.agent.snapshot import Snapshot, SnapshotError, git_snapshot
+from reviewbot.agent.snapshot import (
+    MAX_ARCHIVE_BYTES,
+    Snapshot,
+    SnapshotError,
+    git_snapshot,
+    tar_snapshot,
+)
 from reviewbot.agent.tools import Limits, Tools
 
 if TYPE_CHECKING:
@@ -69,6 +76,35 @@ def cli_agent(
         return None, scope, f"agent mode: {exc}: using scope"
     head = revs[1] or "working tree"
     return Agent(snapshot, cache_key("local", str(revs[0]), head)), config, ""
+
+
+def archive_agent(
+    config: Config,
+    archive: IO[bytes] | Path | None,
+    repository: str,
+    number: int,
+    why_not: str = "",
+    max_bytes: int = MAX_ARCHIVE_BYTES,
+) -> tuple[Agent | None, Config, str]:
+    """The agent for a pull request from its head commit's archive (GitHub's tarball, as a
+    stream or a downloaded file), or None, `scope`, and the note for the review body and the
+    step summary when there is none (`archive` None: the download failed, `why_not` says why).
+    The caller owns the stream; the snapshot is removed by `Agent.snapshot.close()`."""
+    if config.context != "agent":
+        return None, config, ""
+    scope = replace(config, context="scope")
+    if archive is None:
+        return (
+            None,
+            scope,
+            f"agent mode: the code archive was not available ({why_not or 'no download'}); "
+            "reviewed with scope context",
+        )
+    try:
+        snapshot = tar_snapshot(archive, max_bytes)
+    except SnapshotError as exc:
+        return None, scope, f"agent mode: {exc}; reviewed with scope context"
+    return Agent(snapshot, cache_key(repository, str(number))), config, ""
 
 
 def revisions(git_range: str | None, staged: bool) -> tuple[str | None, str | None] | None:
