@@ -7,9 +7,7 @@ are written by the change's author, like the diff); a refusal is one short line.
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -18,33 +16,12 @@ from typing import Any
 
 from reviewbot.agent.paths import Refused, clean_path, compile_glob, glob_match, show
 from reviewbot.agent.snapshot import BASE, FILE, HEAD, LINK, Snapshot
+from reviewbot.agent.symbols import IDENT, looks_defined, starts_scope, word_at
 from reviewbot.model import Tool
 from reviewbot.scopes import ScopeFinder, language_of
 
 MAX_PATTERN = 200
 BINARY_PROBE = 8_000
-_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,199}")  # fullmatch only: linear
-_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
-_DEF_WORDS = frozenset(
-    [
-        "def",
-        "class",
-        "function",
-        "func",
-        "fn",
-        "struct",
-        "interface",
-        "type",
-        "enum",
-        "trait",
-        "module",
-        "impl",
-        "const",
-        "let",
-        "var",
-        "val",
-    ]
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +322,7 @@ class Tools:
     def _find_symbol(self, args: dict[str, Any]) -> str | Refused:
         raw = args.get("name")
         name = raw.strip().rsplit(".", 1)[-1] if isinstance(raw, str) else ""
-        if not _IDENT.fullmatch(name):
+        if not IDENT.fullmatch(name):
             return Refused("name must be one identifier (letters, digits, _ or $)")
         definitions: list[str] = []
         references: list[str] = []
@@ -353,7 +330,7 @@ class Tools:
         limit = self.limits.grep_hits
 
         def hit(path: str, line: int, text: str) -> bool:
-            if _word_at(text, name):
+            if word_at(text, name):
                 by_file.setdefault(path, []).append((line, text))
                 return sum(map(len, by_file.values())) <= limit * 4
             return True
@@ -370,7 +347,7 @@ class Tools:
                 parsed += 1
             for line, text in found:
                 row = f"{path}:{line}: {self._cut(text)}"
-                if _looks_defined(text, name) or (finder and _starts_scope(finder, line, text)):
+                if looks_defined(text, name) or (finder and starts_scope(finder, line, text)):
                     scope = finder.enclosing(line, line) if finder else None
                     span = f" (lines {scope.start}-{scope.end})" if scope else ""
                     definitions.append(row + span)
@@ -382,31 +359,3 @@ class Tools:
         if len(references) > limit:
             out.append(f"[{len(references) - limit} more references not listed: use grep]")
         return "\n".join(out)
-
-
-def _word_at(text: str, name: str) -> bool:
-    """Whether `name` occurs in `text` as a whole word (str.find: linear)."""
-    at = text.find(name)
-    while at != -1:
-        before = text[at - 1] if at else " "
-        after = text[at + len(name)] if at + len(name) < len(text) else " "
-        if before not in _WORD and after not in _WORD:
-            return True
-        at = text.find(name, at + 1)
-    return False
-
-
-def _looks_defined(text: str, name: str) -> bool:
-    """A definition keyword right before the name (`def name`, `class name`, `fn name`...)."""
-    words = text.replace("(", " ").replace(":", " ").replace("{", " ").split()
-    return any(a in _DEF_WORDS and b == name for a, b in itertools.pairwise(words))
-
-
-def _starts_scope(finder: ScopeFinder, line: int, text: str) -> bool:
-    """The line opens the definition tree-sitter finds around it (decorators aside)."""
-    scope = finder.enclosing(line, line)
-    return (
-        scope is not None
-        and scope.start <= line
-        and (scope.start == line or text.lstrip().startswith(("def ", "async def ", "class ")))
-    )
