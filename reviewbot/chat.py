@@ -82,6 +82,8 @@ class ChatCodec:
                 }
                 for t in req.tools
             ]
+            body["tool_choice"] = req.tool_choice
+            body["parallel_tool_calls"] = True
         return body
 
     def parse(self, data: dict[str, Any]) -> ModelReply:

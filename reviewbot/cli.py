@@ -119,9 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--context",
-        choices=("diff", "scope"),
+        choices=("diff", "scope", "agent"),
         help="scope (default): widen each hunk to its enclosing function, read from the "
-        "repository (--git, --staged, --pr); diff: hunks only",
+        "repository (--git, --staged, --pr); diff: hunks only; agent: the model reads "
+        "and searches the reviewed revision with bounded tool calls (--git, --staged)",
     )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
@@ -253,7 +254,11 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
         source = pull_source(args.pr, os.environ, explicit, args.config)
     else:
         source = _local(args, explicit)
-    config = source.config
+    from reviewbot.agent.wiring import cli_agent  # agent mode: a snapshot, or scope and a note
+
+    agent, config, agent_note = cli_agent(source.config, args.git, args.staged, bool(args.pr))
+    if agent_note:
+        print(redact(f"reviewbot: {agent_note}"), file=sys.stderr)
     try:
         prepared = prepare(
             source.diff, config, source.text, missing=source.missing, repo=source.repo
@@ -275,7 +280,9 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
         plan = plan_json(prepared) if args.format == "json" else plan_text(prepared)
         _write(args.output, plan, redact)
         return 0
-    result = run_review(prepared, config, _model(config, args.sample_response), _progress())
+    model = _model(config, args.sample_response)
+    model = agent.wrap(model, config) if agent else model
+    result = run_review(prepared, config, model, _progress())
     from reviewbot.render import problem_text
 
     for problem in result.problems:  # for the reader of the log, not of the review

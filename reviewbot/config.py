@@ -38,6 +38,11 @@ class Config:
     timeout: float = 600.0  # seconds one HTTP read may take
     timeout_minutes: float = 20.0  # deadline for all model calls of one review
     context: str = "scope"  # diff: hunks only; scope: hunks widened to their enclosing scope
+    # agent: hunks, and read-only tools over the reviewed code, within these budgets per part
+    agent_turns: int = 8
+    agent_tool_calls: int = 16
+    agent_result_bytes: int = 6_000
+    agent_tokens: int = 24_000
     context_lines: int = 160  # most lines of scope context added around one hunk
     path_instructions: tuple[tuple[str, str], ...] = ()  # (glob, instructions) from the file
     reply_to: str = "writers_and_author"  # who the bot answers in its threads
@@ -67,6 +72,10 @@ FILE_KEYS = frozenset(
         "timeout_minutes",
         "context",
         "context_lines",
+        "agent_turns",
+        "agent_tool_calls",
+        "agent_result_bytes",
+        "agent_tokens",
         "path_instructions",
         "reply_to",
         "max_replies",
@@ -273,8 +282,12 @@ _PARSERS: dict[str, Parser] = {
     "concurrency": _whole(1),
     "timeout": _positive,
     "timeout_minutes": _positive,
-    "context": _choice(("diff", "scope")),
+    "context": _choice(("diff", "scope", "agent")),
     "context_lines": _whole(0),
+    "agent_turns": _whole(1),
+    "agent_tool_calls": _whole(0),
+    "agent_result_bytes": _whole(500),
+    "agent_tokens": _whole(0),
     "path_instructions": lambda name, value: _path_instructions(name, value),
     "reply_to": _choice(("writers", "writers_and_author", "anyone")),
     "max_replies": _whole(0),

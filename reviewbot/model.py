@@ -104,6 +104,7 @@ class ModelRequest:
     output: OutputSchema | None = None  # None: free text
     tools: tuple[Tool, ...] = ()
     cache_key: str = CACHE_KEY
+    tool_choice: str = "auto"  # with tools: auto, or none (the final answer, without tools)
 
     @classmethod
     def ask(cls, instructions: str, text: str, output: OutputSchema | None) -> ModelRequest:

@@ -67,6 +67,8 @@ class ResponsesCodec:
                 }
                 for t in req.tools
             ]
+            body["tool_choice"] = req.tool_choice
+            body["parallel_tool_calls"] = True
             # Stateless (store: false): reasoning goes back only with its encrypted content.
             body["include"] = ["reasoning.encrypted_content"]
         return body

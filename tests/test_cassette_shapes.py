@@ -41,7 +41,12 @@ EXCHANGES = model_exchanges()
 
 def test_there_are_model_cassettes_to_check() -> None:
     assert len(EXCHANGES) > 60
-    assert {Path(name).parent.name for name, _, _, _ in EXCHANGES} == {"llm", "chat", "action"}
+    assert {Path(name).parent.name for name, _, _, _ in EXCHANGES} == {
+        "llm",
+        "chat",
+        "action",
+        "agent",
+    }
     assert {uri.rsplit("/v1", 1)[1] for _, uri, _, _ in EXCHANGES} == {
         "/responses",
         "/chat/completions",
@@ -58,7 +63,7 @@ def test_model_bodies_have_the_published_shape(name: str, uri: str, status: int,
     elif status == 200:
         parsed = responses_types.Response.model_validate(body)
         for item in parsed.output:
-            assert item.type in ("message", "reasoning"), name
+            assert item.type in ("message", "reasoning", "function_call"), name
     elif "error" in body:
         openai_types.ErrorObject.model_validate(body["error"])
     elif body.get("object") == "error":  # vLLM's flat shape
