@@ -55,7 +55,7 @@ def main() -> None:
         base = prepare(text, plain)
         if not base.plan.chunks:
             continue
-        repo = GitContents(f"{sha}~1", sha)
+        repo = GitContents(f"{sha}~1", sha, os.environ)
         wide = Config(include=include, context_lines=args.context_lines)
         scoped = prepare(text, wide, repo=repo)
         repo.close()

@@ -157,6 +157,34 @@ def run_cli(
     )
 
 
+def main_cli(
+    *args: str, cwd: Path | None = None, stdin: bytes | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`reviewbot ARGS` run in this process: `main(argv, env)` with the environment `run_cli`
+    would give the subprocess, `stdin` as standard input and `cwd` as the working directory;
+    what it printed and returned, in the shape `run_cli` gives (ten times faster, and the code
+    runs under coverage and the debugger)."""
+    import contextlib
+    import io
+
+    from reviewbot.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin, old_cwd = sys.stdin, Path.cwd()
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
+    try:
+        os.chdir(cwd or ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args), cli_env(**env))
+            except SystemExit as exc:  # argparse: --help, --version, a bad choice
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        sys.stdin = old_stdin
+        os.chdir(old_cwd)
+    return subprocess.CompletedProcess(["reviewbot", *args], code, out.getvalue(), err.getvalue())
+
+
 def git_repo(path: Path) -> Callable[..., None]:
     """A new git repository at `path` with a committer set; returns `git(*args)` run there."""
 

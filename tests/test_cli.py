@@ -1,4 +1,5 @@
-"""End-to-end runs of `reviewbot review`, as a user runs it (a subprocess)."""
+"""End-to-end runs of `reviewbot review`: in-process through `main(argv, env)`, and as a user
+runs it (a subprocess) where a terminal or a signal needs a real process."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from tests.conftest import (
     FakeResponses,
     cli_env,
     git_repo,
+    main_cli,
     responses_body,
-    run_cli,
 )
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
@@ -31,7 +32,7 @@ def run(
     *args: str, key: str | None = None, stdin: bytes | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {"REVIEWBOT_API_KEY": key} if key is not None else {}
-    return run_cli(*args, cwd=cwd, stdin=stdin, **env)
+    return main_cli(*args, cwd=cwd, stdin=stdin, **env)
 
 
 def demo(*extra: str) -> subprocess.CompletedProcess[str]:
@@ -259,9 +260,12 @@ def test_config_file_with_unknown_key_names_it(tmp_path: Path) -> None:
     assert "unknown key 'max_coments'" in p.stderr
 
 
-@pytest.mark.parametrize("flag", ["--max-comments=1"])
-def test_max_comments_moves_the_rest_to_the_body(flag: str) -> None:
-    p = demo(flag, "--format", "json")
+@pytest.mark.parametrize("how", ["flag", "config file"])
+def test_max_comments_moves_the_rest_to_the_body(how: str, tmp_path: Path) -> None:
+    config = tmp_path / "reviewbot.yml"
+    config.write_text("max_comments: 1\n")
+    setting = ["--max-comments=1"] if how == "flag" else ["--config", str(config)]
+    p = demo(*setting, "--format", "json")
     doc = json.loads(p.stdout)
     assert len(doc["comments"]) == 1 and doc["comments"][0]["line"] == 12
     assert sum(f["anchored"] for f in doc["findings"]) == 1

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from reviewbot.errors import LLMError
-from tests.conftest import FAKE_KEY, FakeResponses, run_cli
+from tests.conftest import FAKE_KEY, FakeResponses, main_cli
 from tests.test_llm import REQ, client
 
 
@@ -141,7 +141,7 @@ def test_cli_says_a_rejected_key_once_whatever_the_number_of_parts() -> None:
         for i in range(6)
     )
     try:
-        p = run_cli(
+        p = main_cli(
             "review",
             "--diff",
             "-",

@@ -24,7 +24,7 @@ from reviewbot.model import (
 )
 from reviewbot.responses import parse_response
 from reviewbot.runner import ClientSettings, Runner
-from tests.conftest import FAKE_KEY, FakeResponses, cassette_vcr, run_cli
+from tests.conftest import FAKE_KEY, FakeResponses, cassette_vcr, main_cli
 from tests.llm_cassettes import TYPO_REVIEW
 from tests.llm_chat_cassettes import completion
 from tests.openai_shapes import check_request
@@ -305,7 +305,7 @@ def test_cli_reviews_over_chat_completions(how: str) -> None:
         else:
             env["REVIEWBOT_WIRE_API"] = "chat"
         stdin = b'--- a/hello.py\n+++ b/hello.py\n@@ -1,1 +1,2 @@\n print("x")\n+print("Helo")\n'
-        p = run_cli(*args, stdin=stdin, **env)
+        p = main_cli(*args, stdin=stdin, **env)
     finally:
         server.close()
     assert p.returncode == 0, p.stderr
@@ -314,7 +314,7 @@ def test_cli_reviews_over_chat_completions(how: str) -> None:
 
 
 def test_cli_refuses_an_unknown_wire_api_from_the_environment() -> None:
-    p = run_cli(
+    p = main_cli(
         "review", "--diff", "-", stdin=b"", REVIEWBOT_API_KEY=FAKE_KEY, REVIEWBOT_WIRE_API="soap"
     )
     assert p.returncode == 2
