@@ -294,20 +294,17 @@ def test_wire_api_action_input() -> None:
 
 
 @pytest.mark.parametrize("how", ["flag", "env"])
-def test_cli_reviews_over_chat_completions(how: str) -> None:
-    body = json.dumps(completion(json.dumps(TYPO_REVIEW))).encode()
-    server = FakeResponses((200, {}, body))
-    try:
-        args = ["review", "--diff", "-", "--base-url", server.base_url, "--format", "json"]
-        env = {"REVIEWBOT_API_KEY": FAKE_KEY}
-        if how == "flag":
-            args += ["--wire-api", "chat"]
-        else:
-            env["REVIEWBOT_WIRE_API"] = "chat"
-        stdin = b'--- a/hello.py\n+++ b/hello.py\n@@ -1,1 +1,2 @@\n print("x")\n+print("Helo")\n'
-        p = main_cli(*args, stdin=stdin, **env)
-    finally:
-        server.close()
+def test_cli_reviews_over_chat_completions(how: str, fake_responses: FakeResponses) -> None:
+    server = fake_responses
+    server.default = (200, {}, json.dumps(completion(json.dumps(TYPO_REVIEW))).encode())
+    args = ["review", "--diff", "-", "--base-url", server.base_url, "--format", "json"]
+    env = {"REVIEWBOT_API_KEY": FAKE_KEY}
+    if how == "flag":
+        args += ["--wire-api", "chat"]
+    else:
+        env["REVIEWBOT_WIRE_API"] = "chat"
+    stdin = b'--- a/hello.py\n+++ b/hello.py\n@@ -1,1 +1,2 @@\n print("x")\n+print("Helo")\n'
+    p = main_cli(*args, stdin=stdin, **env)
     assert p.returncode == 0, p.stderr
     assert [path for path, _, _ in server.seen] == ["/v1/chat/completions"]
     assert json.loads(p.stdout)["findings"][0]["title"] == "Greeting misspelled"
