@@ -132,7 +132,7 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
     request = json.loads(body)
     # The base branch's config, the PR's own words as untrusted data, the scope from the head
     # and the guidance from the base: what the Action sends.
-    assert "on its base branch)\nPrefer f-strings." in request["instructions"]
+    assert "Prefer f-strings." in request["instructions"]
     assert mc.AGENTS_MD in request["instructions"]
     text = request["input"].rsplit("<<<BEGIN UNTRUSTED DATA", 1)[1]
     assert "Pull request title: Update the README with new information." in text
