@@ -156,7 +156,7 @@ def test_a_whole_review_is_a_successful_sarif_run_that_notes_the_default_skips()
     assert "reviewbot: not reviewed: 2 file(s): " in p.stderr
 
 
-def test_an_empty_diff_is_still_nothing_to_review_exit_0(tmp_path: Path) -> None:
+def test_an_empty_diff_is_still_nothing_to_review_exit_0() -> None:
     p = main_cli(
         "review", "--diff", "-", "--format", "sarif", stdin=b"", REVIEWBOT_API_KEY=FAKE_KEY
     )
