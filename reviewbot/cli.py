@@ -184,27 +184,14 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] = NO_ENV) -> 
             return 0
 
 
-class _Stderr(logging.Handler):
-    """Warnings as `reviewbot: ...` lines on whatever `sys.stderr` is when they are logged."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.setFormatter(logging.Formatter("reviewbot: %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stderr.write(f"{self.format(record)}\n")
-            sys.stderr.flush()
-        except Exception:  # as logging.StreamHandler: a log line never crashes the run
-            self.handleError(record)
-
-
 @contextmanager
 def _log_to_stderr() -> Iterator[None]:
     """The root logger writes warnings to stderr for the length of one command (and no longer:
     a second `main` in the same process does not print each line twice)."""
     root = logging.getLogger()
-    handler = _Stderr()
+    handler = logging.StreamHandler(sys.stderr)  # the stderr of this call (tests redirect it)
+    handler.setFormatter(logging.Formatter("reviewbot: %(message)s"))
+    handler.setLevel(logging.WARNING)
     level = root.level
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
@@ -242,34 +229,16 @@ def _explicit(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any
 
 
 def _local(args: argparse.Namespace, explicit: dict[str, Any], env: Mapping[str, str]) -> Source:
-    """A diff file, stdin, a git range or the index, with the repository's files when the
-    diff comes from git; the commits' messages are the PR text of a range."""
+    """The settings (defaults, --config, then the flags) and a local diff with its files."""
     from reviewbot.config import Config, load_config_file
-    from reviewbot.errors import UsageError
-    from reviewbot.localdiff import (
-        GitContents,
-        Source,
-        commit_messages,
-        not_a_diff_hint,
-        read_diff,
-    )
-    from reviewbot.prompts import PullRequestText
+    from reviewbot.localdiff import local_source
 
     config = Config()
     if args.config:
         config = config.with_overrides(load_config_file(args.config))
     config = config.with_overrides(explicit)
-    data = read_diff(args.diff, args.git, args.staged, env=env)
-    if hint := not_a_diff_hint(data):
-        raise UsageError(hint)
-    # Decoded here and the bytes let go: a 50 MB diff is not held twice while it is parsed.
-    diff = data.decode("utf-8", errors="replace")
-    del data
-    title, body = args.title, args.description
-    if args.git is not None and not (title or body):
-        title, body = commit_messages(args.git, env=env)
-    contents = GitContents.for_range(args.git, args.staged, env) if args.diff is None else None
-    return Source(diff, config, PullRequestText(title, body), repo=contents)
+    where = (args.diff, args.git, args.staged)
+    return local_source(config, *where, args.title, args.description, env=env)
 
 
 def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any = str) -> int:
@@ -396,7 +365,7 @@ def _progress() -> Any:
 
 
 def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) -> str:
-    from reviewbot import formats, render
+    from reviewbot import formats
 
     if fmt in ("sarif", "rdjson", "text"):
         for p in formats.left_out(result):
@@ -406,16 +375,7 @@ def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) 
                 "has no place in the new files",
                 file=sys.stderr,
             )
-    if fmt == "json":
-        return formats.as_json(result)
-    if fmt == "sarif":
-        return formats.as_sarif(result, prepared.skipped)
-    if fmt == "rdjson":
-        return formats.as_rdjson(result)
-    if fmt == "text":
-        return formats.as_text(result)
-    files = {f.path: f for f in prepared.files}
-    return render.markdown(result, files, config.model)
+    return formats.as_format(fmt, result, prepared, config.model)
 
 
 def _write(output: Path | None, text: str, redact: Any) -> None:

@@ -252,6 +252,32 @@ def commit_messages(git_range: str, *, env: Mapping[str, str]) -> tuple[str, str
     return title, body[:MAX_MESSAGES_CHARS]
 
 
+def local_source(
+    config: Config,
+    diff: str | None,
+    git: str | None,
+    staged: bool,
+    title: str,
+    body: str,
+    *,
+    env: Mapping[str, str],
+) -> Source:
+    """A diff file, stdin, a git range or the index, with the repository's files when the
+    diff comes from git; the commits' messages are the PR text of a range with none given."""
+    from reviewbot.prompts import PullRequestText
+
+    data = read_diff(diff, git, staged, env=env)
+    if hint := not_a_diff_hint(data):
+        raise UsageError(hint)
+    # Decoded here and the bytes let go: a 50 MB diff is not held twice while it is parsed.
+    text = data.decode("utf-8", errors="replace")
+    del data
+    if git is not None and not (title or body):
+        title, body = commit_messages(git, env=env)
+    contents = GitContents.for_range(git, staged, env) if diff is None else None
+    return Source(text, config, PullRequestText(title, body), repo=contents)
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """What a review starts from: the diff, the settings, the PR's own words (untrusted), the
