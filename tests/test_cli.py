@@ -358,3 +358,30 @@ def test_ctrl_c_stops_at_once_while_a_request_is_in_flight(fake_responses: FakeR
     assert time.monotonic() - sent < 3
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "reviewbot: interrupted"
+
+
+def test_main_reads_the_environment_it_is_given_not_the_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`main(argv, env)`: the key, and git's own variables, come from `env` alone."""
+    from reviewbot.cli import main
+
+    repo, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    repo.mkdir(), elsewhere.mkdir()
+    git = git_repo(repo)
+    (repo / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "one")
+    (repo / "a.py").write_text("x = 2\n")
+    git("commit", "-qam", "two")
+    monkeypatch.setenv("REVIEWBOT_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "no-repository-here"))
+    monkeypatch.chdir(elsewhere)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    assert main(["review", "--diff", str(DEMO_DIFF)], env) == 2
+    assert "no API key: set REVIEWBOT_API_KEY" in capsys.readouterr().err
+    env |= {"GIT_DIR": str(repo / ".git"), "GIT_WORK_TREE": str(repo)}
+    assert main(["review", "--git", "HEAD~1..HEAD", "--dry-run"], env) == 0
+    out = capsys.readouterr().out
+    assert "L1 - x = 1" in out and "R1 + x = 2" in out
+    assert "Pull request title: two" in out  # the commit messages, read with the same env
