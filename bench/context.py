@@ -187,7 +187,7 @@ def main() -> None:
         base = prepare(text, Config(context="diff", include=include))
         if not base.plan.chunks:
             continue
-        repo = GitContents(f"{sha}~1", sha)
+        repo = GitContents(f"{sha}~1", sha, os.environ)
         start = time.perf_counter()
         scoped = prepare(text, Config(include=include), repo=repo)
         seconds += time.perf_counter() - start

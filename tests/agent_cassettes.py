@@ -125,8 +125,8 @@ CHAT_SCENARIOS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def main() -> None:
-    for out, scenarios in ((OUT, SCENARIOS), (OUT / "chat", CHAT_SCENARIOS)):
+def main(root: Path = OUT) -> None:
+    for out, scenarios in ((root, SCENARIOS), (root / "chat", CHAT_SCENARIOS)):
         out.mkdir(parents=True, exist_ok=True)
         for name, interactions in scenarios.items():
             doc = {"version": 1, "interactions": interactions}

@@ -296,10 +296,10 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def main() -> None:
+def main(root: Path = OUT) -> None:
     from tests.llm_chat_cassettes import CHAT_SCENARIOS
 
-    for out, scenarios in ((OUT, SCENARIOS), (OUT / "chat", CHAT_SCENARIOS)):
+    for out, scenarios in ((root, SCENARIOS), (root / "chat", CHAT_SCENARIOS)):
         out.mkdir(parents=True, exist_ok=True)
         for name, interactions in scenarios.items():
             doc = {"version": 1, "interactions": interactions}

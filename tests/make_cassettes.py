@@ -1623,13 +1623,13 @@ OWN_WALKTHROUGH |= {
 }
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def main(out: Path = OUT) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     for name, interactions in SCENARIOS.items():
         full = with_walkthrough(name, with_context(name, interactions))
         doc = {"version": 1, "interactions": full}
-        (OUT / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
-    print(f"wrote {len(SCENARIOS)} cassettes to {OUT}")
+        (out / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+    print(f"wrote {len(SCENARIOS)} cassettes to {out}")
 
 
 if __name__ == "__main__":

@@ -6,26 +6,17 @@ GitHub always sends (or sending one of the wrong type) fails here."""
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 import pytest
 import yaml
-from graphql import ExecutionResult, GraphQLSchema, build_schema, graphql_sync, parse, validate
+from graphql import ExecutionResult, graphql_sync, parse, validate
 
 from reviewbot.github_graphql import VIEWER, GraphQL
 from tests.conftest import ROOT
+from tests.request_shapes import github_schema
 
-SCHEMA_FILE = ROOT / ".cache/npm/node_modules/@octokit/graphql-schema/schema.graphql"
 CASSETTES = ROOT / "tests" / "cassettes" / "action"
-
-
-@cache
-def github_schema() -> GraphQLSchema:
-    assert SCHEMA_FILE.is_file(), "GitHub's GraphQL schema is not installed: run `make test`"
-    # GitHub's SDL defines two fields twice and deprecates some interface fields only in their
-    # implementations; graphql-core's strict schema checks reject both, the queries are unaffected
-    return build_schema(SCHEMA_FILE.read_text(), assume_valid_sdl=True, assume_valid=True)
 
 
 class Recorder(GraphQL):

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from reviewbot.errors import LLMError
-from tests.conftest import FAKE_KEY, FakeResponses, run_cli
+from tests.conftest import FAKE_KEY, FakeResponses, main_cli
 from tests.test_llm import REQ, client
 
 
@@ -133,27 +133,27 @@ def test_a_404_says_what_to_change_in_the_url(wire: str, base: str, hint: str) -
     assert str(err.value).endswith(hint)
 
 
-def test_cli_says_a_rejected_key_once_whatever_the_number_of_parts() -> None:
-    server = FakeResponses((401, {}, b'{"error": {"message": "Incorrect API key provided"}}'))
+def test_cli_says_a_rejected_key_once_whatever_the_number_of_parts(
+    fake_responses: FakeResponses,
+) -> None:
+    server = fake_responses
+    server.default = (401, {}, b'{"error": {"message": "Incorrect API key provided"}}')
     server.delay = 0.1  # the parts are in flight together
     diff = "".join(
         f"--- a/m{i}.py\n+++ b/m{i}.py\n@@ -1,1 +1,2 @@\n x = 1\n+y = {'z' * 400!r}\n"
         for i in range(6)
     )
-    try:
-        p = run_cli(
-            "review",
-            "--diff",
-            "-",
-            "--base-url",
-            server.base_url,
-            "--max-request-tokens",
-            "300",
-            stdin=diff.encode(),
-            REVIEWBOT_API_KEY=FAKE_KEY,
-        )
-    finally:
-        server.close()
+    p = main_cli(
+        "review",
+        "--diff",
+        "-",
+        "--base-url",
+        server.base_url,
+        "--max-request-tokens",
+        "300",
+        stdin=diff.encode(),
+        REVIEWBOT_API_KEY=FAKE_KEY,
+    )
     assert len(server.seen) >= 2  # several parts were sent
     assert p.returncode == 1
     assert p.stderr.count("Incorrect API key") == 1, p.stderr

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import vcr
 
+from reviewbot.cli import main
 from reviewbot.config import Config
 from reviewbot.errors import ConfigError, LLMError
 from reviewbot.llm import CODECS, client_for
@@ -24,7 +27,7 @@ from reviewbot.model import (
 )
 from reviewbot.responses import parse_response
 from reviewbot.runner import ClientSettings, Runner
-from tests.conftest import FAKE_KEY, FakeResponses, cassette_vcr, run_cli
+from tests.conftest import CASSETTES, DATA, FAKE_KEY, FakeResponses, cassette_vcr, main_cli
 from tests.llm_cassettes import TYPO_REVIEW
 from tests.llm_chat_cassettes import completion
 from tests.openai_shapes import check_request
@@ -281,7 +284,6 @@ def test_wire_api_is_checked_and_chooses_the_codec() -> None:
 
 
 def test_wire_api_action_input() -> None:
-    from reviewbot.action import _model
     from reviewbot.inputs import read_inputs
 
     inputs = read_inputs({"INPUT_WIRE_API": "chat", "INPUT_API_KEY": "k"})
@@ -289,32 +291,66 @@ def test_wire_api_action_input() -> None:
     assert read_inputs({"INPUT_WIRE_API": "responses"}).overrides.get("wire_api") is None
     with pytest.raises(ConfigError, match="input 'wire_api'"):
         read_inputs({"INPUT_WIRE_API": "soap"})
-    model = _model(Config().with_overrides(inputs.overrides), "reply")
-    assert isinstance(model, Runner) and model.url.endswith("/v1/chat/completions")
+
+
+def same_accept(r1: Any, r2: Any) -> None:
+    """The pull request and its diff share a URL; the Accept header tells them apart."""
+    from tests.make_cassettes import DIFF_MEDIA
+
+    assert (r1.headers.get("Accept") == DIFF_MEDIA) == (r2.headers.get("Accept") == DIFF_MEDIA)
+
+
+def test_the_action_reviews_over_chat_completions_when_its_input_says_so(
+    fake_responses: FakeResponses, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`reviewbot action` in-process (`main(argv, env)`), GitHub from the `opened` cassette,
+    the model a Chat Completions server on 127.0.0.1."""
+    fake_responses.default = (200, {}, json.dumps(completion(json.dumps(TYPO_REVIEW))).encode())
+    event, output = tmp_path / "event.json", tmp_path / "output"
+    event.write_text((DATA / "events" / "pull_request.opened.json").read_text())
+    env = {
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_REPOSITORY": "Codertocat/Hello-World",
+        "GITHUB_OUTPUT": str(output),
+        "INPUT_API_KEY": FAKE_KEY,
+        "INPUT_GITHUB_TOKEN": "ghs_faketokenfaketokenfaketoken0123",
+        "INPUT_BASE_URL": fake_responses.base_url,
+        "INPUT_WIRE_API": "chat",
+    }
+    github = vcr.VCR(
+        cassette_library_dir=str(CASSETTES / "action"),
+        record_mode="none",
+        match_on=["method", "scheme", "host", "port", "path", "query", "accept"],
+        ignore_localhost=True,  # the model on 127.0.0.1 answers for itself
+    )
+    github.register_matcher("accept", same_accept)
+    with github.use_cassette("opened.yaml"):
+        code = main(["action"], env)
+    assert code == 0, capsys.readouterr()
+    assert {path for path, _, _ in fake_responses.seen} == {"/v1/chat/completions"}
+    assert "status=reviewed" in output.read_text().splitlines()
 
 
 @pytest.mark.parametrize("how", ["flag", "env"])
-def test_cli_reviews_over_chat_completions(how: str) -> None:
-    body = json.dumps(completion(json.dumps(TYPO_REVIEW))).encode()
-    server = FakeResponses((200, {}, body))
-    try:
-        args = ["review", "--diff", "-", "--base-url", server.base_url, "--format", "json"]
-        env = {"REVIEWBOT_API_KEY": FAKE_KEY}
-        if how == "flag":
-            args += ["--wire-api", "chat"]
-        else:
-            env["REVIEWBOT_WIRE_API"] = "chat"
-        stdin = b'--- a/hello.py\n+++ b/hello.py\n@@ -1,1 +1,2 @@\n print("x")\n+print("Helo")\n'
-        p = run_cli(*args, stdin=stdin, **env)
-    finally:
-        server.close()
+def test_cli_reviews_over_chat_completions(how: str, fake_responses: FakeResponses) -> None:
+    server = fake_responses
+    server.default = (200, {}, json.dumps(completion(json.dumps(TYPO_REVIEW))).encode())
+    args = ["review", "--diff", "-", "--base-url", server.base_url, "--format", "json"]
+    env = {"REVIEWBOT_API_KEY": FAKE_KEY}
+    if how == "flag":
+        args += ["--wire-api", "chat"]
+    else:
+        env["REVIEWBOT_WIRE_API"] = "chat"
+    stdin = b'--- a/hello.py\n+++ b/hello.py\n@@ -1,1 +1,2 @@\n print("x")\n+print("Helo")\n'
+    p = main_cli(*args, stdin=stdin, **env)
     assert p.returncode == 0, p.stderr
     assert [path for path, _, _ in server.seen] == ["/v1/chat/completions"]
     assert json.loads(p.stdout)["findings"][0]["title"] == "Greeting misspelled"
 
 
 def test_cli_refuses_an_unknown_wire_api_from_the_environment() -> None:
-    p = run_cli(
+    p = main_cli(
         "review", "--diff", "-", stdin=b"", REVIEWBOT_API_KEY=FAKE_KEY, REVIEWBOT_WIRE_API="soap"
     )
     assert p.returncode == 2

@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,14 +140,15 @@ def review_setting_actions() -> list[argparse.Action]:
     ]
 
 
-def main(argv: Sequence[str]) -> int:
-    """`reviewbot eval ARGS`; returns the exit code."""
+def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """`reviewbot eval ARGS` in the environment `env` (all it reads of one); returns the exit
+    code."""
     from reviewbot.redact import Redactor, url_secrets
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    key = os.environ.get("REVIEWBOT_API_KEY", "").strip()
-    base_url = getattr(args, "base_url", None) or os.environ.get("REVIEWBOT_BASE_URL", "")
+    key = env.get("REVIEWBOT_API_KEY", "").strip()
+    base_url = getattr(args, "base_url", None) or env.get("REVIEWBOT_BASE_URL", "")
     redact = Redactor([key, *url_secrets(base_url)])
     redact.install()
     try:
@@ -156,7 +157,7 @@ def main(argv: Sequence[str]) -> int:
                 parser.error("--compare takes two reports and no command")
             return compare_command(args.compare, redact)
         if args.command == "run":
-            return run_command(args, redact)
+            return run_command(args, redact, env)
         if args.command == "mine":
             from reviewbot.evaluation.mine import mine_command
 
@@ -179,25 +180,19 @@ def main(argv: Sequence[str]) -> int:
         return 0
 
 
-def run_config(args: argparse.Namespace) -> Config:
+def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
     """The review's Config from the settings flags, exactly as `reviewbot review` builds it:
-    defaults, then `--config`, then the flags and REVIEWBOT_* variables."""
+    defaults, then `--config`, then the flags and REVIEWBOT_* variables of `env`."""
     from reviewbot import cli
     from reviewbot.config import Config, load_config_file
 
-    # The CLI's own reading of the flags and REVIEWBOT_* variables. Looked up by name: an
-    # older CLI had it as `_config` (the Config in one step); either may be the one merged.
-    explicit = getattr(cli, "_explicit", None)
-    if explicit is None:
-        built: Config = getattr(cli, "_config")(args)  # noqa: B009
-        return built
     config = Config()
     if args.config:
         config = config.with_overrides(load_config_file(args.config))
-    return config.with_overrides(explicit(args))
+    return config.with_overrides(cli.cli_settings(args, env))
 
 
-def run_command(args: argparse.Namespace, redact: Any) -> int:
+def run_command(args: argparse.Namespace, redact: Any, env: Mapping[str, str]) -> int:
     from reviewbot import cli
     from reviewbot.evaluation import judge as judging
     from reviewbot.evaluation import report
@@ -205,7 +200,7 @@ def run_command(args: argparse.Namespace, redact: Any) -> int:
     from reviewbot.evaluation.run import CaseRun, OneAtATime, review_case, run_all
 
     cases = load_cases(args.cases)
-    config = run_config(args)
+    config = run_config(args, env)
     sample = args.sample_response
     if sample is not None and not sample.is_file():
         raise UsageError(f"--sample-response: no such file: {sample}")
