@@ -14,7 +14,7 @@ from reviewbot.errors import ReviewbotError, UsageError
 from reviewbot.event import Ignore, Reply, read_event
 from reviewbot.flow import Outcome, review_pull_request
 from reviewbot.inputs import Inputs, read_inputs, read_payload
-from reviewbot.kinds import SEVERITIES, Status
+from reviewbot.kinds import Status
 from reviewbot.model import Model
 from reviewbot.pulls import GitHub
 from reviewbot.redact import Redactor, inert_line, url_secrets, workflow_command
@@ -55,9 +55,9 @@ def run_action(
         return 1
     report.finish(outcome)  # failures were raised above; what is left is news, not an error
     report.command("notice", outcome.message)
-    if inputs.fail_on != "none":  # a merge gate: the review is posted, then the job fails
-        limit = SEVERITIES.index(inputs.fail_on)
-        worst = [s for s in outcome.severities if SEVERITIES.index(s) <= limit]
+    if inputs.fail_on is not None:  # a merge gate: the review is posted, then the job fails
+        limit = inputs.fail_on.rank
+        worst = [s for s in outcome.severities if s.rank <= limit]
         if worst:
             report.command("error", f"{len(worst)} finding(s) at or above {inputs.fail_on}")
             return 3

@@ -233,7 +233,7 @@ def _local(args: argparse.Namespace, explicit: dict[str, Any]) -> Source:
 def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     """`reviewbot review`: the pipeline on a local diff or a pull request, printed instead of
     posted."""
-    from reviewbot.errors import DiffError, UsageError
+    from reviewbot.errors import UsageError
     from reviewbot.review import prepare, run_review
 
     explicit = _explicit(args)
@@ -252,11 +252,7 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
         prepared = prepare(
             source.diff, config, source.text, missing=source.missing, repo=source.repo
         )
-    except DiffError as exc:
-        if "not a unified diff" in str(exc):
-            raise UsageError(str(exc)) from None
-        raise
-    finally:
+    finally:  # input that is not a diff raises NotADiff, a UsageError (exit 2)
         source.close()
     notes = source.all_notes()
     if prepared.guidance.names:

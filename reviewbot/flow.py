@@ -18,7 +18,7 @@ from reviewbot.errors import GitHubError, LLMError
 from reviewbot.followthrough import changes_of, earlier, our_threads, settle, touched
 from reviewbot.gate import Go
 from reviewbot.guidance import GENERAL_FILES, INSTRUCTIONS_DIR, instruction_file_names
-from reviewbot.kinds import Status
+from reviewbot.kinds import Severity, Side, Status
 from reviewbot.markers import comment_marker, fingerprint, review_marker
 from reviewbot.model import Model
 from reviewbot.prompts import PullRequestText
@@ -58,7 +58,7 @@ class GitHubFiles:
 
     def __init__(self, gh: GitHub, head_sha: str, base_sha: str) -> None:
         self._gh = gh
-        self._revs = {"RIGHT": head_sha, "LEFT": base_sha}
+        self._revs: dict[str, str] = {Side.RIGHT: head_sha, Side.LEFT: base_sha}
         self._base = base_sha
         self._texts: dict[str, str | None] = {}
         self.notes: list[str] = []
@@ -136,7 +136,7 @@ class Outcome:
     findings: int = 0
     inline_comments: int = 0
     summary_lines: list[str] = field(default_factory=list)
-    severities: tuple[str, ...] = ()  # of the findings posted on the PR's files (fail_on)
+    severities: tuple[Severity, ...] = ()  # of the findings posted on the PR's files (fail_on)
 
 
 def review_pull_request(
@@ -216,7 +216,7 @@ def review_pull_request(
         findings=len(result.placed),
         inline_comments=len(result.comments),
         summary_lines=render.step_summary(result, pr.number, pr.head_sha, notes, url),
-        severities=tuple(f.severity for f in result.findings if f.path in pr_paths),
+        severities=tuple(Severity(f.severity) for f in result.findings if f.path in pr_paths),
     )
 
 
@@ -312,7 +312,7 @@ def _publish(
         InlineComment(
             c.path,
             c.line,
-            c.side,
+            Side(c.side),
             redact(render.comment_body(c)) + "\n" + comment_marker(c.finding),
             c.start_line,
         )

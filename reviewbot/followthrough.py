@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from reviewbot.diff import FileDiff
 from reviewbot.errors import GitHubError
+from reviewbot.kinds import FollowUp, Side
 from reviewbot.markers import RESOLVED, ends_with, read_comment_marker
 from reviewbot.pulls import GitHub, History, PullInfo, Thread
 from reviewbot.review import Earlier
@@ -25,7 +26,6 @@ WONT_FIX = re.compile(
     r"won'?t fix|wontfix|not (going|planning) to (fix|change)|by design|working as intended", re.I
 )
 WRITERS = ("OWNER", "MEMBER", "COLLABORATOR")  # authorAssociation of people with write access
-UNCHANGED = "open, its lines unchanged by this push"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ def touched(t: Thread, since: str | None, changes: Mapping[str, Changed] | None)
     if changes is None:
         return t.outdated
     change = changes.get(t.path)
-    if change is None or t.side != "RIGHT":
+    if change is None or t.side != Side.RIGHT:
         return False
     first = t.comments[0]
     if since and first.commit == since and t.original_line is not None:
@@ -91,15 +91,17 @@ def earlier(fp: str, t: Thread, pr: PullInfo, is_touched: bool) -> Earlier:
         for c in later
     )
     if t.resolved:
-        status = "fixed" if resolved_note or addressed else "dismissed"
+        status = FollowUp.FIXED if resolved_note or addressed else FollowUp.DISMISSED
     elif resolved_note:
-        status = "reopened"  # a person reopened what the bot resolved: it is not resolved again
+        status = (
+            FollowUp.REOPENED
+        )  # a person reopened what the bot resolved: it is not resolved again
     elif addressed:
-        status = "fixed"  # fixed, and left open only because the token could not resolve it
+        status = FollowUp.FIXED  # fixed, and left open only because the token could not resolve it
     elif refused:
-        status = "dismissed"
+        status = FollowUp.DISMISSED
     else:
-        status = "open" if is_touched else UNCHANGED
+        status = FollowUp.OPEN if is_touched else FollowUp.UNCHANGED
     first = t.comments[0].body.split("\n", 1)[0]
     title = re.sub(r"^\W*\*\*\w+\*\*:\s*", "", first).strip()[:200]
     return Earlier(fp, t.path, t.line or t.original_line, title, status)

@@ -26,6 +26,7 @@ from reviewbot.github_wire import (
     transient_wait,
 )
 from reviewbot.github_writes import Writes
+from reviewbot.kinds import Side
 from reviewbot.markers import read_review_marker
 from reviewbot.pulls import (
     AnswerTooLarge,
@@ -403,7 +404,7 @@ class GitHubClient(GraphQL, Writes):
             in_reply_to=int(reply_to) if reply_to else None,
             path=str(data.get("path") or ""),
             line=data.get("line") if isinstance(data.get("line"), int) else None,
-            side=str(data.get("side") or "RIGHT"),
+            side=Side.LEFT if data.get("side") == "LEFT" else Side.RIGHT,
             diff_hunk=str(data.get("diff_hunk") or ""),
         )
 

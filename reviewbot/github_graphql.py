@@ -11,6 +11,7 @@ from typing import Any
 
 from reviewbot.errors import GitHubError
 from reviewbot.github_wire import rate_limited
+from reviewbot.kinds import Side
 from reviewbot.markers import is_walkthrough
 from reviewbot.pulls import Blob, History, IssueComment, ReviewComment, Thread
 
@@ -222,7 +223,7 @@ class GraphQL:
             str(node.get("path") or ""),
             line("line"),
             tuple(comments),
-            side=str(node.get("diffSide") or "RIGHT"),
+            side=Side.LEFT if node.get("diffSide") == "LEFT" else Side.RIGHT,
             can_resolve=bool(node.get("viewerCanResolve")),
             outdated=bool(node.get("isOutdated")),
             start_line=line("startLine"),

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from reviewbot.diff import Skipped
 from reviewbot.errors import GitHubError
+from reviewbot.kinds import Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class InlineComment:
 
     path: str
     line: int
-    side: str  # Side.RIGHT or Side.LEFT
+    side: Side
     body: str
     start_line: int | None = None
 
@@ -85,7 +86,7 @@ class ReviewComment:
     in_reply_to: int | None = None
     path: str = ""
     line: int | None = None
-    side: str = "RIGHT"
+    side: Side = Side.RIGHT
     diff_hunk: str = ""
     association: str = ""  # the author's relation to the repository: OWNER, MEMBER, ...
     commit: str = ""  # the head it was written on (threads' comments only)
@@ -102,7 +103,7 @@ class Thread:
     path: str
     line: int | None
     comments: tuple[ReviewComment, ...]
-    side: str = "RIGHT"
+    side: Side = Side.RIGHT
     can_resolve: bool = False  # whether our token may resolve it (GitHub says beforehand)
     outdated: bool = False
     start_line: int | None = None
