@@ -16,6 +16,7 @@ from reviewbot.flow import Outcome, review_pull_request
 from reviewbot.inputs import Inputs, read_inputs, read_payload
 from reviewbot.kinds import Status
 from reviewbot.model import Model
+from reviewbot.ours import Us
 from reviewbot.pulls import GitHub
 from reviewbot.redact import Redactor, inert_line, url_secrets, workflow_command
 
@@ -105,7 +106,7 @@ def _run(
     pr = gh.pull(trigger.pr_number)
     if skip := gate.open_pull(pr):
         return _skipped(skip)
-    priors = gh.prior_reviews(pr.number)
+    priors = Us(gh).prior_reviews(gh.reviews(pr.number))
     if skip := gate.not_reviewed_yet(trigger, pr, priors, phrase):
         return _skipped(skip)
     config = _config(gh, inputs, pr.base_ref, pr.base_sha)

@@ -18,6 +18,7 @@ from reviewbot.kinds import Side, Status
 from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker, without_marker
 from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.model import Model, ModelRequest, OutputSchema
+from reviewbot.ours import Us
 from reviewbot.prompts import PromptRenderer, reply_prompt
 from reviewbot.pulls import GitHub, ReviewComment
 
@@ -86,11 +87,12 @@ def answer_in_thread(
     redact: Callable[[str], str] = str,
 ) -> Outcome:
     """Answer `reply` in its thread, if the thread is the bot's and the budget allows."""
-    root = gh.review_comment(reply.thread_id)
+    us = Us(gh)
+    root = us.comment(gh.review_comment(reply.thread_id))
     if not root.ours or read_comment_marker(root.body) is None:
         why = "a reply in a thread reviewbot did not start; nothing to answer"
         return Outcome(Status.SKIPPED, why, summary_lines=[f"Nothing to do: {why}."])
-    comments = gh.review_comments(reply.pr_number)
+    comments = us.comments(gh.review_comments(reply.pr_number))
     thread = sorted(
         (c for c in comments if c.id == root.id or c.in_reply_to == root.id), key=lambda c: c.id
     )
@@ -113,7 +115,7 @@ def answer_in_thread(
     body = redact(_reply_body(words, suggestion, root.side)) + "\n" + REPLY
     # Runs answer replies in parallel, each having counted before its model call: count again
     # just before posting, so the budget is passed by at most the runs posting at this moment.
-    now = 0 if dry_run else len(_answered(gh.review_comments(reply.pr_number)))
+    now = 0 if dry_run else len(_answered(us.comments(gh.review_comments(reply.pr_number))))
     if now >= config.max_replies:
         why = (
             f"the reply budget of this pull request was used up by other answers meanwhile "

@@ -21,6 +21,7 @@ from reviewbot.guidance import GENERAL_FILES, INSTRUCTIONS_DIR, instruction_file
 from reviewbot.kinds import Severity, Side, Status
 from reviewbot.markers import comment_marker, fingerprint, review_marker
 from reviewbot.model import Model
+from reviewbot.ours import Us
 from reviewbot.prompts import PullRequestText
 from reviewbot.pulls import (
     AnswerTooLarge,
@@ -165,7 +166,8 @@ def review_pull_request(
             missing = tuple(m for m in since.diff.missing if m.path in in_pr)
             source = replace(since.diff, missing=missing)
             changes = changes_of(parse_diff(since.diff.text))
-    history = _history(gh, pr.number, notes) if go.reviewed_before else History()
+    us = Us(gh)
+    history = _history(gh, us, pr.number, notes) if go.reviewed_before else History()
     threads = our_threads(history) if history is not None else {}
     before = [earlier(fp, t, pr, touched(t, go.since, changes)) for fp, t in threads.items()]
     text = PullRequestText(pr.title, pr.body)
@@ -202,7 +204,7 @@ def review_pull_request(
     # This head's findings first, then earlier ones, so a cap drops the oldest.
     fps = [fingerprint(f) for f in result.findings] + sorted(go.posted)
     mark = review_marker(pr.head_sha, fps)
-    url = _publish(gh, pr, result, config.model, notes, mark, dry_run, redact)
+    url = _publish(gh, us, pr, result, config.model, notes, mark, dry_run, redact)
     if config.walkthrough:  # its line goes to the step summary (the review is posted already)
         kept = Walkthrough(gh, pr, dry_run, redact)
         notes.append(kept.keep(history, prepared, result, scope is not None, len(settled.resolved)))
@@ -220,10 +222,10 @@ def review_pull_request(
     )
 
 
-def _history(gh: GitHub, number: int, notes: list[str]) -> History | None:
+def _history(gh: GitHub, us: Us, number: int, notes: list[str]) -> History | None:
     """The bot's threads and walkthrough on a PR it reviewed before (None: GitHub failed)."""
     try:
-        return gh.history(number)
+        return us.history(gh.history(number, us.walkthrough))
     except GitHubError as exc:  # a help for the model, never a reason to fail the review
         logger.warning("could not list the review threads: %s", exc)
         notes.append("GitHub could not list the review threads: earlier findings not re-checked.")
@@ -297,6 +299,7 @@ class Walkthrough:
 
 def _publish(
     gh: GitHub,
+    us: Us,
     pr: PullInfo,
     result: ReviewResult,
     model: str,
@@ -322,12 +325,16 @@ def _publish(
         texts = [f"\n--- {c.path}:{c.line} ({c.side})\n{c.body}" for c in comments]
         print_dry_run("the review that would be posted", body_of(result), *texts)
         return ""
+
+    def landed() -> str | None:
+        return us.review_at(gh.reviews(pr.number), pr.head_sha)
+
     try:
-        return gh.post_review(pr.number, pr.head_sha, body_of(result), comments)
+        return gh.post_review(pr.number, pr.head_sha, body_of(result), comments, landed)
     except ReviewRejected as exc:
         logger.warning("%s; posting the comments in the review body instead", exc)
         moved = tuple(
             in_body(c.finding, f"GitHub did not accept it inline: {exc}") for c in result.comments
         )
         fallback = replace(result, placed=moved + result.notes)
-        return gh.post_review(pr.number, pr.head_sha, body_of(fallback), [])
+        return gh.post_review(pr.number, pr.head_sha, body_of(fallback), [], landed)

@@ -3,7 +3,7 @@ protocol those flows depend on (the adapter in github.py implements it; tests ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,6 +46,15 @@ class Incremental:
 
 
 @dataclass(frozen=True, slots=True)
+class PostedReview:
+    """A review on the pull request as GitHub lists it (anyone's; reviewbot.ours tells)."""
+
+    author: str
+    body: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class PriorReview:
     """What an earlier reviewbot review on this PR recorded in its hidden marker."""
 
@@ -82,7 +91,7 @@ class ReviewComment:
     id: int
     body: str
     author: str
-    ours: bool  # written by the identity reviewbot acts as
+    ours: bool = False  # the bot's own: said by reviewbot.ours, never by the adapter
     in_reply_to: int | None = None
     path: str = ""
     line: int | None = None
@@ -145,13 +154,19 @@ class GitHub(Protocol):
         """The login our token writes as (None: unknown)."""
         ...
 
+    def confirmed_identity(self) -> str | None:
+        """The same, confirmed with GitHub where it was assumed (an installation token)."""
+        ...
+
     def permission(self, user: str) -> str: ...
 
     def react(self, comment_id: int, content: str = "eyes") -> None: ...
 
     def pull(self, number: int) -> PullInfo: ...
 
-    def prior_reviews(self, number: int) -> list[PriorReview]: ...
+    def reviews(self, number: int) -> list[PostedReview]:
+        """Every review of the pull request (anyone's)."""
+        ...
 
     def config_file(self, path: str, ref: str) -> str | None: ...
 
@@ -167,8 +182,16 @@ class GitHub(Protocol):
         ...
 
     def post_review(
-        self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]
-    ) -> str: ...
+        self,
+        number: int,
+        head_sha: str,
+        body: str,
+        comments: Sequence[InlineComment],
+        landed: Callable[[], str | None] | None = None,
+    ) -> str:
+        """One COMMENT review; after a failure GitHub may have applied, `landed` says whether
+        it is there anyway (its URL), before it is sent again."""
+        ...
 
     def review_comment(self, comment_id: int) -> ReviewComment: ...
 
@@ -176,8 +199,9 @@ class GitHub(Protocol):
 
     def post_reply(self, number: int, comment_id: int, body: str) -> str: ...
 
-    def history(self, number: int) -> History:
-        """The review threads and our walkthrough comment, in one read (GraphQL)."""
+    def history(self, number: int, walkthrough: Callable[[str, str], bool]) -> History:
+        """The review threads (comments' `ours` not said) and the PR comments that
+        `walkthrough(author, body)` accepts, in one read for most pull requests (GraphQL)."""
         ...
 
     def post_comment(self, number: int, body: str) -> IssueComment: ...

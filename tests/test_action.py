@@ -1279,17 +1279,18 @@ def test_a_small_prs_large_file_is_not_downloaded_whole(
 def test_who_we_are_is_asked_once_and_only_for_other_tokens(
     monkeypatch: pytest.MonkeyPatch, token: str, status: int | None, me: str
 ) -> None:
-    from reviewbot.errors import GitHubError
+    from reviewbot.errors import Refused
+    from reviewbot.github_http import GitHubHttp
 
     asked: list[str] = []
 
-    def request(self: GitHubClient, method: str, url: str, what: str, **kw: Any) -> Any:
+    def request(self: GitHubHttp, method: str, url: str, what: str, **kw: Any) -> Any:
         asked.append(url)
         if status == 403:
-            raise GitHubError("refused", 403)
+            raise Refused("refused", 403)
         return {"login": "review-robot"}
 
-    monkeypatch.setattr(GitHubClient, "_request", request)
+    monkeypatch.setattr(GitHubHttp, "request", request)
     gh = GitHubClient(token, "Codertocat/Hello-World")
     assert gh.identity() == me and gh.identity() == me
     assert asked == ([] if status is None else ["/user"])

@@ -95,3 +95,15 @@ def test_building_a_model_client_loads_no_flow() -> None:
         "client_for(Config(api_key='k'))\nclient_for(Config(api_key='k', wire_api='chat'))"
     )
     assert not {f"reviewbot.{m}" for m in FLOWS} & loaded
+
+
+# The GitHub adapter returns authors and bodies; which are the bot's own (its markers, its
+# identity) is decided in one place outside it (DESIGN.md: "Never: ... the GitHub adapter
+# parses our markers").
+ADAPTER = ("github", "github_http", "github_graphql", "github_writes", "github_wire")
+
+
+@pytest.mark.parametrize("name", ADAPTER)
+def test_the_github_adapter_reads_no_markers(name: str) -> None:
+    loaded = modules_after(f"import reviewbot.{name}")
+    assert not {"reviewbot.markers", "reviewbot.ours"} & loaded, name

@@ -243,6 +243,9 @@ def test_a_thread_reply_runs_through_either_codec(wire: str) -> None:
     class FakeGitHub:
         posted: list[str] = []  # noqa: RUF012 - one test's fake
 
+        def identity(self) -> str:
+            return "bot"
+
         def review_comment(self, comment_id: int) -> ReviewComment:
             return root
 
