@@ -172,48 +172,6 @@ def review_body(
     return body + (f"\n{marker}" if marker else "")
 
 
-def step_summary(
-    result: ReviewResult, number: int, head_sha: str, notes: Sequence[str], url: str
-) -> list[str]:
-    """The Actions step summary: what was reviewed, every finding, what was not, the cost."""
-    u = result.usage
-    lines = [
-        f"### reviewbot: #{number} at `{head_sha[:7]}` — {result.status}",
-        "",
-        f"- Findings: {severity_counts(result.findings)} "
-        f"({len(result.comments)} inline, {len(result.notes)} in the review body)",
-        f"- Files reviewed: {result.files_reviewed}; not reviewed: {len(result.skipped)}",
-        f"- Tokens: {u.input_tokens:,} in ({u.cached_tokens:,} cached), {u.output_tokens:,} out, "
-        f"{u.requests} request(s)",
-    ]
-    if url:
-        lines.append(f"- Review: {url}")
-    lines += [f"- {n}" for n in notes]
-    if result.placed:
-        lines += ["", "| severity | where | finding |", "| --- | --- | --- |"]
-        for p in result.placed:
-            where = f"{p.path}:{p.line}" if p.line else p.path
-            title = " ".join(sanitize(p.finding.title, 200).split()).replace("|", "\\|")
-            placed = "inline" if p.inline else "review body"
-            lines.append(
-                f"| {ICONS[p.finding.severity]} {p.finding.severity} "
-                f"| {inline_code(where)} ({placed}) | {title} |"
-            )
-    if result.skipped:
-        lines += [
-            "",
-            "<details><summary>Not reviewed</summary>",
-            "",
-            *skipped_lines(result.skipped),
-            "",
-            "</details>",
-        ]
-    if result.problems:
-        problems = [f"- {sanitize(problem_text(p), 500)}" for p in result.problems[:10]]
-        lines += ["", "Problems:", *problems]
-    return lines
-
-
 # ---------------------------------------------------------------- CLI formats
 
 

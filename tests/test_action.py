@@ -1254,10 +1254,10 @@ def test_a_finding_outside_the_pr_does_not_trip_fail_on(act: Act, fail_on: str, 
 def test_a_small_prs_large_file_is_not_downloaded_whole(
     act: Act, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import reviewbot.flow
+    import reviewbot.filetexts
 
     # the first answer (texts with sizes) may be this large; the cassette's is larger
-    monkeypatch.setattr(reviewbot.flow, "AT_ONCE_BYTES", 2_000)
+    monkeypatch.setattr(reviewbot.filetexts, "AT_ONCE_BYTES", 2_000)
     r = act("big_file_in_small_pr", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
     first, sizes, texts = [s.json() for s in r.sent if s.line == "POST /graphql"]
