@@ -60,7 +60,6 @@ class Reads:
     def __init__(self, http: GitHubHttp) -> None:
         self._http = http
         self._repo_name = http.repo
-        self._graphql_read = http.graphql
 
     def config_file(self, path: str, ref: str) -> str | None:
         """A file's text at `ref` (the base branch), or None if it does not exist."""
@@ -87,7 +86,7 @@ class Reads:
         """Who the token is (GraphQL `viewer` answers for installation tokens too); None when
         GitHub cannot say."""
         try:
-            data = self._graphql_read(VIEWER, {}, "identify the token")
+            data = self._http.graphql(VIEWER, {}, "identify the token")
         except GitHubError as exc:
             logger.warning("could not ask GitHub who the token is (%s)", exc)
             return None
@@ -115,7 +114,7 @@ class Reads:
             )
             variables = {"owner": owner, "name": name} | {f"e{i}": s for i, s in enumerate(batch)}
             if cap is None:
-                data = self._graphql_read(query, variables, "read file contents")
+                data = self._http.graphql(query, variables, "read file contents")
             else:
                 data = self._http.capped_graphql(query, variables, "read file contents", cap)
             found = data.get("repository") or {}
@@ -140,7 +139,7 @@ class Reads:
         owner, name = self._repo_name.split("/", 1)
         variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
         query = PULL.format(more="", fields=f"{THREADS} {COMMENTS}")
-        data = self._graphql_read(query, variables, "list the review threads and comments")
+        data = self._http.graphql(query, variables, "list the review threads and comments")
         pull = (data.get("repository") or {}).get("pullRequest") or {}
         threads = self._threads(pull.get("reviewThreads") or {}, variables)
         page = pull.get("comments") or {}
@@ -151,7 +150,7 @@ class Reads:
             info = page.get("pageInfo") or {}
             if found or not info.get("hasNextPage"):
                 break
-            data = self._graphql_read(
+            data = self._http.graphql(
                 more, variables | {"after": info.get("endCursor")}, "list the PR's comments"
             )
             page = ((data.get("repository") or {}).get("pullRequest") or {}).get("comments") or {}
@@ -169,7 +168,7 @@ class Reads:
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 return out
-            data = self._graphql_read(
+            data = self._http.graphql(
                 query, variables | {"after": info.get("endCursor")}, "list the review threads"
             )
             pull = (data.get("repository") or {}).get("pullRequest") or {}
@@ -190,7 +189,7 @@ class Reads:
             if not info.get("hasNextPage"):
                 break
             variables = {"id": str(node.get("id")), "after": info.get("endCursor")}
-            data = self._graphql_read(query, variables, "read a review thread's comments")
+            data = self._http.graphql(query, variables, "read a review thread's comments")
             page = (data.get("node") or {}).get("comments") or {}
             nodes += page.get("nodes") or []
         comments = [
@@ -229,7 +228,7 @@ class Reads:
             "mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) "
             "{ thread { isResolved } } }"
         )
-        data = self._graphql_read(query, {"id": thread_id}, "resolve the review thread", True)
+        data = self._http.graphql(query, {"id": thread_id}, "resolve the review thread", True)
         thread = (data.get("resolveReviewThread") or {}).get("thread") or {}
         return thread.get("isResolved") is True
 
