@@ -250,7 +250,7 @@ def _local(args: argparse.Namespace, explicit: dict[str, Any], env: Mapping[str,
 def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any = str) -> int:
     """`reviewbot review`: the pipeline on a local diff or a pull request, printed instead of
     posted."""
-    from reviewbot.errors import DiffError, UsageError
+    from reviewbot.errors import UsageError
     from reviewbot.review import prepare, run_review
 
     explicit = cli_settings(args, env)
@@ -273,11 +273,7 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
         prepared = prepare(
             source.diff, config, source.text, missing=source.missing, repo=source.repo
         )
-    except DiffError as exc:
-        if "not a unified diff" in str(exc):
-            raise UsageError(str(exc)) from None
-        raise
-    finally:
+    finally:  # input that is not a diff raises NotADiff, a UsageError (exit 2)
         source.close()
     notes = source.all_notes()
     if prepared.guidance.names:

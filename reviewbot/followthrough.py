@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reviewbot.diff import FileDiff
 from reviewbot.errors import GitHubError
+from reviewbot.kinds import FollowUp, Side
 from reviewbot.markers import RESOLVED, ends_with, read_comment_marker
-from reviewbot.pulls import GitHub, History, PullInfo, Thread
+from reviewbot.pulls import History, PullInfo, Thread
 from reviewbot.review import Earlier
+from reviewbot.run import Run
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +27,6 @@ WONT_FIX = re.compile(
     r"won'?t fix|wontfix|not (going|planning) to (fix|change)|by design|working as intended", re.I
 )
 WRITERS = ("OWNER", "MEMBER", "COLLABORATOR")  # authorAssociation of people with write access
-UNCHANGED = "open, its lines unchanged by this push"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ def touched(t: Thread, since: str | None, changes: Mapping[str, Changed] | None)
     if changes is None:
         return t.outdated
     change = changes.get(t.path)
-    if change is None or t.side != "RIGHT":
+    if change is None or t.side != Side.RIGHT:
         return False
     first = t.comments[0]
     if since and first.commit == since and t.original_line is not None:
@@ -91,15 +92,17 @@ def earlier(fp: str, t: Thread, pr: PullInfo, is_touched: bool) -> Earlier:
         for c in later
     )
     if t.resolved:
-        status = "fixed" if resolved_note or addressed else "dismissed"
+        status = FollowUp.FIXED if resolved_note or addressed else FollowUp.DISMISSED
     elif resolved_note:
-        status = "reopened"  # a person reopened what the bot resolved: it is not resolved again
+        status = (
+            FollowUp.REOPENED
+        )  # a person reopened what the bot resolved: it is not resolved again
     elif addressed:
-        status = "fixed"  # fixed, and left open only because the token could not resolve it
+        status = FollowUp.FIXED  # fixed, and left open only because the token could not resolve it
     elif refused:
-        status = "dismissed"
+        status = FollowUp.DISMISSED
     else:
-        status = "open" if is_touched else UNCHANGED
+        status = FollowUp.OPEN if is_touched else FollowUp.UNCHANGED
     first = t.comments[0].body.split("\n", 1)[0]
     title = re.sub(r"^\W*\*\*\w+\*\*:\s*", "", first).strip()[:200]
     return Earlier(fp, t.path, t.line or t.original_line, title, status)
@@ -113,10 +116,10 @@ class Settled:
     resolved: tuple[str, ...] = ()
     left_open: tuple[str, ...] = ()
 
-    def notes(self, dry_run: bool) -> list[str]:
+    def notes(self, verb: str = "resolved") -> list[str]:
+        """Lines for the review body; `verb` is what became of the resolved ones."""
         out = []
         if self.resolved:
-            verb = "would be resolved" if dry_run else "resolved"
             out.append(f"{len(self.resolved)} earlier finding(s) fixed by this push: {verb}.")
         if self.left_open:
             out.append(
@@ -126,14 +129,7 @@ class Settled:
         return out
 
 
-def settle(
-    gh: GitHub,
-    pr: PullInfo,
-    threads: Mapping[str, Thread],
-    fixed: Sequence[str],
-    dry_run: bool,
-    show: Callable[[str, str], None],
-) -> Settled:
+def settle(run: Run, pr: PullInfo, threads: Mapping[str, Thread], fixed: Sequence[str]) -> Settled:
     """Resolve the fixed findings' threads where the token may, and say in each that it
     was addressed (once; a thread the bot could not resolve is marked so)."""
     resolved: list[str] = []
@@ -141,14 +137,10 @@ def settle(
     sha = pr.head_sha[:7]
     for fp in fixed:
         t = threads[fp]
-        if dry_run:
-            show(f"the reply on the fixed finding's thread on {t.path}", f"Addressed in `{sha}`.")
-            (resolved if t.can_resolve else left_open).append(fp)
-            continue
         done = False
         if t.can_resolve:
             try:
-                done = gh.resolve_thread(t.id)
+                done = run.publisher.resolve(t.id)
             except GitHubError as exc:
                 logger.warning("could not resolve the thread on %s: %s", t.path, exc)
         if done:
@@ -160,7 +152,8 @@ def settle(
             )
         (resolved if done else left_open).append(fp)
         try:
-            gh.post_reply(pr.number, t.comments[0].id, body)
+            where = f"the fixed finding's thread on {t.path}"
+            run.publisher.reply(pr.number, t.comments[0].id, body, where)
         except GitHubError as exc:
             logger.warning("could not reply in the thread on %s: %s", t.path, exc)
     return Settled(tuple(resolved), tuple(left_open))

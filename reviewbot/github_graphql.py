@@ -1,17 +1,19 @@
 """GitHub's GraphQL API, for what REST does in many requests or not at all: file contents in
 bulk (aliases; paths as variables, never in the query text), review threads with the PR's
 comments (every page), and resolving a thread.
-Mixed into `GitHubClient`, whose error boundary and identity it uses."""
+It holds the adapter's HTTP core (github_http), whose error boundary it uses."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
-from reviewbot.errors import GitHubError
-from reviewbot.github_wire import rate_limited
-from reviewbot.markers import is_walkthrough
+from reviewbot.errors import ConfigError, GitHubError, NotFound
+from reviewbot.github_http import GitHubHttp
+from reviewbot.kinds import Side
 from reviewbot.pulls import Blob, History, IssueComment, ReviewComment, Thread
 
 logger = logging.getLogger(__name__)
@@ -20,7 +22,7 @@ GRAPHQL_ALIASES = 100  # objects asked for in one GraphQL request
 MAX_COMMENT_PAGES = 30  # more pages of PR comments (100 each) searched for the walkthrough
 MAX_THREAD_PAGES = 30  # pages of review threads (100 each)
 MAX_REPLY_PAGES = 10  # more pages of one thread's comments (100 each)
-MARK = "<!-- reviewbot:v1"
+MAX_CONFIG_BYTES = 1_000_000
 VIEWER = "query { viewer { login } }"  # who the token is (installation tokens included)
 AUTHOR = "author { login __typename }"
 PAGE = "pageInfo { hasNextPage endCursor }"
@@ -51,52 +53,44 @@ def _int(value: Any) -> int:
         return 0
 
 
-class GraphQL:
-    """The GraphQL half of the GitHub adapter."""
+class Reads:
+    """Contents and GraphQL: the config file, file texts in bulk, the review threads with the
+    PR's comments, who the token is, and resolving a thread."""
 
-    _repo_name: str
-    _secondary_wait: float
-    _attempts: int
-    _sleep: Callable[[float], None]
+    def __init__(self, http: GitHubHttp) -> None:
+        self._http = http
+        self._repo_name = http.repo
 
-    def _request(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        *,
-        parameters: dict[str, Any] | None = None,
-        body: dict[str, Any] | None = None,
-        accept: str | None = None,
-        reads: bool = False,
-        landed: Callable[[], Any] | None = None,
-    ) -> Any:
-        raise NotImplementedError  # GitHubClient's error boundary
+    def config_file(self, path: str, ref: str) -> str | None:
+        """A file's text at `ref` (the base branch), or None if it does not exist."""
+        url = f"{self._http.repo_url}/contents/{quote(path)}"
+        try:
+            data = self._http.request("GET", url, f"read {path} at {ref}", parameters={"ref": ref})
+        except NotFound:
+            return None
+        where = f"{path} on {ref[:12]}"
+        if isinstance(data, list):
+            raise ConfigError(f"{where} is a directory, not a config file")
+        if not isinstance(data, dict) or data.get("type") != "file":
+            kind = data.get("type") if isinstance(data, dict) else "unknown"
+            raise ConfigError(f"{where} is a {kind}, not a config file")
+        size = int(data.get("size") or 0)
+        if size > MAX_CONFIG_BYTES or data.get("encoding") != "base64":
+            raise ConfigError(f"{where} is {size:,} bytes; a config file may be at most 1 MB")
+        try:
+            return base64.b64decode(str(data.get("content") or "")).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise ConfigError(f"{where} is not UTF-8 text") from None
 
-    def identity(self) -> str | None:
-        raise NotImplementedError
-
-    @property
-    def _graphql_url(self) -> str:
-        raise NotImplementedError
-
-    def _confirmed_identity(self) -> str | None:
-        raise NotImplementedError
-
-    def _ours(self, login: str, body: str) -> bool:
-        """Written by the identity reviewbot acts as, and carrying one of our markers (the
-        identity is asked only for such a text). Any other account, bot or not, is not us."""
-        if MARK not in body or not login:
-            return False
-        me = self.identity()
-        if login != me and login.endswith("[bot]"):  # another bot, or us as an App?
-            me = self._confirmed_identity()
-        return login == me
-
-    def _capped_read(
-        self, query: str, variables: dict[str, Any], what: str, cap: int
-    ) -> dict[str, Any]:
-        raise NotImplementedError  # GitHubClient's: a read that stops past `cap` bytes
+    def viewer(self) -> str | None:
+        """Who the token is (GraphQL `viewer` answers for installation tokens too); None when
+        GitHub cannot say."""
+        try:
+            data = self._http.graphql(VIEWER, {}, "identify the token")
+        except GitHubError as exc:
+            logger.warning("could not ask GitHub who the token is (%s)", exc)
+            return None
+        return str((data.get("viewer") or {}).get("login") or "") or None
 
     def objects(
         self, specs: Sequence[str], with_text: bool, cap: int | None = None
@@ -120,9 +114,9 @@ class GraphQL:
             )
             variables = {"owner": owner, "name": name} | {f"e{i}": s for i, s in enumerate(batch)}
             if cap is None:
-                data = self._graphql_read(query, variables, "read file contents")
+                data = self._http.graphql(query, variables, "read file contents")
             else:
-                data = self._capped_read(query, variables, "read file contents", cap)
+                data = self._http.capped_graphql(query, variables, "read file contents", cap)
             found = data.get("repository") or {}
             for i, spec in enumerate(batch):
                 obj = found.get(f"f{i}")
@@ -137,29 +131,30 @@ class GraphQL:
                 )
         return out
 
-    def history(self, number: int) -> History:
-        """The pull request's review threads with all their comments, and our walkthrough
-        comment (by our identity, with our marker). One GraphQL read for most pull requests;
-        more pages of threads, of a thread's comments, and of PR comments only when needed."""
+    def history(self, number: int, walkthrough: Callable[[str, str], bool]) -> History:
+        """The pull request's review threads with all their comments, and the PR comments
+        `walkthrough(author, body)` accepts (the bot's walkthrough: reviewbot.ours decides).
+        One GraphQL read for most pull requests; more pages of threads, of a thread's
+        comments, and of PR comments (until one is accepted) only when needed."""
         owner, name = self._repo_name.split("/", 1)
         variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
         query = PULL.format(more="", fields=f"{THREADS} {COMMENTS}")
-        data = self._graphql_read(query, variables, "list the review threads and comments")
+        data = self._http.graphql(query, variables, "list the review threads and comments")
         pull = (data.get("repository") or {}).get("pullRequest") or {}
         threads = self._threads(pull.get("reviewThreads") or {}, variables)
         page = pull.get("comments") or {}
-        found = self._walkthroughs_in(page)
+        found = _accepted(page, walkthrough)
         after = ", $after: String"
         more = PULL.format(more=after, fields=COMMENTS.replace("100)", "100, after: $after)"))
         for _ in range(MAX_COMMENT_PAGES):
             info = page.get("pageInfo") or {}
             if found or not info.get("hasNextPage"):
                 break
-            data = self._graphql_read(
+            data = self._http.graphql(
                 more, variables | {"after": info.get("endCursor")}, "list the PR's comments"
             )
             page = ((data.get("repository") or {}).get("pullRequest") or {}).get("comments") or {}
-            found = self._walkthroughs_in(page)
+            found = _accepted(page, walkthrough)
         first = found[0] if found else None
         return History(tuple(threads), first, tuple(c.id for c in found[1:]))
 
@@ -173,7 +168,7 @@ class GraphQL:
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 return out
-            data = self._graphql_read(
+            data = self._http.graphql(
                 query, variables | {"after": info.get("endCursor")}, "list the review threads"
             )
             pull = (data.get("repository") or {}).get("pullRequest") or {}
@@ -194,23 +189,19 @@ class GraphQL:
             if not info.get("hasNextPage"):
                 break
             variables = {"id": str(node.get("id")), "after": info.get("endCursor")}
-            data = self._graphql_read(query, variables, "read a review thread's comments")
+            data = self._http.graphql(query, variables, "read a review thread's comments")
             page = (data.get("node") or {}).get("comments") or {}
             nodes += page.get("nodes") or []
-        comments = []
-        for c in nodes:
-            body, login, ours = self._authored(c)
-            commit = (c.get("originalCommit") or {}).get("oid")
-            comments.append(
-                ReviewComment(
-                    _int(c.get("fullDatabaseId")),
-                    body,
-                    login,
-                    ours,
-                    association=str(c.get("authorAssociation") or ""),
-                    commit=str(commit or ""),
-                )
+        comments = [
+            ReviewComment(
+                _int(c.get("fullDatabaseId")),
+                str(c.get("body") or ""),
+                rest_login(c.get("author") or {}),
+                association=str(c.get("authorAssociation") or ""),
+                commit=str((c.get("originalCommit") or {}).get("oid") or ""),
             )
+            for c in nodes
+        ]
 
         def line(key: str) -> int | None:
             value = node.get(key)
@@ -222,29 +213,13 @@ class GraphQL:
             str(node.get("path") or ""),
             line("line"),
             tuple(comments),
-            side=str(node.get("diffSide") or "RIGHT"),
+            side=Side.LEFT if node.get("diffSide") == "LEFT" else Side.RIGHT,
             can_resolve=bool(node.get("viewerCanResolve")),
             outdated=bool(node.get("isOutdated")),
             start_line=line("startLine"),
             original_line=line("originalLine"),
             original_start_line=line("originalStartLine"),
         )
-
-    def _authored(self, node: dict[str, Any]) -> tuple[str, str, bool]:
-        body = str(node.get("body") or "")
-        login = rest_login(node.get("author") or {})
-        return body, login, self._ours(login, body)
-
-    def _walkthroughs_in(self, page: dict[str, Any]) -> list[IssueComment]:
-        """The page's comments that are our walkthrough (ours, with its marker), oldest first."""
-        out = []
-        for c in page.get("nodes") or []:
-            body, _, ours = self._authored(c)
-            if ours and is_walkthrough(body):
-                out.append(
-                    IssueComment(_int(c.get("fullDatabaseId")), body, str(c.get("url") or ""))
-                )
-        return out
 
     def resolve_thread(self, thread_id: str) -> bool:
         """Mark a review thread resolved (only ever one the bot started); True only when
@@ -253,28 +228,16 @@ class GraphQL:
             "mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) "
             "{ thread { isResolved } } }"
         )
-        data = self._graphql_read(query, {"id": thread_id}, "resolve the review thread", True)
+        data = self._http.graphql(query, {"id": thread_id}, "resolve the review thread", True)
         thread = (data.get("resolveReviewThread") or {}).get("thread") or {}
         return thread.get("isResolved") is True
 
-    def _graphql_read(
-        self, query: str, variables: dict[str, Any], what: str, write: bool = False
-    ) -> dict[str, Any]:
-        """One GraphQL request. 5xx and rate limits answered with a status are retried by
-        the error boundary; GraphQL also reports its rate limit as HTTP 200 with
-        `errors[].type: RATE_LIMITED`, retried here."""
-        body = {"query": query, "variables": variables}
-        for attempt in range(self._attempts):
-            data = self._request("POST", self._graphql_url, what, body=body, reads=not write)
-            if rate_limited(data) and attempt < self._attempts - 1:
-                logger.warning(
-                    "GitHub's GraphQL rate limit: trying again in %.0fs", self._secondary_wait
-                )
-                self._sleep(self._secondary_wait)
-                continue
-            errors = data.get("errors") if isinstance(data, dict) else None
-            if errors:
-                first = errors[0].get("message") if isinstance(errors[0], dict) else errors[0]
-                raise GitHubError(f"GitHub refused to {what}: {str(first)[:200]}")
-            return (data.get("data") or {}) if isinstance(data, dict) else {}
-        raise GitHubError(f"could not {what}")  # pragma: no cover - the loop returns or raises
+
+def _accepted(page: dict[str, Any], accept: Callable[[str, str], bool]) -> list[IssueComment]:
+    """The page's PR comments that `accept(author, body)` takes, oldest first."""
+    out = []
+    for c in page.get("nodes") or []:
+        body = str(c.get("body") or "")
+        if accept(rest_login(c.get("author") or {}), body):
+            out.append(IssueComment(_int(c.get("fullDatabaseId")), body, str(c.get("url") or "")))
+    return out

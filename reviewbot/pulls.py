@@ -3,12 +3,13 @@ protocol those flows depend on (the adapter in github.py implements it; tests ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from reviewbot.diff import Skipped
 from reviewbot.errors import GitHubError
+from reviewbot.kinds import Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,15 @@ class Incremental:
 
 
 @dataclass(frozen=True, slots=True)
+class PostedReview:
+    """A review on the pull request as GitHub lists it (anyone's; reviewbot.ours tells)."""
+
+    author: str
+    body: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class PriorReview:
     """What an earlier reviewbot review on this PR recorded in its hidden marker."""
 
@@ -59,7 +69,7 @@ class InlineComment:
 
     path: str
     line: int
-    side: str  # Side.RIGHT or Side.LEFT
+    side: Side
     body: str
     start_line: int | None = None
 
@@ -81,11 +91,11 @@ class ReviewComment:
     id: int
     body: str
     author: str
-    ours: bool  # written by the identity reviewbot acts as
+    ours: bool = False  # the bot's own: said by reviewbot.ours, never by the adapter
     in_reply_to: int | None = None
     path: str = ""
     line: int | None = None
-    side: str = "RIGHT"
+    side: Side = Side.RIGHT
     diff_hunk: str = ""
     association: str = ""  # the author's relation to the repository: OWNER, MEMBER, ...
     commit: str = ""  # the head it was written on (threads' comments only)
@@ -102,7 +112,7 @@ class Thread:
     path: str
     line: int | None
     comments: tuple[ReviewComment, ...]
-    side: str = "RIGHT"
+    side: Side = Side.RIGHT
     can_resolve: bool = False  # whether our token may resolve it (GitHub says beforehand)
     outdated: bool = False
     start_line: int | None = None
@@ -144,13 +154,19 @@ class GitHub(Protocol):
         """The login our token writes as (None: unknown)."""
         ...
 
+    def confirmed_identity(self) -> str | None:
+        """The same, confirmed with GitHub where it was assumed (an installation token)."""
+        ...
+
     def permission(self, user: str) -> str: ...
 
     def react(self, comment_id: int, content: str = "eyes") -> None: ...
 
     def pull(self, number: int) -> PullInfo: ...
 
-    def prior_reviews(self, number: int) -> list[PriorReview]: ...
+    def reviews(self, number: int) -> list[PostedReview]:
+        """Every review of the pull request (anyone's)."""
+        ...
 
     def config_file(self, path: str, ref: str) -> str | None: ...
 
@@ -166,8 +182,16 @@ class GitHub(Protocol):
         ...
 
     def post_review(
-        self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]
-    ) -> str: ...
+        self,
+        number: int,
+        head_sha: str,
+        body: str,
+        comments: Sequence[InlineComment],
+        landed: Callable[[], str | None] | None = None,
+    ) -> str:
+        """One COMMENT review; after a failure GitHub may have applied, `landed` says whether
+        it is there anyway (its URL), before it is sent again."""
+        ...
 
     def review_comment(self, comment_id: int) -> ReviewComment: ...
 
@@ -175,8 +199,9 @@ class GitHub(Protocol):
 
     def post_reply(self, number: int, comment_id: int, body: str) -> str: ...
 
-    def history(self, number: int) -> History:
-        """The review threads and our walkthrough comment, in one read (GraphQL)."""
+    def history(self, number: int, walkthrough: Callable[[str, str], bool]) -> History:
+        """The review threads (comments' `ours` not said) and the PR comments that
+        `walkthrough(author, body)` accepts, in one read for most pull requests (GraphQL)."""
         ...
 
     def post_comment(self, number: int, body: str) -> IssueComment: ...

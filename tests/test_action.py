@@ -1254,10 +1254,10 @@ def test_a_finding_outside_the_pr_does_not_trip_fail_on(act: Act, fail_on: str, 
 def test_a_small_prs_large_file_is_not_downloaded_whole(
     act: Act, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import reviewbot.flow
+    import reviewbot.filetexts
 
     # the first answer (texts with sizes) may be this large; the cassette's is larger
-    monkeypatch.setattr(reviewbot.flow, "AT_ONCE_BYTES", 2_000)
+    monkeypatch.setattr(reviewbot.filetexts, "AT_ONCE_BYTES", 2_000)
     r = act("big_file_in_small_pr", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
     first, sizes, texts = [s.json() for s in r.sent if s.line == "POST /graphql"]
@@ -1279,17 +1279,18 @@ def test_a_small_prs_large_file_is_not_downloaded_whole(
 def test_who_we_are_is_asked_once_and_only_for_other_tokens(
     monkeypatch: pytest.MonkeyPatch, token: str, status: int | None, me: str
 ) -> None:
-    from reviewbot.errors import GitHubError
+    from reviewbot.errors import Refused
+    from reviewbot.github_http import GitHubHttp
 
     asked: list[str] = []
 
-    def request(self: GitHubClient, method: str, url: str, what: str, **kw: Any) -> Any:
+    def request(self: GitHubHttp, method: str, url: str, what: str, **kw: Any) -> Any:
         asked.append(url)
         if status == 403:
-            raise GitHubError("refused", 403)
+            raise Refused("refused", 403)
         return {"login": "review-robot"}
 
-    monkeypatch.setattr(GitHubClient, "_request", request)
+    monkeypatch.setattr(GitHubHttp, "request", request)
     gh = GitHubClient(token, "Codertocat/Hello-World")
     assert gh.identity() == me and gh.identity() == me
     assert asked == ([] if status is None else ["/user"])

@@ -14,8 +14,8 @@ from reviewbot.anchor import anchor_findings
 from reviewbot.config import Config
 from reviewbot.context import widen
 from reviewbot.diff import parse_diff
+from reviewbot.filetexts import MAX_CONTEXT_BYTES, TEXTS_AT_ONCE, GitHubFiles
 from reviewbot.findings import Finding
-from reviewbot.flow import MAX_CONTEXT_BYTES, TEXTS_AT_ONCE, GitHubFiles
 from reviewbot.pulls import Blob
 from reviewbot.review import prepare
 from reviewbot.scopes import ScopeFinder, enclosing, language_of

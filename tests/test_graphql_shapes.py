@@ -12,40 +12,53 @@ import pytest
 import yaml
 from graphql import ExecutionResult, graphql_sync, parse, validate
 
-from reviewbot.github_graphql import VIEWER, GraphQL
+from reviewbot.github_graphql import VIEWER, Reads
 from tests.conftest import ROOT
 from tests.request_shapes import github_schema
 
 CASSETTES = ROOT / "tests" / "cassettes" / "action"
 
 
-class Recorder(GraphQL):
-    """The GraphQL half of the adapter, with every request recorded and answered from a list."""
+class Core:
+    """The adapter's HTTP core, with every GraphQL request recorded and answered from a list."""
 
-    _repo_name = "Codertocat/Hello-World"
-    _attempts = 1
-    _secondary_wait = 0.0
+    repo = "Codertocat/Hello-World"
+    repo_url = "https://api.github.com/repos/Codertocat/Hello-World"
 
-    def __init__(self, *answers: dict[str, Any]) -> None:
+    def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
-        self.answers = list(answers)
+        self.answers: list[dict[str, Any]] = []
 
-    def _sleep(self, seconds: float) -> None:
-        pass
+    def graphql(
+        self, query: str, variables: dict[str, Any], what: str, write: bool = False
+    ) -> dict[str, Any]:
+        self.sent.append({"query": query, "variables": variables})
+        return self.answers.pop(0)["data"] if self.answers else {}
 
-    def _request(self, method: str, url: str, what: str, **kw: Any) -> Any:
-        self.sent.append(kw["body"])
-        return self.answers.pop(0) if self.answers else {"data": {}}
+    def capped_graphql(
+        self, query: str, variables: dict[str, Any], what: str, cap: int
+    ) -> dict[str, Any]:
+        return self.graphql(query, variables, what)
 
-    def identity(self) -> str | None:
-        return None
 
-    def _confirmed_identity(self) -> str | None:
-        return None
+class Recorder(Reads):
+    """The GraphQL part of the adapter over a recording core."""
+
+    def __init__(self) -> None:
+        self.core = Core()
+        super().__init__(self.core)  # type: ignore[arg-type]
 
     @property
-    def _graphql_url(self) -> str:
-        return "https://api.github.com/graphql"
+    def sent(self) -> list[dict[str, Any]]:
+        return self.core.sent
+
+    @property
+    def answers(self) -> list[dict[str, Any]]:
+        return self.core.answers
+
+    @answers.setter
+    def answers(self, value: list[dict[str, Any]]) -> None:
+        self.core.answers = value
 
 
 def queries() -> dict[str, dict[str, Any]]:
@@ -59,7 +72,7 @@ def queries() -> dict[str, dict[str, Any]]:
     history.answers = [  # every first page says there is more
         {"data": {"repository": {"pullRequest": {"reviewThreads": pages, "comments": more}}}},
     ]
-    history.history(2)
+    history.history(2, lambda author, body: False)
     resolve.resolve_thread("PRRT_kwDOA")
     first, thread_page, threads_page, comments_page = history.sent[:4]
     return {

@@ -229,7 +229,9 @@ def test_a_thread_reply_runs_through_either_codec(wire: str) -> None:
     answer is asked again, and the answer is posted."""
     from reviewbot.conversation import answer_in_thread
     from reviewbot.event import Reply
+    from reviewbot.publish import GitHubPublisher
     from reviewbot.pulls import ReviewComment
+    from reviewbot.run import Run
 
     texts = iter(["not json", json.dumps({"reply": "Yes, fixed.", "suggestion": None})])
     sent: list[dict[str, Any]] = []
@@ -246,6 +248,9 @@ def test_a_thread_reply_runs_through_either_codec(wire: str) -> None:
     class FakeGitHub:
         posted: list[str] = []  # noqa: RUF012 - one test's fake
 
+        def identity(self) -> str:
+            return "bot"
+
         def review_comment(self, comment_id: int) -> ReviewComment:
             return root
 
@@ -259,7 +264,9 @@ def test_a_thread_reply_runs_through_either_codec(wire: str) -> None:
     gh = FakeGitHub()
     reply = Reply("o/r", 1, 2, 1, "alice", "alice", "Fix", "a" * 40, "main", "b" * 40)
     config = Config(api_key=FAKE_KEY, wire_api=wire)
-    outcome = answer_in_thread(gh, reply, config, client_for(config, httpx.MockTransport(handler)))  # type: ignore[arg-type]
+    model = client_for(config, httpx.MockTransport(handler))
+    run = Run(config, gh, model, GitHubPublisher(gh))  # type: ignore[arg-type]
+    outcome = answer_in_thread(run, reply)
     assert outcome.review_url.endswith("discussion_r3")
     assert gh.posted[0].startswith("Yes, fixed.")
     assert len(sent) == 2

@@ -33,6 +33,50 @@ def test_redactor_hides_secrets_bearer_tokens_key_shapes_and_url_userinfo() -> N
     assert redact("12 input tokens, a bearer of news") == "12 input tokens, a bearer of news"
 
 
+def test_two_runs_in_one_process_keep_their_secrets_out_of_every_log() -> None:
+    """A worker runs two reviews at once, each with its own key: every log record hides both
+    runs' keys (the model runner logs from threads of its own), neither run's redactor holds
+    the other's secret, and a run's secret is forgotten when the run ends."""
+    import io
+    import logging
+    import threading
+
+    out = io.StringIO()
+    log = logging.getLogger("reviewbot.test.two_runs")
+    handler = logging.StreamHandler(out)
+    log.addHandler(handler)
+    log.propagate = False
+    keys = {"a": "run-a-password-0123", "b": "run-b-password-4567"}  # no key shape
+    redactors = {name: Redactor([key]) for name, key in keys.items()}
+    both_active = threading.Barrier(2)
+
+    def run(name: str) -> None:
+        with redactors[name].active(log):
+            both_active.wait()
+            log.warning("run %s: the endpoint echoed %s", name, keys[name])
+            other = keys["b" if name == "a" else "a"]
+            log.warning("run %s saw %s", name, other)  # a shared line naming the other's
+            worker = threading.Thread(target=log.warning, args=("in a worker: %s", keys[name]))
+            worker.start()
+            worker.join()
+            both_active.wait()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        text = out.getvalue()
+        assert text.count("***") == 6 and not any(key in text for key in keys.values()), text
+        assert redactors["a"](keys["b"]) == keys["b"]  # not shared: a's knows only its own
+        assert redactors["b"](f"x {keys['b']}") == "x ***"
+        log.warning("after both runs: %s", "not-a-secret-now")
+        assert out.getvalue().endswith("after both runs: not-a-secret-now\n")
+    finally:
+        log.removeHandler(handler)
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -224,6 +268,49 @@ class ReplyGitHub:
         return "https://github.com/Codertocat/Hello-World/pull/2#discussion_r3000000003"
 
 
+class Recording:
+    """A publisher that records every write (as a server's, or a test's, would)."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, int, str]] = []
+
+    def tense(self, done: str, would: str) -> str:
+        return "recorded"
+
+    def guard(self, check: object) -> None:
+        return None
+
+    def reply(self, number: int, comment_id: int, body: str, where: str) -> str:
+        self.writes.append((where, comment_id, body))
+        return "https://example.test/reply"
+
+
+def test_a_flow_writes_only_through_its_runs_publisher() -> None:
+    from reviewbot.conversation import answer_in_thread
+    from reviewbot.event import Reply
+    from reviewbot.model import ModelReply, Usage
+    from reviewbot.publish import DryRunPublisher
+    from reviewbot.run import Run
+    from tests.test_review import FakeModel
+
+    gh = ReplyGitHub("a.py")
+    answer = json.dumps({"reply": "Because.", "suggestion": None})
+    model = FakeModel(lambda i, r: ModelReply(answer, Usage(10, 5, 0, 0, 1)))
+    reply = Reply("o/r", 2, gh.reply.id, gh.root.id, "Codertocat", "Codertocat", "T", "a", "m", "b")
+    publisher = Recording()
+    outcome = answer_in_thread(Run(Config(), gh, model, publisher), reply)  # type: ignore[arg-type]
+    assert gh.posted == [] and outcome.review_url == "https://example.test/reply"
+    [(where, comment_id, body)] = publisher.writes
+    assert (where, comment_id) == ("a.py", gh.root.id) and body.startswith("Because.")
+    assert outcome.message.startswith("recorded Codertocat")
+    shown: list[tuple[str, ...]] = []
+    dry = DryRunPublisher(lambda *texts: shown.append(texts))
+    outcome = answer_in_thread(Run(Config(), gh, model, dry), reply)  # type: ignore[arg-type]
+    assert gh.posted == [] and shown[0][0] == "the reply that would be posted on a.py"
+    assert outcome.message.startswith("would answer") and outcome.review_url == ""
+    assert dry.guard(lambda: pytest.fail("a dry run reads nothing to guard a write")) is None
+
+
 @pytest.mark.parametrize("dry_run", ["false", "true"])
 @pytest.mark.parametrize("path", HOSTILE_PATHS[:3])
 def test_a_reply_on_a_hostile_path_prints_no_workflow_command(
@@ -348,7 +435,7 @@ def test_deleting_lines_in_an_instructions_folder_file_makes_no_guidance() -> No
     """The PR deletes lines of a base-branch file under .github/instructions/; its old text is
     fetched for scope context (prose is not, so the file is YAML), and must not become guidance for every file."""
     from reviewbot.config import Config
-    from reviewbot.flow import GitHubFiles
+    from reviewbot.filetexts import GitHubFiles
     from reviewbot.pulls import Blob
     from reviewbot.review import prepare
     from tests.test_context import RecordingObjects

@@ -206,14 +206,17 @@ def test_a_key_in_model_text_is_hidden_in_the_body_and_in_the_encoded_state() ->
 
 
 def test_the_walkthrough_a_review_posts_carries_no_key_in_its_state() -> None:
-    """Through the flow's Walkthrough.keep, with the run's redactor, as a review posts it."""
+    """Through the walkthrough flow, with the run's redactor, as a review posts it."""
     from types import SimpleNamespace
     from typing import Any
 
-    from reviewbot.flow import Walkthrough
+    from reviewbot.config import Config
     from reviewbot.model import Usage
+    from reviewbot.publish import GitHubPublisher
     from reviewbot.pulls import History, IssueComment
     from reviewbot.redact import Redactor
+    from reviewbot.run import Run
+    from reviewbot.walkthrough_flow import keep_walkthrough
 
     posted: list[str] = []
 
@@ -233,8 +236,10 @@ def test_the_walkthrough_a_review_posts_carries_no_key_in_its_state() -> None:
         file_summaries=(("a.py", f"Hard-codes {SECRET}."),),
         skipped=(),
     )
-    kept = Walkthrough(GitHub(), pr, False, Redactor())  # type: ignore[arg-type]
-    assert kept.keep(History(), prepared, result, False, 0).startswith("Walkthrough posted")  # type: ignore[arg-type]
+    gh: Any = GitHub()
+    run = Run(Config(), gh, model=None, publisher=GitHubPublisher(gh), redact=Redactor())  # type: ignore[arg-type]
+    line = keep_walkthrough(run, pr, History(), prepared, result, False, 0)  # type: ignore[arg-type]
+    assert line.startswith("Walkthrough posted")
     [body] = posted
     assert SECRET not in body and SECRET not in _decoded_state(body)
     assert read_state(body).summary == "Reads *** from the code."
