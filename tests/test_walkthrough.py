@@ -126,6 +126,9 @@ def readme_example() -> str:
 
 def test_the_readme_shows_the_walkthrough_as_the_code_renders_it() -> None:
     shown = readme_example().rsplit("\n\n", 1)[0]  # the two hidden lines are invisible anyway
+    # what the README quotes is a whole walkthrough, not an empty or cut render
+    for part in ("Renames the greeting helper", "| `hello.py` |", "`poetry.lock`", "5b1d3c1"):
+        assert part in shown, part
     quoted = "\n".join(f"> {line}".rstrip() for line in shown.splitlines())
     assert quoted in (ROOT / "README.md").read_text()
 
