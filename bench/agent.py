@@ -37,6 +37,7 @@ from reviewbot.agent.tools import Limits, Tools  # noqa: E402
 from reviewbot.agent.wiring import cache_key  # noqa: E402
 from reviewbot.chunking import estimate_tokens  # noqa: E402
 from reviewbot.config import Config  # noqa: E402
+from reviewbot.gather import prepare_from  # noqa: E402
 from reviewbot.localdiff import GIT_DIFF, GitContents  # noqa: E402
 from reviewbot.model import FunctionCall, ModelReply, ModelRequest, Usage  # noqa: E402
 from reviewbot.responses import ResponsesCodec  # noqa: E402
@@ -144,7 +145,7 @@ def cost_bench(repo: str, commits: int, config: Config) -> None:
             [*GIT_DIFF, f"{sha}~1", sha, "--"], capture_output=True, check=True
         ).stdout.decode("utf-8", "replace")
         contents = GitContents(f"{sha}~1", sha)
-        scoped = prepare(diff, Config(), repo=contents)
+        scoped = prepare_from(contents, diff, Config())
         contents.close()
         if not scoped.plan.chunks:
             continue

@@ -160,6 +160,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(args.code).resolve()))
     from reviewbot.chunking import estimate_tokens
     from reviewbot.config import Config
+    from reviewbot.gather import prepare_from
     from reviewbot.localdiff import GIT_DIFF, GitContents
     from reviewbot.review import prepare
 
@@ -189,7 +190,7 @@ def main() -> None:
             continue
         repo = GitContents(f"{sha}~1", sha, os.environ)
         start = time.perf_counter()
-        scoped = prepare(text, Config(include=include), repo=repo)
+        scoped = prepare_from(repo, text, Config(include=include))
         seconds += time.perf_counter() - start
         for f in scoped.files:
             spans = {

@@ -251,7 +251,8 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
     """`reviewbot review`: the pipeline on a local diff or a pull request, printed instead of
     posted."""
     from reviewbot.errors import UsageError
-    from reviewbot.review import prepare, run_review
+    from reviewbot.gather import prepare_from
+    from reviewbot.review import run_review
 
     explicit = cli_settings(args, env)
     if not explicit["api_key"] and not args.dry_run and args.sample_response is None:
@@ -270,12 +271,12 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
     if agent_note:
         print(redact(f"reviewbot: {agent_note}"), file=sys.stderr)
     try:
-        prepared = prepare(
-            source.diff, config, source.text, missing=source.missing, repo=source.repo
+        prepared = prepare_from(
+            source.repo, source.diff, config, source.text, missing=source.missing
         )
     finally:  # input that is not a diff raises NotADiff, a UsageError (exit 2)
         source.close()
-    notes = source.all_notes()
+    notes = [*source.notes, *prepared.notes]
     if prepared.guidance.names:
         notes.append(f"review guidance from the base: {', '.join(prepared.guidance.names)}")
     for note in notes:

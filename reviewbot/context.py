@@ -6,8 +6,8 @@ prose gets none. Pure: file contents come in as text; nothing is run."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reviewbot.diff import ADDED, LEFT, RIGHT, FileDiff, Hunk
@@ -15,16 +15,37 @@ from reviewbot.scopes import OUT_OF_TIME, Scope, ScopeFinder, ScopeUnavailable, 
 
 
 class RepoFiles(Protocol):
-    """The repository around a diff: file texts on each side, and the base's guidance files.
+    """Where file texts come from (an adapter: GitHub, local git, a snapshot): texts on each side,
+    and the base's guidance files.
 
     `prefetch` is called once with every (path, side) the context may need, so an adapter can
-    read them in bulk (GitHub: one or two GraphQL requests) before `text` is asked file by file."""
+    read them in bulk (GitHub: one or two GraphQL requests); it returns what went wrong, as lines
+    for the review's notes (reading context never fails a review)."""
 
-    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> None: ...
+    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> Sequence[str]: ...
 
     def text(self, path: str, side: str) -> str | None: ...
 
     def guidance_texts(self) -> dict[str, str | None]: ...
+
+
+class Texts(Protocol):
+    """File texts by (path, side), as the pipeline reads them."""
+
+    def text(self, path: str, side: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileTexts:
+    """What was read before the pipeline runs: the texts of the files scope context may widen,
+    the base branch's guidance files, and what could not be read (notes, not errors)."""
+
+    texts: Mapping[tuple[str, str], str | None] = field(default_factory=dict)
+    guidance: Mapping[str, str | None] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    def text(self, path: str, side: str) -> str | None:
+        return self.texts.get((path, side))
 
 
 def wanted_files(files: Sequence[FileDiff]) -> list[tuple[str, str]]:
@@ -79,7 +100,7 @@ class ContextStats:
 
 def widen(
     files: Sequence[FileDiff],
-    contents: RepoFiles,
+    contents: Texts,
     budget: int,
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -97,7 +118,7 @@ def widen(
 
 def widen_file(
     f: FileDiff,
-    contents: RepoFiles,
+    contents: Texts,
     budget: int,
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,

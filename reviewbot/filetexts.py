@@ -32,12 +32,12 @@ class GitHubFiles:
         self._revs: dict[str, str] = {Side.RIGHT: head_sha, Side.LEFT: base_sha}
         self._base = base_sha
         self._texts: dict[str, str | None] = {}
-        self.notes: list[str] = []
 
     def _spec(self, path: str, side: str) -> str:
         return f"{self._revs[side]}:{path}"
 
-    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> None:
+    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> list[str]:
+        """Read the texts (and the guidance files) in bulk; what went wrong, as notes."""
         guides = [f"{self._base}:{name}" for name in GENERAL_FILES]
         folder = f"{self._base}:{INSTRUCTIONS_DIR}"
         files = list(dict.fromkeys(self._spec(p, s) for p, s in wanted))
@@ -68,14 +68,14 @@ class GitHubFiles:
             texts |= self._gh.objects(ask, with_text=True) if ask else {}
         except GitHubError as exc:  # context is a help, never a reason to fail the review
             logger.warning("could not read file contents for context: %s", exc)
-            self.notes.append("GitHub could not send file contents: scope context is off.")
-            return
+            return ["GitHub could not send file contents: scope context is off."]
         self._texts = {s: texts[s].text if s in texts else None for s in [*usable, *extra]}
         if big:
-            self.notes.append(
+            return [
                 f"{len(big)} file(s) over {MAX_CONTEXT_BYTES // 1000} KB keep their plain hunk "
                 "context."
-            )
+            ]
+        return []
 
     def text(self, path: str, side: str) -> str | None:
         return self._texts.get(self._spec(path, side))

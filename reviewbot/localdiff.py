@@ -145,8 +145,9 @@ class GitContents:
             return cls(a or "HEAD", b or "HEAD", env)
         return cls(git_range, None, env)
 
-    def prefetch(self, wanted: object) -> None:
+    def prefetch(self, wanted: object) -> list[str]:
         """Nothing to do: one `git cat-file` process answers file by file."""
+        return []
 
     def guidance_texts(self) -> dict[str, str | None]:
         """The guidance files on the old side (the base), never the changed side."""
@@ -290,10 +291,6 @@ class Source:
     repo: RepoFiles | None = None
     missing: tuple[Skipped, ...] = ()
     notes: tuple[str, ...] = ()  # for stderr, e.g. "rebuilt from the files API"
-
-    def all_notes(self) -> list[str]:
-        """The notes, and the file reader's (e.g. "GitHub could not send file contents")."""
-        return [*self.notes, *getattr(self.repo, "notes", ())]
 
     def close(self) -> None:
         if isinstance(self.repo, GitContents):

@@ -18,12 +18,13 @@ from reviewbot.errors import GitHubError, LLMError
 from reviewbot.filetexts import GitHubFiles
 from reviewbot.followthrough import changes_of, earlier, our_threads, settle, touched
 from reviewbot.gate import Go
+from reviewbot.gather import prepare_from
 from reviewbot.kinds import Severity, Side, Status
 from reviewbot.markers import comment_marker, fingerprint, review_marker
 from reviewbot.outcome import Outcome, ReviewReport
 from reviewbot.prompts import PullRequestText
 from reviewbot.pulls import History, InlineComment, PullInfo, ReviewRejected
-from reviewbot.review import IncrementalReview, ReviewResult, prepare, run_review
+from reviewbot.review import IncrementalReview, ReviewResult, run_review
 from reviewbot.run import Run
 from reviewbot.walkthrough_flow import keep_walkthrough
 
@@ -54,16 +55,16 @@ def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
     before = [earlier(fp, t, pr, touched(t, go.since, changes)) for fp, t in threads.items()]
     text = PullRequestText(pr.title, pr.body)
     repo = GitHubFiles(gh, pr.head_sha, pr.base_sha)
-    prepared = prepare(
+    prepared = prepare_from(
+        repo,
         source.text,
         config,
         text,
         incremental=scope,
         missing=source.missing,
-        repo=repo,
         earlier=before,
     )
-    notes += [*repo.notes, *prepared.notes]
+    notes += prepared.notes
     if prepared.guidance.names:
         notes.append(f"Review guidance from the base branch: {', '.join(prepared.guidance.names)}.")
     result = run_review(prepared, config, run.model)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -10,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
-from reviewbot.context import ContextStats, RepoFiles, wanted_files, widen
+from reviewbot.context import ContextStats, FileTexts, wanted_files, widen
 from reviewbot.diff import FileDiff, Skipped, parse_diff, restrict_to
 from reviewbot.filters import filter_files
 from reviewbot.findings import (
@@ -30,7 +29,6 @@ from reviewbot.prompts import PromptRenderer, PullRequestText
 REVIEW_OUTPUT = OutputSchema("code_review", response_schema(), output_problem)
 REVIEWED, PARTIAL, SKIPPED, FAILED = Status.REVIEWED, Status.PARTIAL, Status.SKIPPED, Status.FAILED
 __all__ = ["FAILED", "PARTIAL", "REVIEWED", "SKIPPED", "Model", "Prepared", "ReviewResult"]
-logger = logging.getLogger(__name__)
 # Scope context is a help: it may spend this share of the run's time, the rest is the model's.
 CONTEXT_SHARE = 0.25
 UNCHANGED = "unchanged since the last review"
@@ -171,44 +169,62 @@ class ReviewResult:
         return tuple(p.finding for p in self.placed)
 
 
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """A diff parsed and filtered: the files a review keeps and skips, and the (path, side)
+    texts scope context would widen them with (for the caller to read before `prepare`)."""
+
+    files: tuple[FileDiff, ...]  # the diff's files (an incremental review: the PR's own)
+    keep: tuple[FileDiff, ...]
+    skipped: tuple[Skipped, ...]
+    wanted: tuple[tuple[str, str], ...]
+
+
+def select(
+    diff: bytes | str, config: Config, incremental: IncrementalReview | None = None
+) -> Selected:
+    """Parse and filter the diff (pure)."""
+    files = parse_diff(diff)
+    if incremental is not None:
+        files = restrict_to(files, incremental.pr_files)
+    keep, skipped = filter_files(files, config.include, config.exclude)
+    wanted = wanted_files(keep) if config.context == "scope" else []
+    return Selected(tuple(files), tuple(keep), tuple(skipped), tuple(wanted))
+
+
 def prepare(
-    diff: bytes | str,
+    diff: bytes | str | Selected,
     config: Config,
     pr: PullRequestText | None = None,
     renderer: PromptRenderer | None = None,
     incremental: IncrementalReview | None = None,
     missing: Sequence[Skipped] = (),
-    repo: RepoFiles | None = None,
+    texts: FileTexts | None = None,
     earlier: Sequence[Earlier] = (),
     deadline: float | None = None,
 ) -> Prepared:
-    """Parse, filter, widen and plan the diff, and render one request per chunk (no I/O).
+    """Parse, filter, widen and plan the diff, and render one request per chunk. Pure: file
+    texts and guidance come in as `texts` (read by the caller, e.g. reviewbot.gather), and what
+    could not be read comes with them as notes.
 
     With `incremental`, only changes the PR itself makes are kept; `missing` are changed files
-    GitHub sent no patch for (the review is then partial); `repo` gives file texts for the
-    enclosing-scope context (`config.context == "scope"`) and the base branch's guidance.
-    `deadline` (time.monotonic()) ends the whole run, `timeout_minutes` from now by default:
-    the scope context may use a share of it, and the model calls the rest.
+    GitHub sent no patch for (the review is then partial). `deadline` (time.monotonic()) ends the
+    whole run, `timeout_minutes` from now by default: the scope context may use a share of it,
+    and the model calls the rest.
     """
     start = time.monotonic()
     run_time = config.timeout_minutes * 60
     deadline = start + run_time if deadline is None else deadline
-    files = parse_diff(diff)
-    if incremental is not None:
-        files = restrict_to(files, incremental.pr_files)
-    keep, skipped = filter_files(files, config.include, config.exclude)
+    selected = diff if isinstance(diff, Selected) else select(diff, config, incremental)
+    files, keep, skipped = list(selected.files), list(selected.keep), list(selected.skipped)
     stats: ContextStats | None = None
     note = ""
-    texts: dict[str, str | None] = {}
-    if repo is not None:
-        repo.prefetch(wanted_files(keep) if config.context == "scope" else [])
-        texts = repo.guidance_texts()
-    if config.context == "scope" and repo is not None:
+    if config.context == "scope" and texts is not None:
         until = min(deadline, start + run_time * CONTEXT_SHARE)
-        keep, stats = widen(keep, repo, config.context_lines, until)
+        keep, stats = widen(keep, texts, config.context_lines, until)
     elif config.context == "scope":
         note = "scope context is off: no file contents (a diff without its repository)"
-    guidance = read_guidance(texts, config.path_instructions)
+    guidance = read_guidance(texts.guidance if texts else {}, config.path_instructions)
     plan = plan_chunks(keep, config.max_request_tokens, config.max_total_tokens)
     plan = replace(plan, not_reviewed=plan.not_reviewed + tuple(missing))
     renderer = renderer or PromptRenderer(config.prompts_dir)
@@ -218,9 +234,10 @@ def prepare(
     whole_pr = incremental.pr_files if incremental is not None else files
     unchanged = [] if incremental is None else _unchanged(incremental.pr_files, files)
     manifest = _manifest(whole_pr, plan, [*skipped, *plan.not_reviewed, *unchanged])
-    notes = tuple(n for n in (stats.note() if stats else "",) if n)
-    for line in notes:
-        logger.warning("%s", line)
+    # what could not be read, and files a cap left with plain context: for the review's notes
+    notes = (texts.problems if texts else ()) + tuple(
+        n for n in (stats.note() if stats else "",) if n
+    )
     prepared = Prepared(
         tuple(keep),
         tuple(skipped),

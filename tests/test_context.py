@@ -16,6 +16,7 @@ from reviewbot.context import widen
 from reviewbot.diff import parse_diff
 from reviewbot.filetexts import MAX_CONTEXT_BYTES, TEXTS_AT_ONCE, GitHubFiles
 from reviewbot.findings import Finding
+from reviewbot.gather import prepare_from
 from reviewbot.pulls import Blob
 from reviewbot.review import prepare
 from reviewbot.scopes import ScopeFinder, enclosing, language_of
@@ -92,8 +93,9 @@ class FakeRepo:
         self.old, self.new, self.guides = old, new, guidance or {}
         self.prefetched: list[tuple[str, str]] = []
 
-    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> None:
+    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> list[str]:
         self.prefetched += wanted
+        return []
 
     def text(self, path: str, side: str) -> str | None:
         return self.new if side == "RIGHT" else self.old
@@ -116,7 +118,7 @@ def test_a_hunk_is_widened_to_its_whole_function_labelled_apart_from_the_diff() 
     assert [n for n, _ in h.after][-1] == 13
     assert (stats.hunks, stats.with_scope, stats.whole_scope) == (1, 1, 1)
     text = (
-        prepare(diff_of("cart.go", old, new), Config(), repo=contents_for(old, new))
+        prepare_from(contents_for(old, new), diff_of("cart.go", old, new), Config())
         .requests[0]
         .input
     )
@@ -208,7 +210,7 @@ def test_guidance_from_the_base_branch_reaches_the_right_requests() -> None:
     config = Config().with_overrides(
         {"path_instructions": [{"path": "**/*.go", "instructions": "No naked returns."}]}
     )
-    prepared = prepare(diff_of("cart.go", old, new), config, repo=FakeRepo(old, new, guides))
+    prepared = prepare_from(FakeRepo(old, new, guides), diff_of("cart.go", old, new), config)
     [req] = prepared.requests
     assert "## From AGENTS.md\nPrefer explicit errors" in req.instructions
     assert "Check every error." in req.input and "No naked returns." in req.input
@@ -267,12 +269,12 @@ def test_a_small_prs_texts_come_in_one_request_and_big_files_are_not_used() -> N
         }
     )
     files = _files(gh)
-    files.prefetch([("a.py", "RIGHT"), ("big.py", "RIGHT")])
+    problems = files.prefetch([("a.py", "RIGHT"), ("big.py", "RIGHT")])
     assert [with_text for _, with_text in gh.calls] == [True]
     assert files.text("a.py", "RIGHT") == "a = 1"
     assert files.text("big.py", "RIGHT") is None
     assert files.guidance_texts()["AGENTS.md"] == "Be kind."
-    assert files.notes == ["1 file(s) over 512 KB keep their plain hunk context."]
+    assert problems == ["1 file(s) over 512 KB keep their plain hunk context."]
 
 
 def test_a_larger_prs_sizes_come_first_so_big_and_binary_files_are_never_downloaded() -> None:
@@ -351,7 +353,7 @@ def test_a_deeply_nested_file_under_a_one_minute_deadline_is_fast_and_says_it_fe
     old, new, diff = deep_case(path, opener, closer, depth)
     config = Config(timeout_minutes=1)
     start = time.monotonic()
-    prepared = prepare(diff, config, repo=FakeRepo(old, new))
+    prepared = prepare_from(FakeRepo(old, new), diff, config)
     took = time.monotonic() - start
     [f] = prepared.files
     assert f.hunks[0].before == () and f.hunks[0].after == ()  # plain hunk context
@@ -508,7 +510,7 @@ def test_prose_gets_no_scope_and_its_text_is_not_read(name: str) -> None:
     old = "Title\n=====\n\n" + "".join(f"Paragraph {i}.\n  more text\n\n" for i in range(50))
     new = old.replace("Paragraph 25.", "Paragraph 25, edited.")
     repo = contents_for(old, new)
-    prepared = prepare(diff_of(name, old, new), Config(), repo=repo)
+    prepared = prepare_from(repo, diff_of(name, old, new), Config())
     [f] = prepared.files
     assert f.hunks[0].before == () and f.hunks[0].after == ()
     assert repo.prefetched == []
@@ -518,7 +520,7 @@ def test_a_200_kb_line_in_the_enclosing_function_cuts_the_context_not_the_hunk()
     huge = "x" * 200_000
     old = f'def f():\n    blob = "{huge}"\n    b = 0\n    c = 0\n    a = 1\n    return a\n'
     new = old.replace("a = 1", "a = 2")
-    prepared = prepare(diff_of("blob.py", old, new), Config(), repo=contents_for(old, new))
+    prepared = prepare_from(contents_for(old, new), diff_of("blob.py", old, new), Config())
     assert prepared.plan.not_reviewed == ()
     [req] = prepared.requests
     assert "R5 +     a = 2" in req.input and 'S2       blob = "xxx' in req.input

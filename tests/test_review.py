@@ -271,3 +271,29 @@ def test_the_deadline_runs_from_prepare_so_scope_context_counts_against_it() -> 
 
     run_review(prepared, config, Recording(lambda i, r: reply([])))
     assert seen == [prepared.deadline]
+
+
+def test_prepare_takes_what_was_read_as_values_and_reads_nothing_itself() -> None:
+    """`prepare` is pure: file texts, guidance and what could not be read come in as one value
+    (reviewbot.gather reads them through an adapter first); the problems become review notes."""
+    from reviewbot.context import FileTexts
+    from reviewbot.review import select
+
+    old = "def area(w, h):\n    x = 1\n    return w * h\n"
+    new = "def area(w, h):\n    x = 1\n    return w * h * 2\n"
+    diff = "--- a/geo.py\n+++ b/geo.py\n@@ -3 +3 @@\n-    return w * h\n+    return w * h * 2\n"
+    config = Config()
+    chosen = select(diff, config)
+    assert chosen.wanted == (("geo.py", "RIGHT"),)  # what a caller reads before prepare
+    texts = FileTexts(
+        {("geo.py", "RIGHT"): new, ("geo.py", "LEFT"): old},
+        {"AGENTS.md": "Prefer integers."},
+        ("GitHub could not send one file.",),
+    )
+    prepared = prepare(chosen, config, texts=texts)
+    [req] = prepared.requests
+    assert "def area(w, h):" in req.input  # widened to its function from the given text
+    assert "Prefer integers." in req.instructions
+    assert prepared.notes[0] == "GitHub could not send one file."
+    plain = prepare(diff, config)  # no texts: no scope, no guidance, nothing read
+    assert "def area(w, h):" not in plain.requests[0].input and plain.notes == ()

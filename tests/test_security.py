@@ -358,8 +358,8 @@ def test_deleting_lines_in_an_instructions_folder_file_makes_no_guidance() -> No
     fetched for scope context (prose is not, so the file is YAML), and must not become guidance for every file."""
     from reviewbot.config import Config
     from reviewbot.filetexts import GitHubFiles
+    from reviewbot.gather import prepare_from
     from reviewbot.pulls import Blob
-    from reviewbot.review import prepare
     from tests.test_context import RecordingObjects
 
     head, base = "h" * 40, "b" * 40
@@ -381,7 +381,7 @@ def test_deleting_lines_in_an_instructions_folder_file_makes_no_guidance() -> No
         "--- a/src/a.py\n+++ b/src/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
     )
     files = GitHubFiles(gh, head, base)  # type: ignore[arg-type]
-    prepared = prepare(diff, Config(), repo=files)
+    prepared = prepare_from(files, diff, Config())
     assert f"{base}:.github/instructions/rules.yml" in {s for c, _ in gh.calls for s in c}
     assert prepared.guidance.names == [".github/instructions/py.instructions.md"]
     for req in prepared.requests:

@@ -44,8 +44,9 @@ class RepoSnapshot:
         self._repo = repo
         self._revs = {"LEFT": base, "RIGHT": head}
 
-    def prefetch(self, wanted: object) -> None:
+    def prefetch(self, wanted: object) -> list[str]:
         """Nothing to prefetch: files are read one by one, locally."""
+        return []
 
     def text(self, path: str, side: str) -> str | None:
         """The file's text on `side`, or None (missing, binary, over 1 MB)."""

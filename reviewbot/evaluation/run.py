@@ -78,16 +78,17 @@ def review_case(
     judge: Model | None = None,
 ) -> CaseRun:
     """Review one case the way `reviewbot review` does, and score it."""
+    from reviewbot.gather import prepare_from
     from reviewbot.prompts import PullRequestText
-    from reviewbot.review import prepare, run_review
+    from reviewbot.review import run_review
 
     start = time.monotonic()
     snapshot = None
     if case.repo is not None and case.base and case.head:
         snapshot = RepoSnapshot(case.repo, case.base, case.head)
     try:
-        prepared = prepare(
-            case_diff(case), config, PullRequestText(case.title, case.description), repo=snapshot
+        prepared = prepare_from(
+            snapshot, case_diff(case), config, PullRequestText(case.title, case.description)
         )
     except (DiffError, ReviewbotError) as exc:
         empty = tally((), case.golden, ())
