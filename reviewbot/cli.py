@@ -49,7 +49,8 @@ environment:
   {MODEL_ENV}        like --model
   {WIRE_API_ENV}     like --wire-api
   GITHUB_TOKEN, GH_TOKEN a GitHub token for --pr (read access is enough)
-  GITHUB_API_URL         GitHub Enterprise's API for --pr OWNER/REPO#N (default github.com)
+  GITHUB_API_URL         GitHub Enterprise's API for --pr: the only host besides
+                         api.github.com the token is sent to (a PR URL must be on it)
 """
 
 
