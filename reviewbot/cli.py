@@ -38,7 +38,8 @@ EPILOG = f"""examples:
 exit codes:
   0    done (also: nothing to review)
   1    failure: one line on stderr (for example, the model endpoint kept failing, or
-       nothing was reviewed: every file to review failed or was over the budget)
+       nothing was reviewed: every file to review failed or was over the budget, or,
+       with --fail-on, was skipped for its content: a generated header, long lines)
   2    bad usage or configuration (no key, input that is not a diff, a bad config file)
   3    --fail-on: a finding at or above that severity
   130  interrupted (Ctrl-C)
