@@ -10,6 +10,7 @@ from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
 from reviewbot.context import ContextStats, RepoFiles, wanted_files, widen
+from reviewbot.cost import COST_LIMIT
 from reviewbot.diff import FileDiff, Skipped, parse_diff, restrict_to
 from reviewbot.filters import filter_files
 from reviewbot.findings import (
@@ -25,6 +26,7 @@ from reviewbot.guidance import Guidance, read_guidance
 from reviewbot.kinds import Status
 from reviewbot.model import Model, ModelReply, ModelRequest, OutputSchema, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
+from reviewbot.verify import Checked, check
 
 REVIEW_OUTPUT = OutputSchema("code_review", response_schema(), output_problem)
 REVIEWED, PARTIAL, SKIPPED, FAILED = Status.REVIEWED, Status.PARTIAL, Status.SKIPPED, Status.FAILED
@@ -142,6 +144,7 @@ class ReviewResult:
     failure: str = ""  # with status FAILED: the one line that says why
     resolved: tuple[str, ...] = ()  # ids of earlier findings the model found fixed
     file_summaries: tuple[tuple[str, str], ...] = ()  # (path, line) for the files reviewed
+    checked: Checked = field(default_factory=Checked)  # verification, confidence, cost cap
 
     @property
     def reviewed_nothing(self) -> bool:
@@ -266,7 +269,8 @@ def run_review(
         )
 
     minutes = f"{config.timeout_minutes:g} minute{'s' if config.timeout_minutes != 1 else ''}"
-    answered, usage = _ask(prepared, model, on_done, time.monotonic() + config.timeout_minutes * 60)
+    deadline = time.monotonic() + config.timeout_minutes * 60
+    answered, usage = _ask(prepared, model, on_done, deadline)
     summaries: list[str] = []
     raw: list[Finding] = []
     problems: list[str] = []
@@ -298,12 +302,22 @@ def run_review(
         failed_chunks += 1
         first_failure = first_failure or str(problem)
         problems.append(f"{label}: {problem}")
-        reason = problem if reply.timed_out else f"model request failed: {problem}"
+        reason = (
+            problem
+            if reply.timed_out or problem == COST_LIMIT
+            else f"model request failed: {problem}"
+        )
         not_reviewed.extend(Skipped(f.path, str(reason)) for f in chunk.files)
 
     threshold = SEVERITY_RANK[config.severity_threshold]
     unique = dedupe(raw)
     shown = [f for f in unique if SEVERITY_RANK[f.severity] <= threshold]
+    capped = any(r.problem == COST_LIMIT for _, _, r in answered)
+    files = {f.path: f for f in prepared.files}
+    shown, checked = check(
+        shown, files, prepared.renderer, config, model, deadline, (usage, capped)
+    )
+    usage = sum((u for _, u in checked.phases), Usage())
     incremental = prepared.incremental
     anchor_files = prepared.files if incremental is None else incremental.pr_files
     files_by_path = {f.path: f for f in anchor_files if f.path in reviewed_paths}
@@ -317,7 +331,7 @@ def run_review(
         status = FAILED
         timeout = f"the model timed out after {minutes}"
         failure = timeout if timed_out == failed_chunks else first_failure
-    elif failed_chunks or plan.not_reviewed:  # something the filters let through is missing
+    elif failed_chunks or plan.not_reviewed or checked.capped:  # something is missing
         status = PARTIAL
     else:
         status = REVIEWED
@@ -333,6 +347,7 @@ def run_review(
         failure=failure,
         resolved=tuple(dict.fromkeys(r for r in resolved if r in {e.id for e in prepared.recheck})),
         file_summaries=tuple(file_lines.items()),
+        checked=checked,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from reviewbot.cost import COST_LIMIT, CostLimitReached, Meter
 from reviewbot.errors import LLMError
 from reviewbot.model import ModelReply, ModelRequest, Usage
 from reviewbot.wire import (
@@ -100,10 +101,12 @@ class Runner:
         settings: ClientSettings,
         codec: Codec,
         transport: httpx.BaseTransport | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self._s = settings
         self._codec = codec
         self._transport = transport
+        self.meter = meter or Meter()  # consulted before every attempt (reviewbot.cost)
 
     @property
     def url(self) -> str:
@@ -202,7 +205,7 @@ class Runner:
         problem, ran_out = "", False
         attempt, rebuilt = 0, False
         while attempt < 1 + OUTPUT_RETRIES:
-            got = self._exchange(client, self.body(req, budget), stop, deadline)
+            got = self._exchange(client, self.body(req, budget), stop, deadline, budget)
             if isinstance(got, _Failure):
                 if got.again and not rebuilt:  # once: the codec dropped what the server refused
                     rebuilt = True
@@ -246,6 +249,7 @@ class Runner:
         body: dict[str, Any],
         stop: threading.Event,
         deadline: float | None,
+        out_tokens: int = 0,
     ) -> httpx.Response | _Failure:
         """POST one body, retrying what the official client retries; raise LLMError for what
         no retry or other request can fix."""
@@ -259,9 +263,9 @@ class Runner:
             read = self._s.timeout if left is None else min(self._s.timeout, left)
             delay: float | None = None
             try:
-                resp = client.post(
-                    self.url, content=payload, timeout=httpx.Timeout(read, connect=min(15.0, read))
-                )
+                resp = self._post(client, payload, out_tokens, read)
+            except CostLimitReached:
+                return _Failure(COST_LIMIT)
             except httpx.ConnectError as exc:
                 if why := unreachable(exc):
                     raise LLMError(self._unreachable(why)) from None
@@ -293,6 +297,23 @@ class Runner:
             if stop.wait(wait):  # another request failed for good, or the run is over
                 return _Failure(f"{last}; stopped retrying")
         return _Failure(f"{last}; gave up after {attempts} attempts")
+
+    def _post(
+        self, client: httpx.Client, payload: bytes, out_tokens: int, read: float
+    ) -> httpx.Response:
+        """One attempt, within the run's cap: its worst case is reserved before it is sent
+        (CostLimitReached when it would not fit) and what it spent is recorded after."""
+        ticket = self.meter.reserve(len(payload), out_tokens or self._s.max_output_tokens)
+        spent: Usage | None = None
+        try:
+            resp = client.post(
+                self.url, content=payload, timeout=httpx.Timeout(read, connect=min(15.0, read))
+            )
+            if resp.status_code < 300:
+                spent = self._parse(resp).usage
+            return resp
+        finally:
+            self.meter.settle(ticket, spent)
 
     def _refused(self, status: int, info: ErrorInfo, headers: httpx.Headers) -> _Failure:
         """A non-retryable answer: ask again without a parameter, split, fail this request,
