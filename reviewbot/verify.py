@@ -159,8 +159,10 @@ def requests_for(
     files: Mapping[str, FileDiff],
     renderer: PromptRenderer,
     batch: int = BATCH,
+    secrets: Sequence[str] = (),
 ) -> list[tuple[tuple[Finding, ...], ModelRequest]]:
-    """One verification request per batch of findings (ids 1..n within a batch)."""
+    """One verification request per batch of findings (ids 1..n within a batch). A secret
+    the model echoed into a finding is not sent back (it would land in the endpoint's logs)."""
     instructions = renderer.render_template("verify_instructions.j2")
     out = []
     for start in range(0, len(findings), batch):
@@ -179,6 +181,8 @@ def requests_for(
             for i, f in enumerate(group, 1)
         ]
         text = renderer.render_template("verify_input.j2", nonce=_nonce(shown), findings=shown)
+        for secret in (s for s in secrets if len(s) >= 8):
+            text = text.replace(secret, "***")
         out.append((group, ModelRequest.ask(instructions, text, VERIFY_OUTPUT)))
     return out
 
@@ -249,10 +253,11 @@ def verify(
     model: Model,
     deadline: float | None,
     threshold: str = "nit",
+    secrets: Sequence[str] = (),
 ) -> tuple[list[Finding], Checked]:
     """Ask the verifier about every finding and apply its verdicts: the findings to post, in
     order, and what happened (usage in phase `verification`)."""
-    batches = requests_for(findings, files, renderer)
+    batches = requests_for(findings, files, renderer, secrets=secrets)
     if not batches:
         return list(findings), Checked(enabled=True)
     replies = model.run([req for _, req in batches], None, deadline)
@@ -337,7 +342,7 @@ def check(
     checked = Checked()
     if config.verify and posted and not capped:
         posted, checked = verify(
-            posted, files, renderer, model, deadline, config.severity_threshold
+            posted, files, renderer, model, deadline, config.severity_threshold, (config.api_key,)
         )
     elif config.verify and posted:
         note = (
