@@ -123,6 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="scope (default): widen each hunk to its enclosing function, read from the "
         "repository (--git, --staged, --pr); diff: hunks only",
     )
+    r.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check each finding with a second request before printing it (default on); "
+        "dropped findings are listed with the reason",
+    )
+    r.add_argument(
+        "--max-tokens-per-run", type=int, metavar="N", help="stop asking past N tokens in all"
+    )
+    r.add_argument(
+        "--max-usd-per-run",
+        type=float,
+        metavar="USD",
+        help="stop asking past this many US$ (needs `prices` for the model in --config)",
+    )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
     r.add_argument("--max-request-tokens", type=int, help="diff tokens per request (48000)")
@@ -201,6 +217,9 @@ def _explicit(args: argparse.Namespace) -> dict[str, Any]:
         "max_total_tokens": args.max_total_tokens,
         "timeout_minutes": args.timeout_minutes,
         "context": args.context,
+        "verify": getattr(args, "verify", None),
+        "max_tokens_per_run": getattr(args, "max_tokens_per_run", None),
+        "max_usd_per_run": getattr(args, "max_usd_per_run", None),
         "api_key": os.environ.get(KEY_ENV, "").strip() or None,
     }
 
@@ -254,6 +273,11 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     else:
         source = _local(args, explicit)
     config = source.config
+    if args.sample_response is not None and config.verify:  # a saved answer checks nothing
+        from dataclasses import replace
+
+        config = replace(config, verify=False)
+        print("reviewbot: verification is off with --sample-response", file=sys.stderr)
     try:
         prepared = prepare(
             source.diff, config, source.text, missing=source.missing, repo=source.repo
@@ -270,9 +294,17 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     for note in notes:
         print(redact(f"reviewbot: {note}"), file=sys.stderr)
     if args.dry_run:
-        from reviewbot.formats import plan_json, plan_text
+        import json
 
-        plan = plan_json(prepared) if args.format == "json" else plan_text(prepared)
+        from reviewbot.formats import plan_json, plan_text
+        from reviewbot.ledger import estimate
+
+        cost = estimate(prepared, config)
+        if args.format == "json":
+            doc = json.loads(plan_json(prepared)) | {"estimate": cost.as_json()}
+            plan = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        else:
+            plan = f"# {cost.line()}\n{plan_text(prepared)}"
         _write(args.output, plan, redact)
         return 0
     result = run_review(prepared, config, _model(config, args.sample_response), _progress())

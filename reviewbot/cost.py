@@ -14,7 +14,7 @@ import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from reviewbot.errors import ConfigError
 from reviewbot.model import Usage
@@ -26,9 +26,8 @@ BYTES_PER_TOKEN = 3.2
 PRICE_KEYS = ("input", "cached_input", "output")
 
 
-@dataclass(frozen=True, slots=True)
-class Price:
-    """US$ per million tokens."""
+class Price(NamedTuple):
+    """US$ per million tokens (a tuple: settings are printed as JSON by `eval`)."""
 
     input: float
     cached_input: float

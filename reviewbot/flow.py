@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from reviewbot import render, walkthrough
+from reviewbot import ledger, render, walkthrough
 from reviewbot.anchor import in_body
 from reviewbot.diff import parse_diff
 from reviewbot.errors import GitHubError, LLMError
@@ -182,6 +182,9 @@ def review_pull_request(
     notes += repo.notes
     if prepared.guidance.names:
         notes.append(f"Review guidance from the base branch: {', '.join(prepared.guidance.names)}.")
+    if dry_run:  # what the run may cost, before it asks (reviewbot.ledger)
+        notes.append(ledger.estimate(prepared, config).line())
+        print(notes[-1], flush=True)
     result = run_review(prepared, config, model)
     if result.status == Status.FAILED:
         raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from reviewbot import ledger
 from reviewbot.anchor import Placed
 from reviewbot.diff import RIGHT, FileDiff, Skipped
 from reviewbot.findings import SEVERITIES, Finding
@@ -149,6 +150,7 @@ def review_body(
             "",
             f"{result.below_threshold} finding(s) below the severity threshold are not shown.",
         ]
+    out += ledger.body_lines(result)  # the cost limit, findings not posted, verification
     # Parser diagnostics ("unknown severity") are for the log and step summary, not the PR.
     if notes:
         out += ["", *(f"_{n}_" for n in notes)]
@@ -205,7 +207,7 @@ def step_summary(
     if result.problems:
         problems = [f"- {sanitize(problem_text(p), 500)}" for p in result.problems[:10]]
         lines += ["", "Problems:", *problems]
-    return lines
+    return [*lines, "", *ledger.summary_lines(result)]  # phases, money, findings not posted
 
 
 # ---------------------------------------------------------------- CLI formats
