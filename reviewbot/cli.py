@@ -304,7 +304,8 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
             doc = json.loads(plan_json(prepared)) | {"estimate": cost.as_json()}
             plan = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
         else:
-            plan = f"# {cost.line()}\n{plan_text(prepared)}"
+            head, _, rest = plan_text(prepared).partition("\n")
+            plan = f"{head}\n# {cost.line()}\n{rest}"
         _write(args.output, plan, redact)
         return 0
     result = run_review(prepared, config, _model(config, args.sample_response), _progress())

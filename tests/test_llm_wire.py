@@ -299,6 +299,7 @@ def test_cli_reviews_over_chat_completions(how: str) -> None:
     server = FakeResponses((200, {}, body))
     try:
         args = ["review", "--diff", "-", "--base-url", server.base_url, "--format", "json"]
+        args += ["--no-verify"]  # one request: the review (verification: test_verify.py)
         env = {"REVIEWBOT_API_KEY": FAKE_KEY}
         if how == "flag":
             args += ["--wire-api", "chat"]
