@@ -121,7 +121,7 @@ def test_frozen_set_scored_by_position_with_the_tolerance_and_one_match_per_gold
     case_a = next(c for c in report["cases"] if c["id"] == "click-9835b0f7612d")
     assert [m["line"] for m in case_a["runs"][0]["matches"]] == [494, 601]
     assert [u["line"] for u in case_a["runs"][0]["unmatched_findings"]] == [543]
-    assert len(fake_responses.seen) == 20
+    assert len(fake_responses.seen) == 23
 
 
 def test_table_is_the_default_and_markdown_is_written(
