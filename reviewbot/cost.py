@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -127,7 +127,7 @@ class Meter:
         if max_usd is not None and price is None:
             raise ConfigError("'max_usd_per_run' needs a price for the model under 'prices'")
         self.max_tokens, self.max_usd, self.price = max_tokens, max_usd, price
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._spent = Usage()
         self._charged_tokens = 0  # tokens counted against the cap (failed attempts included)
         self._charged_usd = 0.0
@@ -159,25 +159,40 @@ class Meter:
         """What the endpoint reported for the answers it gave."""
         return self._spent
 
-    def reserve(self, payload_bytes: int, max_output_tokens: int) -> Ticket:
-        """Hold the worst case of one attempt, or raise CostLimitReached."""
+    def reserve(
+        self,
+        payload_bytes: int,
+        max_output_tokens: int,
+        gave_up: Callable[[], bool] = lambda: False,
+    ) -> Ticket:
+        """Hold the worst case of one attempt, or raise CostLimitReached. While other attempts
+        are in flight, one that does not fit waits for them: their answers usually spend far
+        less than they held. `gave_up`: the run is over, stop waiting."""
         tokens_in = estimate_tokens(payload_bytes)
         money = self.price.worst(tokens_in, max_output_tokens) if self.price else 0.0
         with self._lock:
-            over_tokens = self.max_tokens is not None and (
-                self._charged_tokens + self._held_tokens + tokens_in + max_output_tokens
-                > self.max_tokens
-            )
-            over_usd = self.max_usd is not None and (
-                self._charged_usd + self._held_usd + money > self.max_usd
-            )
-            if self._stopped or over_tokens or over_usd:
-                self._stopped = True
+            while not self._stopped and not self._fits(tokens_in + max_output_tokens, money):
+                if self._held_tokens == 0 and self._held_usd <= 0:
+                    self._stopped = True  # nothing in flight will free room: stop asking
+                    break
+                if gave_up():
+                    raise CostLimitReached(COST_LIMIT)
+                self._lock.wait(0.5)
+            if self._stopped:
                 raise CostLimitReached(COST_LIMIT)
             self._held_tokens += tokens_in + max_output_tokens
             self._held_usd += money
             self.attempts += 1
         return Ticket(tokens_in, max_output_tokens, money)
+
+    def _fits(self, tokens: int, money: float) -> bool:
+        over_tokens = self.max_tokens is not None and (
+            self._charged_tokens + self._held_tokens + tokens > self.max_tokens
+        )
+        over_usd = self.max_usd is not None and (
+            self._charged_usd + self._held_usd + money > self.max_usd
+        )
+        return not (over_tokens or over_usd)
 
     def settle(self, ticket: Ticket, usage: Usage | None) -> None:
         """Release `ticket` and count what the attempt spent: the reported usage, or, when
@@ -195,6 +210,7 @@ class Meter:
             self._charged_usd += spent_usd
             if usage is not None:
                 self._spent = self._spent + usage
+            self._lock.notify_all()
 
 
 def meter_for(max_tokens: int | None, max_usd: float | None, prices: Prices, model: str) -> Meter:

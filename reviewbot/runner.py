@@ -263,7 +263,7 @@ class Runner:
             read = self._s.timeout if left is None else min(self._s.timeout, left)
             delay: float | None = None
             try:
-                resp = self._post(client, payload, out_tokens, read)
+                resp = self._post(client, payload, out_tokens, read, stop)
             except CostLimitReached:
                 return _Failure(COST_LIMIT)
             except httpx.ConnectError as exc:
@@ -299,11 +299,18 @@ class Runner:
         return _Failure(f"{last}; gave up after {attempts} attempts")
 
     def _post(
-        self, client: httpx.Client, payload: bytes, out_tokens: int, read: float
+        self,
+        client: httpx.Client,
+        payload: bytes,
+        out_tokens: int,
+        read: float,
+        stop: threading.Event,
     ) -> httpx.Response:
         """One attempt, within the run's cap: its worst case is reserved before it is sent
         (CostLimitReached when it would not fit) and what it spent is recorded after."""
-        ticket = self.meter.reserve(len(payload), out_tokens or self._s.max_output_tokens)
+        ticket = self.meter.reserve(
+            len(payload), out_tokens or self._s.max_output_tokens, stop.is_set
+        )
         spent: Usage | None = None
         try:
             resp = client.post(

@@ -4,16 +4,26 @@ review part and in verification (a partial review, said), retry storms, the dry-
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import httpx
 import pytest
 
 from reviewbot.config import Config
-from reviewbot.cost import COST_LIMIT, CostLimitReached, Meter, Price, estimate_tokens, meter_for
+from reviewbot.cost import (
+    COST_LIMIT,
+    CostLimitReached,
+    Meter,
+    Price,
+    Ticket,
+    estimate_tokens,
+    meter_for,
+)
 from reviewbot.errors import ConfigError
 from reviewbot.formats import as_json
 from reviewbot.llm import client_for
+from reviewbot.model import Usage
 from reviewbot.render import review_body, step_summary
 from reviewbot.responses import ResponsesCodec
 from reviewbot.review import prepare, run_review
@@ -119,13 +129,22 @@ def worst(model: Runner, cfg: Config, part: int) -> int:
 def test_the_meter_reserves_the_worst_case_and_stops_for_good() -> None:
     meter = Meter(max_tokens=10_000)
     a = meter.reserve(3_200, 4_000)  # 1,000 in + 4,000 out held
+    got: list[Ticket] = []
+    # 5,000 held + 6,001 > 10,000: it waits for the attempt in flight instead of stopping
+    waiter = threading.Thread(target=lambda: got.append(meter.reserve(3_200, 5_001)))
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive() and not meter.stopped
+    meter.settle(a, Usage(input_tokens=1_000, output_tokens=500))  # it spent 1,500
+    waiter.join(5)
+    assert len(got) == 1 and meter.tokens == 1_500
+    meter.settle(got[0], None)  # failed: its input (1,000) counts as sent
+    assert meter.tokens == 2_500
     with pytest.raises(CostLimitReached, match=COST_LIMIT):
-        meter.reserve(3_200, 5_001)  # 5,000 held + 6,001 > 10,000: reservations in flight count
+        meter.reserve(3_200, 6_501)  # nothing in flight: 2,500 + 7,501 does not fit
     assert meter.stopped
     with pytest.raises(CostLimitReached):
         meter.reserve(1, 16)  # once stopped, the run asks no more
-    meter.settle(a, None)  # failed: its input counts as sent
-    assert meter.tokens == 1_000
     with pytest.raises(ConfigError, match="needs the price of 'm'"):
         meter_for(None, 1.0, (), "m")
 
