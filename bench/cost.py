@@ -10,8 +10,9 @@ three (reasoning included), for reviews and verification alike.
 
 1. Verification overhead: tokens with `verify: true` over tokens without (goal: at most +30%).
 2. Retry storms: the same PRs with 429 and 503 on half the requests (every other one) and a
-   token cap at half of the run's uncapped total; the endpoint counts everything it was sent
-   and answered (failed attempts included). Goal: total <= cap + one request's worst case.
+   token cap of one request's worst case plus the run's uncapped total; the endpoint counts
+   everything it was sent and answered (failed attempts included). Goal: total <= cap + one
+   request's worst case.
 
 Run: `.venv/bin/python bench/cost.py [--commits N] [--findings K]`
 """
@@ -183,15 +184,19 @@ def main() -> None:
         review(diff, base, uncapped)
         if not uncapped.requests:
             continue
-        cap = max(1, uncapped.total // 2)
         storm = Scripted(args.findings, storm=True)
+        prepared = prepare(diff, base)
+        one = max(
+            estimate_tokens(len(json.dumps(runner(base, storm).body(r)).encode()))
+            + base.max_output_tokens
+            for r in prepared.requests
+        )
+        # Room for the first request's worst case and for what the run spends uncapped
+        # (a cap below one request's worst case lets nothing out at all).
+        cap = one + uncapped.total
         cfg = Config(**{**_fields(base), "max_tokens_per_run": cap})
         model = runner(cfg, storm)
         prepared = prepare(diff, cfg)
-        one = max(
-            estimate_tokens(len(json.dumps(model.body(r)).encode())) + cfg.max_output_tokens
-            for r in prepared.requests
-        )
         run_review(prepared, cfg, model)
         storms += 1
         worst = storm.total - cap

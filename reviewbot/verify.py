@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 BATCH = 10  # findings per verification request
 VERDICTS = ("keep", "drop", "downgrade")
-CODE_LINES = 120  # most lines of cited code shown per finding
+CODE_LINES = 60  # most lines of one hunk shown around the lines its findings cite
 BODY_CHARS = 3_000  # of a finding's body and suggestion
 REASON_CHARS = 300
 
@@ -39,14 +39,10 @@ def verify_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "id": {"type": "integer", "description": "The finding's id as given."},
+            "id": {"type": "integer"},
             "verdict": {"type": "string", "enum": list(VERDICTS)},
-            "severity": {
-                "type": ["string", "null"],
-                "enum": [*SEVERITIES, None],
-                "description": "With `downgrade`: the lower severity; otherwise null.",
-            },
-            "reason": {"type": "string", "description": "One line: why."},
+            "severity": {"type": ["string", "null"], "enum": [*SEVERITIES, None]},
+            "reason": {"type": "string"},
         },
         "required": ["id", "verdict", "severity", "reason"],
     }
@@ -114,26 +110,38 @@ def cited_code(f: FileDiff | None, finding: Finding) -> str:
     hunk = _hunk_of(f, finding)
     if hunk is None:
         return f"(line {finding.line} ({finding.side}) is not in the diff of {f.path})"
+    return hunk_text(hunk, [finding])
+
+
+def _cited(finding: Finding) -> set[tuple[str, int]]:
     first = finding.start_line or finding.line
-    cited = range(min(first, finding.line), max(first, finding.line) + 1)
+    return {
+        (finding.side, n) for n in range(min(first, finding.line), max(first, finding.line) + 1)
+    }
+
+
+def hunk_text(hunk: Hunk, findings: Sequence[Finding]) -> str:
+    """One hunk as the review showed it, the lines any of `findings` cite marked `>>`, cut to
+    CODE_LINES around them."""
+    cited = set().union(*(_cited(f) for f in findings))
     scope = "S" if hunk.context_side == RIGHT else "SL"
-    rows: list[str] = []
+    rows: list[tuple[bool, str]] = []
     for n, text in hunk.before:
-        rows.append(f"   {scope}{n}   {text}" if n else "   …")
+        rows.append(((hunk.context_side, n) in cited, f"{scope}{n}   {text}" if n else "…"))
     for ln in hunk.lines:
         deleted = ln.kind == "-"
-        num = ln.old if deleted else ln.new
         label = f"L{ln.old} -" if deleted else f"R{ln.new} {ln.kind}"
-        side = "LEFT" if deleted else RIGHT
-        hit = num is not None and num in cited and (side == finding.side or ln.kind == " ")
-        rows.append(f"{'>> ' if hit else '   '}{label} {ln.text}")
+        hit = (("LEFT", ln.old) in cited) if deleted else ((RIGHT, ln.new) in cited)
+        hit = hit or (ln.kind == " " and ("LEFT", ln.old) in cited)
+        rows.append((hit, f"{label} {ln.text}"))
     for n, text in hunk.after:
-        rows.append(f"   {scope}{n}   {text}" if n else "   …")
-    if len(rows) > CODE_LINES:  # keep the rows around the cited lines
-        at = next((i for i, r in enumerate(rows) if r.startswith(">>")), 0)
-        start = max(0, min(at - CODE_LINES // 2, len(rows) - CODE_LINES))
-        rows = ["   …"] * (start > 0) + rows[start : start + CODE_LINES]
-    return "\n".join(rows)
+        rows.append(((hunk.context_side, n) in cited, f"{scope}{n}   {text}" if n else "…"))
+    hits = [i for i, (hit, _) in enumerate(rows) if hit] or [0]
+    # Most of the window before the cited lines: what leads up to a line explains it.
+    start = max(0, min(hits[0] - CODE_LINES * 2 // 3, len(rows) - CODE_LINES))
+    stop = max(start + CODE_LINES, hits[-1] + 5)
+    shown = [f"{'>> ' if hit else '   '}{text}" for hit, text in rows[start:stop]]
+    return "\n".join(["   …"] * (start > 0) + shown + ["   …"] * (stop < len(rows)))
 
 
 def _hunk_of(f: FileDiff, finding: Finding) -> Hunk | None:
@@ -161,26 +169,43 @@ def requests_for(
     batch: int = BATCH,
     secrets: Sequence[str] = (),
 ) -> list[tuple[tuple[Finding, ...], ModelRequest]]:
-    """One verification request per batch of findings (ids 1..n within a batch). A secret
-    the model echoed into a finding is not sent back (it would land in the endpoint's logs)."""
+    """One verification request per batch of findings (ids 1..n within a batch). Findings in
+    the same hunk share one code block. A secret the model echoed into a finding is not sent
+    back (it would land in the endpoint's logs)."""
     instructions = renderer.render_template("verify_instructions.j2")
     out = []
     for start in range(0, len(findings), batch):
         group = tuple(findings[start : start + batch])
-        shown = [
-            {
-                "id": i,
-                "path": f.path or "(no path)",
-                "where": _where(f),
-                "severity": f.severity,
-                "title": f.title,
-                "body": f.body[:BODY_CHARS],
-                "suggestion": (f.suggestion or "")[:BODY_CHARS],
-                "code": cited_code(files.get(f.path), f),
-            }
-            for i, f in enumerate(group, 1)
+        hunks: dict[tuple[str, int], tuple[Hunk, list[Finding]]] = {}
+        shown = []
+        for i, f in enumerate(group, 1):
+            fd = files.get(f.path)
+            hunk = _hunk_of(fd, f) if fd is not None else None
+            if hunk is not None:
+                hunks.setdefault((f.path, hunk.index), (hunk, []))[1].append(f)
+                block = list(hunks).index((f.path, hunk.index)) + 1
+                code = f"code block {block}"
+            else:
+                code = cited_code(fd, f)
+            shown.append(
+                {
+                    "id": i,
+                    "path": f.path or "(no path)",
+                    "where": _where(f),
+                    "severity": f.severity,
+                    "title": f.title,
+                    "body": f.body[:BODY_CHARS],
+                    "suggestion": (f.suggestion or "")[:BODY_CHARS],
+                    "code": code,
+                }
+            )
+        blocks = [
+            {"n": n, "path": path, "text": hunk_text(hunk, cited)}
+            for n, ((path, _), (hunk, cited)) in enumerate(hunks.items(), 1)
         ]
-        text = renderer.render_template("verify_input.j2", nonce=_nonce(shown), findings=shown)
+        text = renderer.render_template(
+            "verify_input.j2", nonce=_nonce([*shown, *blocks]), findings=shown, blocks=blocks
+        )
         for secret in (s for s in secrets if len(s) >= 8):
             text = text.replace(secret, "***")
         out.append((group, ModelRequest.ask(instructions, text, VERIFY_OUTPUT)))
