@@ -97,7 +97,7 @@ class Scripted:
                     for i in ids
                 ]
             }
-        findings = []
+        findings: list[dict[str, Any]] = []
         for block in text.split("\nFILE: ")[1:]:
             path = block.split(" (", 1)[0]
             for line in ADDED.findall(block)[: self.findings - len(findings)]:
