@@ -257,3 +257,11 @@ def test_the_action_posts_a_partial_review_at_the_token_cap(
     assert "**Stopped at the cost limit**" in review["body"] and len(review["comments"]) == 1
     assert "Stopped at the cost limit" in r.summary
     assert "Review: 30,000 in" in r.summary
+
+
+def test_the_actions_dry_run_prints_the_estimate(act: Act) -> None:  # noqa: F811
+    r = act("dry_run", "pull_request", payload("pull_request.opened.json"), dry_run="true")
+    assert r.code == 0, r.out
+    estimate = "Estimate: 1 review request(s) + up to 1 verification, ~"
+    assert estimate in r.out and estimate in r.summary
+    assert "at most 64,000 output tokens (retries not counted)" in r.out
