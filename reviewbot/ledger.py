@@ -147,10 +147,9 @@ def summary_lines(result: ReviewResult, config_model: str = "") -> list[str]:
 
 
 def phase_lines(c: Checked) -> list[str]:
-    lines = []
-    for name, u in c.phases:
-        if u.requests or name == "review":
-            lines.append(f"{name.capitalize()}: {_usage(u)}")
+    """`Usage by phase: review …; verification …` and, when priced, `Cost: $N.NN`."""
+    phases = [f"{name} {_usage(u)}" for name, u in c.phases if u.requests or name == "review"]
+    lines = [f"Usage by phase: {'; '.join(phases)}"] if phases else []
     if c.usd is not None:
         lines.append(f"Cost: {usd(c.usd)}")
     return lines

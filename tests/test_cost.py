@@ -185,6 +185,8 @@ def test_a_money_cap_reached_at_verification_posts_the_review_unverified() -> No
     )
     doc = json.loads(as_json(result))
     assert doc["stopped_at_cost_limit"] is True and doc["usd"] > 0
+    summary = "\n".join(step_summary(result, 2, "a" * 40, [], ""))
+    assert f"- Cost: ${doc['usd']:.2f}" in summary and "Stopped at the cost limit" in summary
     assert doc["phases"]["review"]["requests"] == 1
 
 
@@ -256,7 +258,7 @@ def test_the_action_posts_a_partial_review_at_the_token_cap(
     [review] = r.review_posts()
     assert "**Stopped at the cost limit**" in review["body"] and len(review["comments"]) == 1
     assert "Stopped at the cost limit" in r.summary
-    assert "Review: 30,000 in" in r.summary
+    assert "Usage by phase: review 30,000 in" in r.summary
 
 
 def test_the_actions_dry_run_prints_the_estimate(act: Act) -> None:  # noqa: F811

@@ -108,7 +108,7 @@ def test_keep_drop_and_downgrade_are_applied_and_the_dropped_one_is_listed() -> 
         "`src/db.py:4` Not a bug at all: dropped by verification: The cited line only logs."
         in summary
     )
-    assert "Verification: 300 in (0 cached), 40 out, 1 request(s)" in summary
+    assert "; verification 300 in (0 cached), 40 out, 1 request(s)" in summary
     doc = json.loads(as_json(result))
     by_title = {f["title"]: f for f in doc["findings"]}
     assert by_title["Off by one"]["verified"] is True
