@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from reviewbot.cost import COST_LIMIT, price_for
 from reviewbot.diff import RIGHT, FileDiff, Hunk
+from reviewbot.errors import LLMError
 from reviewbot.findings import SEVERITIES, SEVERITY_RANK, Finding, MalformedOutput
-from reviewbot.model import Model, ModelRequest, OutputSchema, Usage
+from reviewbot.model import Model, ModelReply, ModelRequest, OutputSchema, Usage
 from reviewbot.prompts import PromptRenderer
 
 if TYPE_CHECKING:
@@ -285,7 +286,11 @@ def verify(
     batches = requests_for(findings, files, renderer, secrets=secrets)
     if not batches:
         return list(findings), Checked(enabled=True)
-    replies = model.run([req for _, req in batches], None, deadline)
+    try:
+        replies = model.run([req for _, req in batches], None, deadline)
+    except LLMError as exc:  # the review is done: a verifier that cannot be reached loses nothing
+        failed = ModelReply(None, Usage(), str(exc))
+        replies = [failed] * len(batches)
     posted: list[Finding] = []
     withheld: list[Withheld] = []
     kept: set[Key] = set()

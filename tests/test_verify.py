@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import httpx
 
 from reviewbot.config import Config
+from reviewbot.errors import LLMError
 from reviewbot.formats import as_json
 from reviewbot.llm import client_for
 from reviewbot.model import ModelReply, ModelRequest, Usage
@@ -139,6 +140,17 @@ def test_a_failed_verifier_leaves_the_findings_as_they_were_and_says_so() -> Non
     doc = json.loads(as_json(result))
     assert doc["verification"]["unverified"] == 3
     assert {f["verified"] for f in doc["findings"]} == {None}
+
+
+def test_a_verifier_that_stops_the_run_loses_none_of_the_review() -> None:
+    def unreachable(_req: ModelRequest) -> ModelReply:
+        raise LLMError("cannot reach the model endpoint https://x/v1/responses: refused")
+
+    _, result = review(Scripted(FINDINGS, unreachable))
+    assert len(result.placed) == 3 and result.status == "reviewed"
+    assert "Verification of 3 finding(s) failed (cannot reach the model endpoint" in review_body(
+        result, "m"
+    )
 
 
 def test_malformed_verifier_output_is_asked_again_then_the_findings_stay() -> None:
