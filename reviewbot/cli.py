@@ -130,15 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="check each finding with a second request before printing it (default on); "
         "dropped findings are listed with the reason",
     )
-    r.add_argument(
-        "--max-tokens-per-run", type=int, metavar="N", help="stop asking past N tokens in all"
-    )
-    r.add_argument(
-        "--max-usd-per-run",
-        type=float,
-        metavar="USD",
-        help="stop asking past this many US$ (needs `prices` for the model in --config)",
-    )
+    r.add_argument("--max-tokens-per-run", type=int, metavar="N", help="a cap on all tokens")
+    r.add_argument("--max-usd-per-run", type=float, metavar="USD", help="a cap (needs prices)")
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
     r.add_argument("--max-request-tokens", type=int, help="diff tokens per request (48000)")
@@ -294,19 +287,9 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     for note in notes:
         print(redact(f"reviewbot: {note}"), file=sys.stderr)
     if args.dry_run:
-        import json
+        from reviewbot.ledger import dry_run
 
-        from reviewbot.formats import plan_json, plan_text
-        from reviewbot.ledger import estimate
-
-        cost = estimate(prepared, config)
-        if args.format == "json":
-            doc = json.loads(plan_json(prepared)) | {"estimate": cost.as_json()}
-            plan = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        else:
-            head, _, rest = plan_text(prepared).partition("\n")
-            plan = f"{head}\n# {cost.line()}\n{rest}"
-        _write(args.output, plan, redact)
+        _write(args.output, dry_run(prepared, config, args.format == "json"), redact)
         return 0
     result = run_review(prepared, config, _model(config, args.sample_response), _progress())
     from reviewbot.render import problem_text

@@ -96,6 +96,18 @@ def estimate(prepared: Prepared, config: Config) -> Estimate:
     return Estimate(n, checks, total, cached, out, money, cap)
 
 
+def dry_run(prepared: Prepared, config: Config, as_json: bool) -> str:
+    """`reviewbot review --dry-run`: the plan and prompts with the estimate (JSON: `estimate`)."""
+    from reviewbot.formats import plan_json, plan_text
+
+    cost = estimate(prepared, config)
+    if as_json:
+        doc = json.loads(plan_json(prepared)) | {"estimate": cost.as_json()}
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    head, _, rest = plan_text(prepared).partition("\n")
+    return f"{head}\n# {cost.line()}\n{rest}"
+
+
 def _cached(prefix: int) -> int:
     return 0 if prefix < CACHE_MIN else prefix - prefix % CACHE_STEP
 
