@@ -130,8 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="check each finding with a second request before printing it (default on); "
         "dropped findings are listed with the reason",
     )
-    r.add_argument("--max-tokens-per-run", type=int, metavar="N", help="a cap on all tokens")
-    r.add_argument("--max-usd-per-run", type=float, metavar="USD", help="a cap (needs prices)")
+    r.add_argument(
+        "--max-tokens-per-run", type=int, metavar="N", help="stop before N tokens in all"
+    )
+    r.add_argument(
+        "--max-usd-per-run", type=float, metavar="USD", help="the same in US$ (prices in --config)"
+    )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
     r.add_argument("--max-request-tokens", type=int, help="diff tokens per request (48000)")
