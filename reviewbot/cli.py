@@ -129,6 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
         "repository (--git, --staged, --pr); diff: hunks only; agent: the model reads "
         "and searches the reviewed revision with bounded tool calls (--git, --staged)",
     )
+    r.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check each finding with a second request before printing it (default on); "
+        "dropped findings are listed with the reason",
+    )
+    r.add_argument(
+        "--max-tokens-per-run", type=int, metavar="N", help="stop before N tokens in all"
+    )
+    r.add_argument(
+        "--max-usd-per-run", type=float, metavar="USD", help="the same in US$ (prices in --config)"
+    )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
     r.add_argument("--max-request-tokens", type=int, help="diff tokens per request (48000)")
@@ -240,6 +253,9 @@ def cli_settings(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, 
         "max_total_tokens": args.max_total_tokens,
         "timeout_minutes": args.timeout_minutes,
         "context": args.context,
+        "verify": getattr(args, "verify", None),
+        "max_tokens_per_run": getattr(args, "max_tokens_per_run", None),
+        "max_usd_per_run": getattr(args, "max_usd_per_run", None),
         "api_key": env.get(KEY_ENV, "").strip() or None,
     }
 
@@ -281,6 +297,11 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
     agent, config, agent_note = cli_agent(source.config, args.git, args.staged, bool(args.pr))
     if agent_note:
         say(f"reviewbot: {agent_note}", redact)
+    if args.sample_response is not None and config.verify:  # a saved answer checks nothing
+        from dataclasses import replace
+
+        config = replace(config, verify=False)
+        say("reviewbot: verification is off with --sample-response", redact)
     try:
         prepared = prepare_from(
             source.repo, source.diff, config, source.text, missing=source.missing
@@ -293,12 +314,15 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
     for note in notes:
         say(f"reviewbot: {note}", redact)
     if args.dry_run:
-        from reviewbot.formats import plan_json, plan_text
+        from reviewbot.ledger import dry_run
 
-        if args.format == "json":
-            _write(args.output, plan_json(prepared), redact)
-        else:  # the prompts hold the PR's own text
-            _write(args.output, plan_text(prepared), redact, _in_actions(env))
+        as_json = args.format == "json"
+        _write(
+            args.output,
+            dry_run(prepared, config, as_json),
+            redact,
+            not as_json and _in_actions(env),
+        )
         return 0
     model = _model(config, args.sample_response)
     model = agent.wrap(model, config) if agent else model

@@ -8,7 +8,7 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from reviewbot import __version__
+from reviewbot import __version__, ledger
 from reviewbot.anchor import Placed
 from reviewbot.diff import RIGHT, Skipped
 from reviewbot.findings import SEVERITIES
@@ -55,6 +55,7 @@ def as_json(result: ReviewResult) -> str:
             "code": f.code,
             "suggestion": f.suggestion,
             "anchored": p.inline,
+            **ledger.finding_fields(result.checked, f),
         }
         if not p.inline:
             item["reason"] = p.reason
@@ -62,6 +63,7 @@ def as_json(result: ReviewResult) -> str:
             if item[key] != model_value:
                 item[f"model_{key}"] = model_value
         findings.append(item)
+    findings += ledger.withheld_json(result.checked)  # not posted: `verified: false`, reason
     doc = {
         "status": result.status,
         "summary": result.summary,
@@ -85,6 +87,7 @@ def as_json(result: ReviewResult) -> str:
             "cached_tokens": result.usage.cached_tokens,
             "requests": result.usage.requests,
         },
+        **ledger.json_fields(result),
     }
     return dumps(doc)
 

@@ -109,6 +109,8 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
 ) -> None:
     env = {"GITHUB_TOKEN": FAKE_TOKEN, "REVIEWBOT_API_KEY": FAKE_KEY}
     fake_responses.default = (200, {}, responses_body({"summary": "Typo.", "findings": [TYPO]}))
+    keep = {"id": 1, "verdict": "keep", "severity": None, "reason": "It is misspelled."}
+    fake_responses.by_content["finding_verdicts"] = (200, {}, responses_body({"verdicts": [keep]}))
     code, out, err = review_pr(
         "opened",
         "https://github.com/Codertocat/Hello-World/pull/2",
@@ -128,7 +130,8 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
         ("GET", "/pulls/2"),
         ("POST", "https://api.github.com/graphql"),
     ]
-    [(_, _, body)] = fake_responses.seen
+    [(_, _, body), (_, _, verification)] = fake_responses.seen  # the review, then its check
+    assert b"Greeting is misspelled" in verification
     request = json.loads(body)
     # The base branch's config, the PR's own words as untrusted data, the scope from the head
     # and the guidance from the base: what the Action sends.
