@@ -115,7 +115,8 @@ def _run(
     pr = gh.pull(trigger.pr_number)
     if skip := gate.open_pull(pr):
         return _skipped(skip)
-    priors = Us(gh).prior_reviews(gh.reviews(pr.number))
+    listed = gh.reviews(pr.number)
+    priors = Us(gh).prior_reviews(listed)
     if skip := gate.not_reviewed_yet(trigger, pr, priors, phrase):
         return _skipped(skip)
     config = _config(gh, inputs, pr.base_ref, pr.base_sha)
@@ -123,7 +124,9 @@ def _run(
     if isinstance(decision, gate.Skip):
         return _skipped(decision)
     model = make_model(decision.config, "review")
-    return review_pull_request(_the_run(inputs, decision.config, gh, model), pr, decision)
+    seen = [r.url for r in listed]  # a failed POST landed only if a new review is there
+    run = _the_run(inputs, decision.config, gh, model)
+    return review_pull_request(run, pr, decision, seen)
 
 
 def _answer(

@@ -9,6 +9,7 @@ the real adapters, a dry run and fakes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 from reviewbot import render
@@ -30,8 +31,11 @@ from reviewbot.walkthrough_flow import keep_walkthrough
 logger = logging.getLogger(__name__)
 
 
-def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
-    """Review `pr` as `go` says and publish one review."""
+def review_pull_request(
+    run: Run, pr: PullInfo, go: Go, seen: Collection[str] | None = None
+) -> Outcome:
+    """Review `pr` as `go` says and publish one review. `seen`: the URLs of the reviews the PR
+    had when the run listed them (the gate's read); None: they are listed before posting."""
     gh, config = run.github, run.config
     fetched = gh.diff(pr.number)
     notes: list[str] = []
@@ -86,7 +90,9 @@ def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
     # This head's findings first, then earlier ones, so a cap drops the oldest.
     fps = [fingerprint(f) for f in result.findings] + sorted(go.posted)
     mark = review_marker(pr.head_sha, fps)
-    url = _publish(run, pr, result, notes, mark)
+    if seen is None:
+        seen = [r.url for r in gh.reviews(pr.number)]
+    url = _publish(run, pr, result, notes, mark, frozenset(seen))
     if config.walkthrough:  # its line goes to the step summary (the review is posted already)
         incremental = scope is not None
         resolved = len(settled.resolved)
@@ -117,15 +123,33 @@ def _history(run: Run, number: int, notes: list[str]) -> History | None:
         return None
 
 
-def _publish(run: Run, pr: PullInfo, result: ReviewResult, notes: list[str], mark: str) -> str:
+def _publish(
+    run: Run,
+    pr: PullInfo,
+    result: ReviewResult,
+    notes: list[str],
+    mark: str,
+    seen: frozenset[str],
+) -> str:
     """The review, through the run's publisher; anchors GitHub refuses go to the body."""
     redact, model = run.redact, run.config.model
 
     def body_of(r: ReviewResult) -> str:
         return redact(render.review_body(r, model, notes, mark))
 
-    def landed() -> str | None:  # after a failed POST: is our review of this head there?
-        return run.us.review_at(run.github.reviews(pr.number), pr.head_sha)
+    def landed_as(body: str) -> Callable[[], str | None]:
+        def landed() -> str | None:
+            """After a failed POST: is THIS review there? Only one of ours that was not
+            there before (a `/review full` of a reviewed head has an older one) and that
+            ends with the marker that was sent (this head, these findings)."""
+            for r in run.github.reviews(pr.number):
+                if r.url in seen or _last_line(r.body) != _last_line(body):
+                    continue
+                if run.us.wrote(r.author, r.body):
+                    return r.url or "posted"
+            return None
+
+        return landed
 
     comments = [
         InlineComment(
@@ -139,11 +163,17 @@ def _publish(run: Run, pr: PullInfo, result: ReviewResult, notes: list[str], mar
     ]
     publish = run.publisher.review
     try:
-        return publish(pr.number, pr.head_sha, body_of(result), comments, landed)
+        body = body_of(result)
+        return publish(pr.number, pr.head_sha, body, comments, landed_as(body))
     except ReviewRejected as exc:
         logger.warning("%s; posting the comments in the review body instead", exc)
         moved = tuple(
             in_body(c.finding, f"GitHub did not accept it inline: {exc}") for c in result.comments
         )
         fallback = replace(result, placed=moved + result.notes)
-        return publish(pr.number, pr.head_sha, body_of(fallback), [], landed)
+        body = body_of(fallback)
+        return publish(pr.number, pr.head_sha, body, [], landed_as(body))
+
+
+def _last_line(text: str) -> str:
+    return text.rstrip().rsplit("\n", 1)[-1].strip()

@@ -592,6 +592,36 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# `/review full` of a reviewed head: the older review of this head (same marker) is no proof
+# that a failed POST landed; only a new review with the marker sent is.
+NEW_REVIEW_ID = 2_390_000_082
+
+
+def review_full_502(landed: bool) -> list[dict[str, Any]]:
+    earlier = bot_review(HEAD, [TYPO_FP])
+    new = {
+        **earlier,
+        "id": NEW_REVIEW_ID,
+        "node_id": "PRR_2",
+        "html_url": earlier["html_url"].replace(str(EARLIER_REVIEW_ID), str(NEW_REVIEW_ID)),
+    }
+    listed = [earlier, new] if landed else [earlier]
+    return [
+        permission("write"),
+        gh("POST", f"/issues/comments/{COMMAND_ID}/reactions", 201, {"id": 1, "content": "eyes"}),
+        *reads(reviews=[earlier]),
+        diff(),
+        review_reply(TYPO),
+        gh("POST", "/pulls/2/reviews", 502, {"message": "Server Error"}),
+        gh("GET", "/pulls/2/reviews", 200, listed, query="?page=1&per_page=100"),
+        *([] if landed else [post_review()]),
+    ]
+
+
+SCENARIOS["review_full_502_lost"] = review_full_502(landed=False)
+SCENARIOS["review_full_502_landed"] = review_full_502(landed=True)
+
+
 SCENARIOS.update(
     {
         # A personal access token: our own reviews are `type: User`; GET /user says who we are.
@@ -1430,7 +1460,8 @@ def with_walkthrough(name: str, interactions: list[dict[str, Any]]) -> list[dict
         and i["response"]["status"]["code"] == 200
         for i in interactions
     )
-    if not (posted or name == "post_applied_despite_502") or name in OWN_WALKTHROUGH:
+    landed = name in ("post_applied_despite_502", "review_full_502_landed")
+    if not (posted or landed) or name in OWN_WALKTHROUGH:
         return interactions
     return [*interactions, walkthrough_written()]
 

@@ -500,6 +500,22 @@ def test_review_post_that_landed_despite_a_502_is_not_posted_twice(act: Act) -> 
     assert r.outputs["review_url"].endswith(f"#pullrequestreview-{mc.EARLIER_REVIEW_ID}")
 
 
+def test_review_full_and_a_502_never_takes_the_older_review_for_the_new_one(act: Act) -> None:
+    # the head was reviewed before; `/review full` reviews it again and the POST answers 502
+    lost = act("review_full_502_lost", "issue_comment", comment_payload("/review full"))
+    assert lost.code == 0, lost.out
+    # the older review (same head, same marker) is not taken for this one: sent again
+    assert lost.github.count("POST /pulls/2/reviews") == 2
+    assert lost.outputs["review_url"].endswith("#pullrequestreview-2390000081")
+
+
+def test_review_full_and_a_502_that_landed_is_not_posted_twice(act: Act) -> None:
+    landed = act("review_full_502_landed", "issue_comment", comment_payload("/review full"))
+    assert landed.code == 0, landed.out
+    assert landed.github.count("POST /pulls/2/reviews") == 1
+    assert landed.outputs["review_url"].endswith(f"#pullrequestreview-{mc.NEW_REVIEW_ID}")
+
+
 def test_a_marker_in_a_humans_review_is_not_trusted(act: Act) -> None:
     r = act("spoofed_marker", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out

@@ -169,3 +169,30 @@ def test_an_apps_own_bot_login_is_confirmed_and_trusted() -> None:
     who = Who("github-actions[bot]", "my-app[bot]")  # assumed, then GitHub says otherwise
     assert Us(who).wrote("my-app[bot]", MARKED)
     assert not Us(Who("github-actions[bot]", "github-actions[bot]")).wrote("my-app[bot]", MARKED)
+
+
+def test_after_a_502_on_a_create_it_waits_before_looking_and_looks_before_sending_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from github import GithubException
+
+    from reviewbot.github_http import FixedToken, GitHubHttp
+
+    events: list[str] = []
+
+    def send(self: GitHubHttp, method: str, *args: Any) -> Any:
+        events.append(method)
+        if len(events) == 1:
+            raise GithubException(502, {"message": "Server Error"}, {})
+        return {"html_url": "new"}
+
+    monkeypatch.setattr(GitHubHttp, "_send", send)
+    http = GitHubHttp(FixedToken("t"), "o/r", sleep=lambda s: events.append(f"sleep {s:g}"))
+
+    def landed() -> None:
+        events.append("check")
+
+    data = http.request("POST", "/x", "post the review", body={}, landed=landed)
+    assert data == {"html_url": "new"}
+    # a slow 502 (GitHub still creating it) is looked for only after the backoff
+    assert [e.split()[0] for e in events] == ["POST", "sleep", "check", "POST"]
