@@ -202,6 +202,12 @@ def published_shape(method: str, path: str, body: Any) -> Any:
         filled["commits"] = filled["commits"][: body.get("total_commits", 1)]
     if key.endswith("/files"):
         filled = [_drop_absent(f, o) for f, o in zip(filled, body, strict=True)]
+    if EXAMPLE_OF[key] == "pull-request-review-comment":  # a thread's first comment replies
+        items = filled if isinstance(filled, list) else [filled]  # to nothing
+        ours = body if isinstance(body, list) else [body]
+        for f, o in zip(items, ours, strict=True):
+            if "in_reply_to_id" not in o:
+                f.pop("in_reply_to_id", None)
     if key.endswith("/contents/{path}") and body.get("type") == "submodule":
         filled = {k: v for k, v in filled.items() if k not in ("encoding", "content")}
     return filled
@@ -1424,6 +1430,39 @@ SCENARIOS["reply_budget_race"] = [
     thread_reads(BOT_COMMENT, BOT_COMMENT, {**BOT_REPLY, "in_reply_to_id": ROOT_ID}, QUESTION)[2],
 ]
 # A personal access token: the event is the bot's own reply (a User's comment then).
+# Replies posted at once: each run counts, before its model call, the answers given AND the
+# older replies in the bot's threads still waiting for one (which other runs are answering).
+EARLIER_ANSWERED = review_comment(REPLY_ID - 40, "Why?", "Codertocat", "User", ROOT_ID)
+OUR_ANSWER = review_comment(
+    REPLY_ID - 30, "Because.\n<!-- reviewbot:v1 reply -->", "github-actions[bot]", "Bot", ROOT_ID
+)
+STILL_WAITING = review_comment(REPLY_ID - 20, "And this?", "Codertocat", "User", ROOT_ID)
+BY_A_READER = {  # reply_to (writers_and_author) lets no answer through for it: not counted
+    **review_comment(REPLY_ID - 10, "me too", "mallory", "User", ROOT_ID),
+    "author_association": "NONE",
+}
+BUSY_THREAD = (BOT_COMMENT, BOT_COMMENT, EARLIER_ANSWERED, OUR_ANSWER, STILL_WAITING, BY_A_READER)
+SCENARIOS["reply_budget_reserved"] = [
+    *thread_reads(*BUSY_THREAD, QUESTION, config=config_file("max_replies: 2\n")),
+    gh(
+        "POST",
+        f"/pulls/2/comments/{ROOT_ID}/replies",
+        201,
+        review_comment(2_360_000_997, "…", "github-actions[bot]", "Bot", ROOT_ID),
+    ),
+]
+SCENARIOS["reply_budget_room_left"] = [
+    *thread_reads(*BUSY_THREAD, QUESTION, config=config_file("max_replies: 3\n")),
+    reply_answer("It greets.", None),
+    thread_reads(*BUSY_THREAD, QUESTION)[2],
+    gh(
+        "POST",
+        f"/pulls/2/comments/{ROOT_ID}/replies",
+        201,
+        review_comment(2_360_000_996, "…", "github-actions[bot]", "Bot", ROOT_ID),
+    ),
+]
+
 SCENARIOS["pat_own_reply"] = [gh("GET", "/user", 200, PAT_USER)]
 # A GitHub App's installation token: its reviews are `<slug>[bot]`'s; `viewer` says so.
 SCENARIOS["app_token_rerun_same_head"] = [

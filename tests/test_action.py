@@ -1255,6 +1255,23 @@ def test_parallel_replies_recount_the_budget_before_posting(act: Act) -> None:
     assert "used up by other answers meanwhile (1 of 1)" in r.summary
 
 
+def test_replies_waiting_for_an_answer_take_the_budget_before_any_model_call(act: Act) -> None:
+    # max_replies 2: one answered, one older reply still waiting (another run is answering
+    # it); the reader's reply, which reply_to would not answer, does not count
+    r = act("reply_budget_reserved", "pull_request_review_comment", reply_payload())
+    assert r.code == 0, r.out
+    assert r.model_calls == 0
+    assert "(1 answered and 1 earlier replies waiting for an answer, of 2)" in r.summary
+    [post] = [s.json()["body"] for s in r.sent if s.line.endswith("/replies")]
+    assert "`max_replies: 2`" in post and post.endswith("<!-- reviewbot:v1 reply limit -->")
+
+
+def test_with_room_left_after_the_waiting_replies_the_reply_is_answered(act: Act) -> None:
+    r = act("reply_budget_room_left", "pull_request_review_comment", reply_payload())
+    assert r.code == 0, r.out
+    assert r.model_calls == 1 and len(sent_lines(r, "/replies")) == 1
+
+
 @pytest.mark.parametrize(("fail_on", "code"), [("critical", 0), ("major", 3)])
 def test_a_finding_outside_the_pr_does_not_trip_fail_on(act: Act, fail_on: str, code: int) -> None:
     r = act(
