@@ -12,6 +12,7 @@ from reviewbot.config import Config, resolve
 from reviewbot.conversation import answer_in_thread, who_may_talk
 from reviewbot.errors import ReviewbotError, UsageError
 from reviewbot.event import Ignore, Reply, read_event
+from reviewbot.filters import content_decided
 from reviewbot.inputs import Inputs, read_inputs, read_payload
 from reviewbot.kinds import Status
 from reviewbot.model import Model
@@ -57,12 +58,32 @@ def run_action(
     report.finish(outcome)  # failures were raised above; what is left is news, not an error
     report.command("notice", outcome.message)
     if inputs.fail_on is not None:  # a merge gate: the review is posted, then the job fails
+        if hidden := _hidden_by_content(outcome):
+            report.command(
+                "error",
+                f"nothing was reviewed: every changed file was skipped, {len(hidden)} by what "
+                f"the pull request's own content says (a generated-file header, very long "
+                f"lines): {', '.join(hidden[:10])}{' …' if len(hidden) > 10 else ''}; "
+                "list them under `include` (.github/reviewbot.yml or the include input) to "
+                "have them reviewed",
+            )
+            return 1
         limit = inputs.fail_on.rank
         worst = [s for s in outcome.severities if s.rank <= limit]
         if worst:
             report.command("error", f"{len(worst)} finding(s) at or above {inputs.fail_on}")
             return 3
     return 0
+
+
+def _hidden_by_content(outcome: Outcome) -> list[str]:
+    """When nothing was reviewed: the files skipped by a rule the PR's content decides. A
+    gate must not pass those (the PR could hide any file so); a PR of lock files or vendored
+    paths only (path rules) still passes."""
+    result = outcome.review.result if outcome.review is not None else None
+    if result is None or result.files_reviewed:
+        return []
+    return [s.path for s in result.skipped if content_decided(s.reason)]
 
 
 def _failed(report: Reporter, exc: ReviewbotError, fail_on_error: bool) -> int:

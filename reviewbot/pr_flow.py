@@ -17,10 +17,12 @@ from reviewbot.anchor import in_body
 from reviewbot.diff import parse_diff
 from reviewbot.errors import GitHubError, LLMError
 from reviewbot.filetexts import GitHubFiles
+from reviewbot.filters import content_decided
 from reviewbot.followthrough import changes_of, earlier, our_threads, settle, touched
 from reviewbot.gate import Go
 from reviewbot.kinds import Severity, Side, Status
 from reviewbot.markers import comment_marker, fingerprint, review_marker
+from reviewbot.markup import inline_code
 from reviewbot.outcome import Outcome, ReviewReport
 from reviewbot.prompts import PullRequestText
 from reviewbot.pulls import History, InlineComment, PullInfo, ReviewRejected
@@ -79,6 +81,13 @@ def review_pull_request(
         repeated = len(result.placed) - len(fresh)
         notes.append(f"{repeated} finding(s) already posted on an earlier commit are not repeated.")
     result = replace(result, placed=fresh)
+    if hidden := [s.path for s in result.skipped if content_decided(s.reason)]:
+        names = ", ".join(inline_code(p) for p in hidden[:10]) + (" …" if len(hidden) > 10 else "")
+        notes.append(
+            f"⚠️ {len(hidden)} file(s) not reviewed because their own content says so (a "
+            f"generated-file header, very long lines), which this pull request decides: "
+            f"{names}. List them under `include` to have them reviewed."
+        )
     report = ReviewReport(result, pr.number, pr.head_sha)
     if result.status == Status.SKIPPED and not fresh and not result.skipped:
         return Outcome(Status.SKIPPED, "no reviewable changes", notes=tuple(notes), review=report)

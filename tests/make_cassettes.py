@@ -762,6 +762,15 @@ SCENARIOS.update(
             ),
             post_review(),
         ],
+        # Every file is skipped by a path rule (a lock file): nothing the PR's content decides.
+        "only_lock_file": [
+            *reads(),
+            diff(
+                "diff --git a/package-lock.json b/package-lock.json\nindex 1111111..2222222 100644\n"
+                "--- a/package-lock.json\n+++ b/package-lock.json\n@@ -1 +1 @@\n-{}\n+{ }\n"
+            ),
+            post_review(),
+        ],
         # The model tries to smuggle workflow commands into a dry run's log.
         "dry_run_hostile": [
             *reads(),

@@ -775,6 +775,33 @@ def test_when_every_file_is_skipped_a_short_review_says_so(act: Act) -> None:
     assert r.outputs["status"] == "skipped"
 
 
+def test_a_gate_never_passes_a_pr_whose_own_content_hid_every_file(act: Act) -> None:
+    # one file skipped by its generated header (the PR wrote it), one lock file (a path rule)
+    r = act(
+        "only_skipped_files", "pull_request", payload("pull_request.opened.json"), fail_on="nit"
+    )
+    assert r.code == 1, r.out
+    [error] = [ln for ln in r.out.splitlines() if ln.startswith("::error::")]
+    assert "nothing was reviewed: every changed file was skipped, 1 by what" in error
+    assert "api/service.go" in error and "`include`" in error
+    assert "package-lock.json" not in error
+    [review] = r.review_posts()  # the review is still posted, and says why, loudly
+    assert (
+        "⚠️ 1 file(s) not reviewed because their own content says so (a generated-file header, "
+        "very long lines), which this pull request decides: `api/service.go`." in review["body"]
+    )
+    without_gate = act("only_skipped_files", "pull_request", payload("pull_request.opened.json"))
+    assert without_gate.code == 0, without_gate.out
+
+
+def test_a_gate_passes_a_pr_of_lock_files_only(act: Act) -> None:
+    r = act("only_lock_file", "pull_request", payload("pull_request.opened.json"), fail_on="nit")
+    assert r.code == 0, r.out
+    assert "::error::" not in r.out and r.outputs["status"] == "skipped"
+    [review] = r.review_posts()
+    assert "their own content says so" not in review["body"]
+
+
 def test_a_dry_run_prints_model_text_with_workflow_commands_stopped(act: Act) -> None:
     r = act("dry_run_hostile", "pull_request", payload("pull_request.opened.json"), dry_run="true")
     assert r.code == 0, r.out
