@@ -28,7 +28,7 @@ AUTHOR = "author { login __typename }"
 PAGE = "pageInfo { hasNextPage endCursor }"
 # Ids past 2^31: `databaseId` is a 32-bit Int (deprecated for that); `fullDatabaseId` a BigInt.
 COMMENTS = f"comments(first: 100) {{ {PAGE} nodes {{ fullDatabaseId url body {AUTHOR} }} }}"
-REPLY = f"fullDatabaseId body authorAssociation {AUTHOR} originalCommit {{ oid }}"
+REPLY = f"fullDatabaseId body diffHunk authorAssociation {AUTHOR} originalCommit {{ oid }}"
 THREAD = (
     "id isResolved isOutdated viewerCanResolve path diffSide line startLine originalLine "
     f"originalStartLine comments(first: 50) {{ {PAGE} nodes {{ {REPLY} }} }}"
@@ -198,6 +198,7 @@ class Reads:
                 str(c.get("body") or ""),
                 rest_login(c.get("author") or {}),
                 association=str(c.get("authorAssociation") or ""),
+                diff_hunk=str(c.get("diffHunk") or ""),
                 commit=str((c.get("originalCommit") or {}).get("oid") or ""),
             )
             for c in nodes

@@ -9,14 +9,14 @@ the real adapters, a dry run and fakes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 
 from reviewbot import render
 from reviewbot.anchor import in_body
 from reviewbot.diff import parse_diff
 from reviewbot.errors import GitHubError, LLMError
-from reviewbot.filetexts import GitHubFiles
+from reviewbot.filetexts import MAX_CONTEXT_BYTES, GitHubFiles
 from reviewbot.filters import content_decided
 from reviewbot.followthrough import changes_of, earlier, our_threads, settle, touched
 from reviewbot.gate import Go
@@ -25,7 +25,7 @@ from reviewbot.markers import comment_marker, fingerprint, review_marker
 from reviewbot.markup import inline_code
 from reviewbot.outcome import Outcome, ReviewReport
 from reviewbot.prompts import PullRequestText
-from reviewbot.pulls import History, InlineComment, PullInfo, ReviewRejected
+from reviewbot.pulls import History, InlineComment, PullInfo, ReviewRejected, Thread
 from reviewbot.review import IncrementalReview, ReviewResult, prepare, run_review
 from reviewbot.run import Run
 from reviewbot.walkthrough_flow import keep_walkthrough
@@ -57,7 +57,11 @@ def review_pull_request(
             changes = changes_of(parse_diff(since.diff.text))
     history = _history(run, pr.number, notes) if go.reviewed_before else History()
     threads = our_threads(history) if history is not None else {}
-    before = [earlier(fp, t, pr, touched(t, go.since, changes)) for fp, t in threads.items()]
+    texts = _anchored_files(run, pr, threads, notes) if changes is None else {}
+    before = [
+        earlier(fp, t, pr, touched(t, go.since, changes, texts.get(t.path)))
+        for fp, t in threads.items()
+    ]
     text = PullRequestText(pr.title, pr.body)
     repo = GitHubFiles(gh, pr.head_sha, pr.base_sha)
     prepared = prepare(
@@ -119,6 +123,25 @@ def review_pull_request(
         notes=tuple(notes),
         review=report,
     )
+
+
+def _anchored_files(
+    run: Run, pr: PullInfo, threads: Mapping[str, Thread], notes: list[str]
+) -> dict[str, str | None]:
+    """On a full review: the head's text of each file with an open, outdated thread of ours,
+    to see whether its anchored lines really changed (one read; none when there is no such
+    thread). Unreadable: nothing is offered for re-checking."""
+    paths = sorted({t.path for t in threads.values() if t.outdated and not t.resolved})
+    if not paths:
+        return {}
+    specs = [f"{pr.head_sha}:{p}" for p in paths]
+    try:
+        found = run.github.objects(specs, with_text=True, cap=MAX_CONTEXT_BYTES)
+    except GitHubError as exc:  # AnswerTooLarge included
+        logger.warning("could not read the files of earlier findings: %s", exc)
+        notes.append("GitHub could not send the files of earlier findings: none re-checked.")
+        return {}
+    return {p: found[s].text if s in found else None for p, s in zip(paths, specs, strict=True)}
 
 
 def _history(run: Run, number: int, notes: list[str]) -> History | None:

@@ -932,13 +932,23 @@ def walkthrough_written(status: int = 201, method: str = "POST") -> dict[str, An
     return gh(method, path, status, body)
 
 
+TYPO_HUNK = PR_DIFF.split("+++ b/hello.py\n", 1)[1].split("\n+    return")[0]  # ends at line 2
+
+
 def gql_comment(
-    cid: int, body: str, login: str, kind: str, association: str = "", commit: str = HEAD
+    cid: int,
+    body: str,
+    login: str,
+    kind: str,
+    association: str = "",
+    commit: str = HEAD,
+    hunk: str = TYPO_HUNK,
 ) -> dict[str, Any]:
     """One comment of a review thread, as the history read asks for it."""
     return {
         "fullDatabaseId": str(cid),
         "body": body,
+        "diffHunk": hunk,
         "authorAssociation": association or ("NONE" if kind == "Bot" else "CONTRIBUTOR"),
         "author": author(login, kind),
         "originalCommit": {"oid": commit},
@@ -1235,7 +1245,13 @@ def follow_threads(typo: dict[str, Any] | None = None, outdated: bool = True) ->
         or thread(
             "PRRT_a", False, 2, finding(1, "Greeting is misspelled", TYPO_FP), outdated=outdated
         ),
-        thread("PRRT_b", False, 4, finding(2, "Call at import", FP_B), outdated=outdated),
+        thread(  # on line 4, a blank line: its hunk ends there
+            "PRRT_b",
+            False,
+            4,
+            (*finding(2, "Call at import", FP_B), "", HEAD, TYPO_HUNK + "\n+    return name\n+"),
+            outdated=outdated,
+        ),
         thread(  # fixed once, then a person reopened it: it stays open
             "PRRT_c", False, 3, finding(3, "Return value unused", FP_C), RESOLVED_REPLY
         ),
@@ -1301,7 +1317,46 @@ SCENARIOS.update(
         "long_thread": push(FIX_PUSH, FIX_DIFF, fixed_answer(TYPO_FP), post_review()),
     }
 )
+
+
+def force_push(pr_diff: str, *after: dict[str, Any]) -> list[dict[str, Any]]:
+    """A force-push after a review of HEAD: compare cannot reach HEAD, so a full review."""
+    priors = [bot_review(HEAD, [TYPO_FP, FP_B])]
+    gone = gh(
+        "GET", f"/compare/{HEAD}...{NEW_HEAD}", 404, {"message": "Not Found", "status": "404"}
+    )
+    return [*reads(NEW_HEAD, reviews=priors), diff(pr_diff), gone, *after]
+
+
+def new_side(pr_diff: str) -> str:
+    """hello.py at the new head, from a diff that shows all of it."""
+    body = pr_diff.split("@@\n", 1)[1]
+    return "".join(ln[1:] + "\n" for ln in body.splitlines() if ln[:1] in (" ", "+"))
+
+
+def head_file(pr_diff: str) -> dict[str, Any]:
+    """The head's text of hello.py, read to check a full review's outdated threads."""
+    text = new_side(pr_diff)
+    return graphql({"f0": {"byteSize": len(text), "isBinary": False, "text": text}})
+
+
+SCENARIOS.update(
+    {
+        # Force-pushed with a comment line added above the typo: every thread is outdated,
+        # but the typo's line is still there, unchanged: nothing is offered or resolved.
+        "force_push_line_unchanged": force_push(
+            INJECTION_DIFF, fixed_answer(TYPO_FP, FP_B), post_review()
+        ),
+        # Force-pushed with the typo fixed: its line's text is gone, so it is offered.
+        "force_push_line_fixed": force_push(
+            FIX_DIFF, fixed_answer(TYPO_FP), resolve(), reply_to(1), post_review()
+        ),
+    }
+)
+
 THREADS: dict[str, list[dict[str, Any]]] = {
+    "force_push_line_unchanged": [follow_threads(), head_file(INJECTION_DIFF)],
+    "force_push_line_fixed": [follow_threads(), head_file(FIX_DIFF)],
     "push_fixes_one_of_two": [follow_threads()],
     "resolve_not_allowed": [
         follow_threads(

@@ -1046,6 +1046,29 @@ def test_a_push_that_only_says_it_fixed_things_resolves_nothing(act: Act) -> Non
     assert "fixed by this push" not in review["body"]
 
 
+def test_a_force_push_alone_offers_no_finding_whose_line_is_unchanged(act: Act) -> None:
+    # a full review: GitHub calls every thread outdated after a force-push, but the typo's
+    # line still reads the same at the head (only a comment was added above it)
+    r = act("force_push_line_unchanged", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "list in `resolved` the ids" not in text
+    assert "- hello.py:2: Greeting is misspelled (open, its lines unchanged by this push)" in text
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []
+    [read] = [s.json() for s in r.sent if s.line == "POST /graphql"][1:2]
+    assert list(read["variables"].values())[2:] == [f"{mc.NEW_HEAD}:hello.py"]
+
+
+def test_a_force_push_that_changed_the_line_offers_it_for_re_checking(act: Act) -> None:
+    r = act("force_push_line_fixed", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    recheck = text.split("list in `resolved` the ids")[1].split("FILE:")[0]
+    assert f"id: {mc.TYPO_FP}" in recheck
+    assert mc.FP_B not in recheck  # anchored to a blank line: no text to check, not offered
+    assert mutations(r) == [{"id": "PRRT_a"}]
+
+
 def test_threads_past_the_first_hundred_are_read(act: Act) -> None:
     r = act("many_threads", "pull_request", push_payload())
     assert r.code == 0, r.out
