@@ -18,7 +18,7 @@ from reviewbot.kinds import Status
 from reviewbot.model import Model
 from reviewbot.ours import Us
 from reviewbot.outcome import Outcome
-from reviewbot.pr_flow import review_pull_request
+from reviewbot.pr_flow import IdentityChanged, review_pull_request
 from reviewbot.publish import DryRunPublisher, GitHubPublisher
 from reviewbot.pulls import GitHub
 from reviewbot.redact import url_secrets, workflow_command
@@ -137,7 +137,13 @@ def _run(
     if skip := gate.open_pull(pr):
         return _skipped(skip)
     listed = gh.reviews(pr.number)
-    priors = Us(gh).prior_reviews(listed)
+    seen = [r.url for r in listed]  # a failed POST landed only if a new review is there
+    # An installation token is assumed to write as the Actions bot; its reviews are trusted
+    # for now, and the identity is confirmed before anything acts on them: with the history
+    # read (in the flow, free), or on its own before skipping a head.
+    priors = Us(gh, provisional=True).prior_reviews(listed)
+    if gate.not_reviewed_yet(trigger, pr, priors, phrase):
+        priors = Us(gh).prior_reviews(listed)
     if skip := gate.not_reviewed_yet(trigger, pr, priors, phrase):
         return _skipped(skip)
     config = _config(gh, inputs, pr.base_ref, pr.base_sha)
@@ -145,9 +151,17 @@ def _run(
     if isinstance(decision, gate.Skip):
         return _skipped(decision)
     model = make_model(decision.config, "review")
-    seen = [r.url for r in listed]  # a failed POST landed only if a new review is there
-    run = _the_run(inputs, decision.config, gh, model)
-    return review_pull_request(run, pr, decision, seen)
+    try:
+        return review_pull_request(_the_run(inputs, decision.config, gh, model), pr, decision, seen)
+    except IdentityChanged as exc:  # reviews by the assumed identity are not ours after all
+        logger.warning("%s: deciding again which reviews are ours", exc)
+    priors = Us(gh).prior_reviews(listed)
+    if skip := gate.not_reviewed_yet(trigger, pr, priors, phrase):
+        return _skipped(skip)
+    decision = gate.decide(trigger, pr, priors, config)
+    if isinstance(decision, gate.Skip):
+        return _skipped(decision)
+    return review_pull_request(_the_run(inputs, decision.config, gh, model), pr, decision, seen)
 
 
 def _answer(

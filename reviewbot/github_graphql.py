@@ -131,15 +131,25 @@ class Reads:
                 )
         return out
 
-    def history(self, number: int, walkthrough: Callable[[str, str], bool]) -> History:
+    def history(
+        self,
+        number: int,
+        walkthrough: Callable[[str, str], bool],
+        viewer: Callable[[str | None], None] | None = None,
+    ) -> History:
         """The pull request's review threads with all their comments, and the PR comments
         `walkthrough(author, body)` accepts (the bot's walkthrough: reviewbot.ours decides).
         One GraphQL read for most pull requests; more pages of threads, of a thread's
-        comments, and of PR comments (until one is accepted) only when needed."""
+        comments, and of PR comments (until one is accepted) only when needed. `viewer`:
+        also ask who the token is, told before any comment is judged."""
         owner, name = self._repo_name.split("/", 1)
         variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
         query = PULL.format(more="", fields=f"{THREADS} {COMMENTS}")
+        if viewer is not None:
+            query = query.replace("{ repository(", "{ viewer { login } repository(", 1)
         data = self._http.graphql(query, variables, "list the review threads and comments")
+        if viewer is not None:
+            viewer(str((data.get("viewer") or {}).get("login") or "") or None)
         pull = (data.get("repository") or {}).get("pullRequest") or {}
         threads = self._threads(pull.get("reviewThreads") or {}, variables)
         page = pull.get("comments") or {}

@@ -33,6 +33,12 @@ from reviewbot.walkthrough_flow import keep_walkthrough
 logger = logging.getLogger(__name__)
 
 
+class IdentityChanged(Exception):
+    """The gate trusted reviews by the identity an installation token was assumed to have,
+    and GitHub says the token is another (an App): decide again, before any model call or
+    write (reviewbot.action does)."""
+
+
 def review_pull_request(
     run: Run, pr: PullInfo, go: Go, seen: Collection[str] | None = None
 ) -> Outcome:
@@ -55,7 +61,10 @@ def review_pull_request(
             missing = tuple(m for m in since.diff.missing if m.path in in_pr)
             source = replace(since.diff, missing=missing)
             changes = changes_of(parse_diff(since.diff.text))
+    me = gh.identity()  # maybe only assumed (an installation token): the history read says
     history = _history(run, pr.number, notes) if go.reviewed_before else History()
+    if go.reviewed_before and gh.confirmed_identity() != me:
+        raise IdentityChanged(f"the token writes as {gh.identity()}, not {me}")
     threads = our_threads(history) if history is not None else {}
     texts = _anchored_files(run, pr, threads, notes) if changes is None else {}
     before = [

@@ -841,6 +841,11 @@ def viewer(login: str = "github-actions[bot]") -> dict[str, Any]:
     return gh("POST", "/graphql", 200, {"data": {"viewer": {"login": login}}})
 
 
+# The head's review is by the Actions bot: before skipping on its word, the installation
+# token's identity is confirmed.
+SCENARIOS["rerun_same_head"].append(viewer())
+SCENARIOS["post_applied_despite_502"].append(viewer())  # the review found is the Actions bot's
+
 NO_FILES = [graphql({"f0": None})]  # nothing found: no second request
 WITH_FILES = [  # a small PR: texts in the first request
     graphql(
@@ -879,10 +884,14 @@ BIG_FILE_READS = [
 
 
 def threads(
-    *nodes: dict[str, Any], comments: list[dict[str, Any]] | None = None, more: str | None = None
+    *nodes: dict[str, Any],
+    comments: list[dict[str, Any]] | None = None,
+    more: str | None = None,
+    me: str | None = "github-actions[bot]",
 ) -> dict[str, Any]:
     """GraphQL `pullRequest { reviewThreads { pageInfo nodes { ...thread } } comments {
-    pageInfo nodes { fullDatabaseId url body author } } }`: the flow's history read."""
+    pageInfo nodes { fullDatabaseId url body author } } }`: the flow's history read; with
+    `viewer { login }` (`me`) while the token's identity is only assumed."""
     pull = {
         "reviewThreads": {"nodes": list(nodes), "pageInfo": page_info(more)},
         "comments": {
@@ -890,7 +899,10 @@ def threads(
             "nodes": comments or [],
         },
     }
-    return gh("POST", "/graphql", 200, {"data": {"repository": {"pullRequest": pull}}})
+    data: dict[str, Any] = {"repository": {"pullRequest": pull}}
+    if me is not None:
+        data = {"viewer": {"login": me}, **data}
+    return gh("POST", "/graphql", 200, {"data": data})
 
 
 def page_info(cursor: str | None = None) -> dict[str, Any]:
@@ -1080,6 +1092,7 @@ def reply_answer(reply: str, suggestion: str | None) -> dict[str, Any]:
 def thread_reads(
     *comments: dict[str, Any], config: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
+    root = comments[0] if comments else BOT_COMMENT
     return [
         gh(
             "GET",
@@ -1088,7 +1101,10 @@ def thread_reads(
             config or NOT_FOUND,
             query=f"?ref={BASE}",
         ),
-        gh("GET", f"/pulls/comments/{ROOT_ID}", 200, comments[0] if comments else BOT_COMMENT),
+        gh("GET", f"/pulls/comments/{ROOT_ID}", 200, root),
+        # the root is the Actions bot's: an installation token's identity, only assumed so
+        # far, is confirmed before the thread is taken for ours
+        *([viewer()] if root["user"]["login"] == "github-actions[bot]" else []),
         gh("GET", "/pulls/2/comments", 200, list(comments[1:]), query="?page=1&per_page=100"),
     ]
 
@@ -1101,7 +1117,7 @@ SCENARIOS.update(
                 "Not in English: `Helo` is a typo here, and users see this string.",
                 '    print("Hello " + name)\n',
             ),
-            thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION)[2],  # counted again before posting
+            thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION)[-1],  # counted again before posting
             gh(
                 "POST",
                 f"/pulls/2/comments/{ROOT_ID}/replies",
@@ -1392,7 +1408,10 @@ THREADS: dict[str, list[dict[str, Any]]] = {
         )
     ],
     "resolve_injection": [follow_threads(outdated=False)],
-    "threads_read_fails": [gh("POST", "/graphql", 502, {"message": "Server Error"})] * 4,
+    "threads_read_fails": [
+        *[gh("POST", "/graphql", 502, {"message": "Server Error"})] * 4,
+        viewer(),  # the history read would have said who the token is: asked on its own
+    ],
     "many_threads": [
         threads(
             *[
@@ -1482,7 +1501,7 @@ SCENARIOS["reply_post_fails"] = [
         for _ in range(3)
         for x in (
             gh("POST", f"/pulls/2/comments/{ROOT_ID}/replies", 502, {"message": "Server Error"}),
-            thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION)[2],
+            thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION)[-1],
         )
     ],
     gh("POST", f"/pulls/2/comments/{ROOT_ID}/replies", 502, {"message": "Server Error"}),
@@ -1491,7 +1510,7 @@ SCENARIOS["reply_post_fails"] = [
 SCENARIOS["reply_budget_race"] = [
     *thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION, config=config_file("max_replies: 1\n")),
     reply_answer("An answer that comes too late.", None),
-    thread_reads(BOT_COMMENT, BOT_COMMENT, {**BOT_REPLY, "in_reply_to_id": ROOT_ID}, QUESTION)[2],
+    thread_reads(BOT_COMMENT, BOT_COMMENT, {**BOT_REPLY, "in_reply_to_id": ROOT_ID}, QUESTION)[-1],
 ]
 # A personal access token: the event is the bot's own reply (a User's comment then).
 # Replies posted at once: each run counts, before its model call, the answers given AND the
@@ -1518,7 +1537,7 @@ SCENARIOS["reply_budget_reserved"] = [
 SCENARIOS["reply_budget_room_left"] = [
     *thread_reads(*BUSY_THREAD, QUESTION, config=config_file("max_replies: 3\n")),
     reply_answer("It greets.", None),
-    thread_reads(*BUSY_THREAD, QUESTION)[2],
+    thread_reads(*BUSY_THREAD, QUESTION)[-1],
     gh(
         "POST",
         f"/pulls/2/comments/{ROOT_ID}/replies",
@@ -1540,6 +1559,29 @@ SCENARIOS["app_token_rerun_same_head"] = [
     )[:2],
     viewer("reviewbot-app[bot]"),
 ]
+# An App's installation token, and a review by the Actions bot that carries our marker (any
+# GITHUB_TOKEN workflow echoing PR text could write it): it is not the App's, so it neither
+# makes the App skip the head nor hides the findings it lists.
+APP = "reviewbot-app[bot]"
+SCENARIOS["app_token_actions_marker_same_head"] = [
+    *reads(reviews=[bot_review(HEAD, [TYPO_FP])])[:2],
+    viewer(APP),  # before skipping the head on that review's word
+    reads()[2],
+    diff(),
+    review_reply(TYPO),
+    post_review(),
+]
+SCENARIOS["app_token_actions_marker_push"] = [
+    *reads(NEW_HEAD, reviews=[bot_review(HEAD, [TYPO_FP])]),
+    diff(SYNC_DIFF),
+    compare(PUSHED_HELLO),
+    diff(SYNC_DIFF),  # decided again once the history read said who the token is
+    review_reply(TYPO, INPUT_CALL),
+    post_review(),
+]
+THREADS["app_token_actions_marker_same_head"] = []  # not reviewed before: no history read
+THREADS["app_token_actions_marker_push"] = [threads(me=APP)]
+
 SCENARIOS["big_file_in_small_pr"] = [*reads(), diff(), review_reply(TYPO), post_review()]
 # A finding on a path the PR does not touch is posted in the body but trips no fail_on.
 SCENARIOS["finding_outside_pr"] = [
@@ -1697,6 +1739,7 @@ THREADS["other_bot_markers"] = [
             pr_comment(EARLIER_WALKTHROUGH),
             pr_comment(EARLIER_WALKTHROUGH, OTHER, cid=WALKTHROUGH_ID + 5),
         ],
+        me=None,  # confirmed already, when the other bot's review was met
     )
 ]
 # A secondary rate limit (or 429) on every kind of write, and GraphQL reads that fail once

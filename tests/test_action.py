@@ -274,7 +274,7 @@ def test_rerun_on_the_same_head_posts_nothing(act: Act) -> None:
         payload("pull_request.synchronize.json"),
     )
     assert r.code == 0
-    assert r.github == READS[:2]
+    assert r.github == [*READS[:2], "POST /graphql"]  # `viewer`, before skipping on its word
     assert r.model_calls == 0
     assert r.outputs["status"] == "skipped"
     assert "ec26c3e was already reviewed" in r.summary
@@ -496,7 +496,11 @@ def test_review_post_that_landed_despite_a_502_is_not_posted_twice(act: Act) -> 
     )
     assert r.code == 0, r.out
     assert r.github.count("POST /pulls/2/reviews") == 1
-    assert r.github[-2:] == ["GET /pulls/2/reviews?page=1&per_page=100", "POST /issues/2/comments"]
+    assert r.github[-3:] == [
+        "GET /pulls/2/reviews?page=1&per_page=100",
+        "POST /graphql",  # `viewer`: the review found is a bot's; is that bot us?
+        "POST /issues/2/comments",
+    ]
     assert r.outputs["review_url"].endswith(f"#pullrequestreview-{mc.EARLIER_REVIEW_ID}")
 
 
@@ -893,6 +897,7 @@ def test_a_reply_by_the_author_is_answered_in_the_thread(act: Act) -> None:
     assert r.github == [
         f"GET /contents/.github/reviewbot.yml?ref={mc.BASE}",
         f"GET /pulls/comments/{mc.ROOT_ID}",
+        "POST /graphql",  # `viewer`: the installation token's identity, before trusting a bot
         "GET /pulls/2/comments?page=1&per_page=100",
         "GET /pulls/2/comments?page=1&per_page=100",  # the budget, counted again before posting
         f"POST /pulls/2/comments/{mc.ROOT_ID}/replies",
@@ -1385,3 +1390,25 @@ def test_a_github_apps_token_trusts_its_own_reviews(act: Act) -> None:
     assert r.code == 0, r.out
     assert r.github[-1] == "POST /graphql" and r.model_calls == 0  # asked `viewer` once
     assert r.outputs["status"] == "skipped" and "already reviewed" in r.summary
+
+
+def test_an_apps_token_never_skips_a_head_on_the_actions_bots_marker(act: Act) -> None:
+    r = act(
+        "app_token_actions_marker_same_head", "pull_request", payload("pull_request.opened.json")
+    )
+    assert r.code == 0, r.out
+    assert r.github[2] == "POST /graphql"  # `viewer`, asked before skipping on that review
+    [review] = r.review_posts()
+    assert [c["line"] for c in review["comments"]] == [2]  # its "posted" finding is not hidden
+    assert r.outputs["status"] == "reviewed"
+
+
+def test_an_apps_token_decides_again_when_the_history_read_says_who_it_is(act: Act) -> None:
+    # a push: the Actions bot's marked review of the old head was trusted only provisionally;
+    # the history read (which asks `viewer` at no extra request) says the token is the App's
+    r = act("app_token_actions_marker_push", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert "Incremental review" not in review["body"]  # not "since" a review that is not ours
+    assert 2 in [c["line"] for c in review["comments"]]  # its fingerprint hides nothing
+    assert r.model_calls == 1
