@@ -107,9 +107,12 @@ class FakeGitHub:
                 fake.seen.append(f"POST {self.path}")
                 sent = json.loads(body)
                 if self.path.endswith("/graphql") and "reviewThreads" in sent["query"]:
-                    return self._send(
-                        200, {"data": {"repository": {"pullRequest": fake.history()}}}
-                    )
+                    data: dict[str, Any] = {"repository": {"pullRequest": fake.history()}}
+                    if "viewer {" in sent["query"]:  # who the token is, asked along
+                        data["viewer"] = {"login": "github-actions[bot]"}
+                    return self._send(200, {"data": data})
+                if self.path.endswith("/graphql") and "viewer {" in sent["query"]:
+                    return self._send(200, {"data": {"viewer": {"login": "github-actions[bot]"}}})
                 if self.path.endswith("/graphql"):  # file texts (by default all "x\n")
                     with_text = " text" in sent["query"]
                     found = {}

@@ -12,12 +12,13 @@ from reviewbot.config import Config, resolve
 from reviewbot.conversation import answer_in_thread, who_may_talk
 from reviewbot.errors import ReviewbotError, UsageError
 from reviewbot.event import Ignore, Reply, read_event
+from reviewbot.filters import content_decided
 from reviewbot.inputs import Inputs, read_inputs, read_payload
 from reviewbot.kinds import Status
 from reviewbot.model import Model
 from reviewbot.ours import Us
 from reviewbot.outcome import Outcome
-from reviewbot.pr_flow import review_pull_request
+from reviewbot.pr_flow import IdentityChanged, review_pull_request
 from reviewbot.publish import DryRunPublisher, GitHubPublisher
 from reviewbot.pulls import GitHub
 from reviewbot.redact import url_secrets, workflow_command
@@ -57,12 +58,32 @@ def run_action(
     report.finish(outcome)  # failures were raised above; what is left is news, not an error
     report.command("notice", outcome.message)
     if inputs.fail_on is not None:  # a merge gate: the review is posted, then the job fails
+        if hidden := _hidden_by_content(outcome):
+            report.command(
+                "error",
+                f"nothing was reviewed: every changed file was skipped, {len(hidden)} by what "
+                f"the pull request's own content says (a generated-file header, very long "
+                f"lines): {', '.join(hidden[:10])}{' …' if len(hidden) > 10 else ''}; "
+                "list them under `include` (.github/reviewbot.yml or the include input) to "
+                "have them reviewed",
+            )
+            return 1
         limit = inputs.fail_on.rank
         worst = [s for s in outcome.severities if s.rank <= limit]
         if worst:
             report.command("error", f"{len(worst)} finding(s) at or above {inputs.fail_on}")
             return 3
     return 0
+
+
+def _hidden_by_content(outcome: Outcome) -> list[str]:
+    """When nothing was reviewed: the files skipped by a rule the PR's content decides. A
+    gate must not pass those (the PR could hide any file so); a PR of lock files or vendored
+    paths only (path rules) still passes."""
+    result = outcome.review.result if outcome.review is not None else None
+    if result is None or result.files_reviewed:
+        return []
+    return [s.path for s in result.skipped if content_decided(s.reason)]
 
 
 def _failed(report: Reporter, exc: ReviewbotError, fail_on_error: bool) -> int:
@@ -115,7 +136,14 @@ def _run(
     pr = gh.pull(trigger.pr_number)
     if skip := gate.open_pull(pr):
         return _skipped(skip)
-    priors = Us(gh).prior_reviews(gh.reviews(pr.number))
+    listed = gh.reviews(pr.number)
+    seen = [r.url for r in listed]  # a failed POST landed only if a new review is there
+    # An installation token is assumed to write as the Actions bot; its reviews are trusted
+    # for now, and the identity is confirmed before anything acts on them: with the history
+    # read (in the flow, free), or on its own before skipping a head.
+    priors = Us(gh, provisional=True).prior_reviews(listed)
+    if gate.not_reviewed_yet(trigger, pr, priors, phrase):
+        priors = Us(gh).prior_reviews(listed)
     if skip := gate.not_reviewed_yet(trigger, pr, priors, phrase):
         return _skipped(skip)
     config = _config(gh, inputs, pr.base_ref, pr.base_sha)
@@ -123,7 +151,17 @@ def _run(
     if isinstance(decision, gate.Skip):
         return _skipped(decision)
     model = make_model(decision.config, "review")
-    return review_pull_request(_the_run(inputs, decision.config, gh, model), pr, decision)
+    try:
+        return review_pull_request(_the_run(inputs, decision.config, gh, model), pr, decision, seen)
+    except IdentityChanged as exc:  # reviews by the assumed identity are not ours after all
+        logger.warning("%s: deciding again which reviews are ours", exc)
+    priors = Us(gh).prior_reviews(listed)
+    if skip := gate.not_reviewed_yet(trigger, pr, priors, phrase):
+        return _skipped(skip)
+    decision = gate.decide(trigger, pr, priors, config)
+    if isinstance(decision, gate.Skip):
+        return _skipped(decision)
+    return review_pull_request(_the_run(inputs, decision.config, gh, model), pr, decision, seen)
 
 
 def _answer(

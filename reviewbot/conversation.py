@@ -11,11 +11,13 @@ from typing import Any
 from reviewbot.config import Config
 from reviewbot.errors import LLMError
 from reviewbot.event import WRITE_PERMISSIONS, Reply
+from reviewbot.followthrough import WRITERS
 from reviewbot.gate import Skip
 from reviewbot.kinds import Side, Status
 from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker, without_marker
 from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.model import ModelRequest, OutputSchema
+from reviewbot.ours import marked
 from reviewbot.outcome import Outcome
 from reviewbot.prompts import PromptRenderer, reply_prompt
 from reviewbot.pulls import ReviewComment
@@ -89,8 +91,9 @@ def answer_in_thread(run: Run, reply: Reply) -> Outcome:
         (c for c in comments if c.id == root.id or c.in_reply_to == root.id), key=lambda c: c.id
     )
     answered = _answered(comments)
-    if len(answered) >= config.max_replies:
-        return _over_budget(run, reply, root, thread, len(answered))
+    waiting = _waiting(comments, reply, config)
+    if len(answered) + len(waiting) >= config.max_replies:
+        return _over_budget(run, reply, root, thread, len(answered), len(waiting))
 
     renderer = PromptRenderer(config.prompts_dir)
     history = [("reviewbot" if c.ours else c.author, without_marker(c.body)) for c in thread]
@@ -134,11 +137,21 @@ def answer_in_thread(run: Run, reply: Reply) -> Outcome:
 
 
 def _over_budget(
-    run: Run, reply: Reply, root: ReviewComment, thread: list[ReviewComment], answered: int
+    run: Run,
+    reply: Reply,
+    root: ReviewComment,
+    thread: list[ReviewComment],
+    answered: int,
+    waiting: int = 0,
 ) -> Outcome:
     """One polite notice per thread, no model call."""
     limit = run.config.max_replies
     why = f"the reply budget of this pull request is used up ({answered} of {limit})"
+    if waiting:
+        why = (
+            f"the reply budget of this pull request is taken ({answered} answered and "
+            f"{waiting} earlier replies waiting for an answer, of {limit})"
+        )
     lines = (f"Not answered: {why}.",)
     if any(c.ours and ends_with(c.body, REPLY_LIMIT) for c in thread):
         return Outcome(Status.SKIPPED, why, lines=lines)
@@ -147,6 +160,13 @@ def _over_budget(
         f"(`max_replies: {limit}`), so I will not answer further here. A "
         "maintainer can raise the limit in `.github/reviewbot.yml`."
     )
+    if waiting:
+        notice = (
+            f"I answer at most {limit} replies on a pull request (`max_replies: {limit}`), "
+            f"and {answered} answered plus {waiting} earlier replies waiting for an answer "
+            "take them all, so I will not answer further here. A maintainer can raise the "
+            "limit in `.github/reviewbot.yml`."
+        )
     body = f"{notice}\n{REPLY_LIMIT}"
     url = run.publisher.reply(reply.pr_number, root.id, body, root.path)
     return Outcome(Status.SKIPPED, why, review_url=url, lines=lines)
@@ -155,6 +175,41 @@ def _over_budget(
 def _answered(comments: list[ReviewComment]) -> list[ReviewComment]:
     """The bot's answers on the pull request (its replies that carry the reply marker)."""
     return [c for c in comments if c.ours and c.in_reply_to and ends_with(c.body, REPLY)]
+
+
+def _waiting(comments: list[ReviewComment], reply: Reply, config: Config) -> list[ReviewComment]:
+    """People's replies in the bot's threads that are older than this one (lower id), that
+    `reply_to` may let through, and that no answer of ours followed in their thread yet: each
+    is a model call another run may be making now. Counting them before the model call bounds
+    the calls, not only the answers posted, and every run ranks the same way (ids are
+    GitHub's order), so runs in parallel agree without a lock."""
+    roots = {
+        c.id
+        for c in comments
+        if c.ours and c.in_reply_to is None and read_comment_marker(c.body) is not None
+    }
+    last_answer: dict[int, int] = {}
+    for a in _answered(comments):
+        if a.in_reply_to in roots:
+            last_answer[a.in_reply_to] = max(a.id, last_answer.get(a.in_reply_to, 0))
+
+    def may_talk(c: ReviewComment) -> bool:
+        if config.reply_to == "anyone":
+            return True
+        author = config.reply_to == "writers_and_author" and c.author == reply.pr_author
+        return author or c.association in WRITERS
+
+    return [
+        c
+        for c in comments
+        if not c.ours
+        and c.in_reply_to in roots
+        and c.id < reply.comment_id
+        and not c.author.endswith("[bot]")
+        and not marked(c.body)
+        and c.id > last_answer.get(c.in_reply_to, 0)
+        and may_talk(c)
+    ]
 
 
 def _reply_body(words: str, suggestion: str | None, side: str) -> str:

@@ -258,10 +258,22 @@ def _skip_reason(f: FileDiff, include: Sequence[str], exclude: Sequence[str]) ->
             return "file mode change only"
         return "no textual changes"
     if not explicitly_included and _looks_generated(f):
-        return "generated file (its header says so)"
+        return GENERATED
     if not explicitly_included and _looks_minified(f):
-        return "minified (very long lines)"
+        return MINIFIED
     return None
+
+
+# Skips that the pull request's own content decides (a header it can write, lines it can
+# pad), unlike those by path or by the config: a PR can hide a file from review by them, so
+# a merge gate must not read "nothing reviewed" as "nothing found" (the CLI and the Action).
+GENERATED = "generated file (its header says so)"
+MINIFIED = "minified (very long lines)"
+
+
+def content_decided(reason: str) -> bool:
+    """Whether a skip `reason` is one the pull request's content decides (not its paths)."""
+    return reason in (GENERATED, MINIFIED)
 
 
 _COMMENT_STARTS = ("//", "#", "/*", "*", "<!--", "--", ";", "%", '"""', "'''", "(*")

@@ -59,13 +59,20 @@ def our_threads(history: History) -> dict[str, Thread]:
     return out
 
 
-def touched(t: Thread, since: str | None, changes: Mapping[str, Changed] | None) -> bool:
+def touched(
+    t: Thread,
+    since: str | None,
+    changes: Mapping[str, Changed] | None,
+    head_text: str | None = None,
+) -> bool:
     """Whether this push rewrote a line the finding is anchored to: on the head it was
     written on (the last reviewed one), one of its lines was removed or replaced; written on
     an older head, one of its lines at the new head was added by this push. Without an
-    incremental diff (a full review), GitHub's own word: the thread is outdated."""
+    incremental diff (a full review: a force-push, `/review full`), GitHub's "outdated" is not
+    enough (a force-push makes every thread outdated): the text of an anchored line must also
+    be gone from the file at the head (`head_text`); when that cannot be checked, no."""
     if changes is None:
-        return t.outdated
+        return t.outdated and _text_gone(t, head_text)
     change = changes.get(t.path)
     if change is None or t.side != Side.RIGHT:
         return False
@@ -77,6 +84,28 @@ def touched(t: Thread, since: str | None, changes: Mapping[str, Changed] | None)
         lo = t.start_line or t.line
         return any(n in change.added for n in range(lo, t.line + 1))
     return False
+
+
+def anchored_text(t: Thread) -> list[str]:
+    """The lines a finding is anchored to, as they read when it was written: the end of its
+    first comment's diff hunk (GitHub ends the hunk at the commented line). [] when unknown."""
+    first = t.comments[0] if t.comments else None
+    if first is None or t.side != Side.RIGHT or t.original_line is None:
+        return []
+    body = [ln for ln in first.diff_hunk.splitlines() if not ln.startswith("@@")]
+    lines = [ln[1:] for ln in body if ln[:1] in (" ", "+")]
+    n = t.original_line - (t.original_start_line or t.original_line) + 1
+    return lines[-n:] if 0 < n <= len(lines) else []
+
+
+def _text_gone(t: Thread, head_text: str | None) -> bool:
+    """Whether an anchored line's text (blank lines aside) is nowhere in the file at the head:
+    a line added above it, or the file moved around, leaves it there and offers nothing."""
+    anchored = [a.strip() for a in anchored_text(t) if a.strip()]
+    if head_text is None or not anchored:
+        return False
+    present = {ln.strip() for ln in head_text.splitlines()}
+    return any(a not in present for a in anchored)
 
 
 def earlier(fp: str, t: Thread, pr: PullInfo, is_touched: bool) -> Earlier:

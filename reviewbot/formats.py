@@ -11,6 +11,7 @@ from typing import Any
 from reviewbot import __version__, ledger
 from reviewbot.anchor import Placed
 from reviewbot.diff import RIGHT, Skipped
+from reviewbot.filters import content_decided
 from reviewbot.findings import SEVERITIES
 from reviewbot.kinds import Status
 from reviewbot.markers import fingerprint
@@ -22,15 +23,6 @@ from reviewbot.review import Prepared, ReviewResult
 # line is JSON's own, so none can start with `::` (a workflow command to the Actions runner,
 # which reads stdout line by line) or be split by a reader that splits on them.
 _RAW_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
-
-# The skip reasons of reviewbot/filters.py that the file's own content decides (a generated
-# header, very long lines), not its path: a pull request can choose them for any file.
-CONTENT_DECIDED = frozenset({"generated file (its header says so)", "minified (very long lines)"})
-
-
-def content_decided(reason: str) -> bool:
-    """Whether a file was skipped for what its content says, which its author chose."""
-    return reason in CONTENT_DECIDED
 
 
 def dumps(doc: object) -> str:

@@ -187,8 +187,9 @@ class GitHubClient:
         self._reads = Reads(self._http)
         self._comments = Comments(self._http, self._is_me)
         # Installation tokens (`ghs_`: the Actions GITHUB_TOKEN, an App's) may not ask GET /user:
-        # assumed to be the Actions bot, and confirmed (GraphQL `viewer`) only if another bot
-        # signs with our marker (an App's own token meets its own `<slug>[bot]` there).
+        # assumed to be the Actions bot until GraphQL `viewer` confirms it, asked with the
+        # history read (no request of its own) or, when a bot's marked text must be judged
+        # before that, on its own.
         installation = login is None and tokens.token().startswith("ghs_")
         self._me: str | None = login or (ACTIONS_BOT if installation else None)
         self._me_known = self._me is not None
@@ -237,9 +238,14 @@ class GitHubClient:
         if not login:
             return False
         me = self.identity()
-        if login != me and login.endswith("[bot]"):
+        if login.endswith("[bot]"):  # an assumed identity is confirmed first (reviewbot.ours)
             me = self.confirmed_identity()
         return login == me
+
+    def _viewer_is(self, login: str | None) -> None:
+        """What a read that also asked GraphQL `viewer` learnt (None: GitHub did not say)."""
+        if login and self._assumed:
+            self._assumed, self._me = False, login
 
     # ------------------------------------------------------------- the parts
 
@@ -277,7 +283,8 @@ class GitHubClient:
         return self._reads.objects(specs, with_text, cap)
 
     def history(self, number: int, walkthrough: Callable[[str, str], bool]) -> History:
-        return self._reads.history(number, walkthrough)
+        viewer = self._viewer_is if self._assumed else None  # who we are, in the same read
+        return self._reads.history(number, walkthrough, viewer)
 
     def resolve_thread(self, thread_id: str) -> bool:
         return self._reads.resolve_thread(thread_id)

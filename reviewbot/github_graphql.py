@@ -28,7 +28,7 @@ AUTHOR = "author { login __typename }"
 PAGE = "pageInfo { hasNextPage endCursor }"
 # Ids past 2^31: `databaseId` is a 32-bit Int (deprecated for that); `fullDatabaseId` a BigInt.
 COMMENTS = f"comments(first: 100) {{ {PAGE} nodes {{ fullDatabaseId url body {AUTHOR} }} }}"
-REPLY = f"fullDatabaseId body authorAssociation {AUTHOR} originalCommit {{ oid }}"
+REPLY = f"fullDatabaseId body diffHunk authorAssociation {AUTHOR} originalCommit {{ oid }}"
 THREAD = (
     "id isResolved isOutdated viewerCanResolve path diffSide line startLine originalLine "
     f"originalStartLine comments(first: 50) {{ {PAGE} nodes {{ {REPLY} }} }}"
@@ -131,15 +131,25 @@ class Reads:
                 )
         return out
 
-    def history(self, number: int, walkthrough: Callable[[str, str], bool]) -> History:
+    def history(
+        self,
+        number: int,
+        walkthrough: Callable[[str, str], bool],
+        viewer: Callable[[str | None], None] | None = None,
+    ) -> History:
         """The pull request's review threads with all their comments, and the PR comments
         `walkthrough(author, body)` accepts (the bot's walkthrough: reviewbot.ours decides).
         One GraphQL read for most pull requests; more pages of threads, of a thread's
-        comments, and of PR comments (until one is accepted) only when needed."""
+        comments, and of PR comments (until one is accepted) only when needed. `viewer`:
+        also ask who the token is, told before any comment is judged."""
         owner, name = self._repo_name.split("/", 1)
         variables: dict[str, Any] = {"owner": owner, "name": name, "number": number}
         query = PULL.format(more="", fields=f"{THREADS} {COMMENTS}")
+        if viewer is not None:
+            query = query.replace("{ repository(", "{ viewer { login } repository(", 1)
         data = self._http.graphql(query, variables, "list the review threads and comments")
+        if viewer is not None:
+            viewer(str((data.get("viewer") or {}).get("login") or "") or None)
         pull = (data.get("repository") or {}).get("pullRequest") or {}
         threads = self._threads(pull.get("reviewThreads") or {}, variables)
         page = pull.get("comments") or {}
@@ -198,6 +208,7 @@ class Reads:
                 str(c.get("body") or ""),
                 rest_login(c.get("author") or {}),
                 association=str(c.get("authorAssociation") or ""),
+                diff_hunk=str(c.get("diffHunk") or ""),
                 commit=str((c.get("originalCommit") or {}).get("oid") or ""),
             )
             for c in nodes

@@ -180,9 +180,13 @@ class GitHubHttp:
                 if wait is None or last:
                     raise classify(exc.status, exc.data, what, error_message(exc)) from exc
                 if exc.status >= 500 and landed is not None:
-                    done = self._landed(landed, what, exc)
-                    if done is not None:
+                    # A gateway error often means GitHub is still applying the write: wait
+                    # first, then look, so a slow create is not sent a second time.
+                    self._sleep(wait)
+                    if (done := self._landed(landed, what, exc)) is not None:
                         return done
+                    logger.warning("GitHub did not %s; trying again", what)
+                    continue
             except requests.exceptions.RetryError as exc:
                 status = retry_status(exc)
                 raise errors.Unavailable(
@@ -196,9 +200,13 @@ class GitHubHttp:
                     raise errors.Unavailable(
                         f"could not reach GitHub to {what}: {type(exc).__name__}"
                     ) from exc
-                if landed is not None and (done := self._landed(landed, what, exc)) is not None:
-                    return done
                 wait = self._backoff * 2.0 ** (attempt + 1)
+                if landed is not None:  # the request may have arrived: wait, then look
+                    self._sleep(wait)
+                    if (done := self._landed(landed, what, exc)) is not None:
+                        return done
+                    logger.warning("GitHub did not %s; trying again", what)
+                    continue
             logger.warning("GitHub did not %s; trying again in %.0fs", what, wait)
             self._sleep(wait)
         raise GitHubError(f"could not {what}")  # pragma: no cover - the loop returns or raises

@@ -113,6 +113,7 @@ def _review_comment(data: dict[str, Any]) -> ReviewComment:
         line=data.get("line") if isinstance(data.get("line"), int) else None,
         side=Side.LEFT if data.get("side") == "LEFT" else Side.RIGHT,
         diff_hunk=str(data.get("diff_hunk") or ""),
+        association=str(data.get("author_association") or ""),
     )
 
 

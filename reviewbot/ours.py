@@ -32,14 +32,17 @@ def marked(body: str) -> bool:
     return MARK in body
 
 
-def wrote(author: str, body: str, who: WhoWeAre) -> bool:
-    """Ours: marked, and by our identity. The identity is asked only for a marked text; for
-    another bot's (an App signs as `<slug>[bot]`, not as the assumed Actions bot) it is
-    confirmed with GitHub first."""
+def wrote(author: str, body: str, who: WhoWeAre, provisional: bool = False) -> bool:
+    """Ours: marked, and by our identity. The identity is asked only for a marked text, and
+    a bot's login (an App signs as `<slug>[bot]`; an installation token is only assumed to be
+    the Actions bot) is trusted only once GitHub confirmed who the token is: else, under an
+    App's token, the Actions bot's comments carrying our marker would pass for ours.
+    `provisional`: the assumed identity is trusted for now (another bot's login still asks);
+    the caller confirms it before acting on what that decided (reviewbot.action)."""
     if not marked(body) or not author:
         return False
     me = who.identity()
-    if author != me and author.endswith("[bot]"):
+    if author.endswith("[bot]") and not (provisional and author == me):
         me = who.confirmed_identity()
     return author == me
 
@@ -47,11 +50,13 @@ def wrote(author: str, body: str, who: WhoWeAre) -> bool:
 class Us:
     """Reads what GitHub returned as the bot's own or someone else's."""
 
-    def __init__(self, who: WhoWeAre) -> None:
+    def __init__(self, who: WhoWeAre, provisional: bool = False) -> None:
+        """`provisional`: trust an assumed identity for now (see `wrote`)."""
         self._who = who
+        self._provisional = provisional
 
     def wrote(self, author: str, body: str) -> bool:
-        return wrote(author, body, self._who)
+        return wrote(author, body, self._who, self._provisional)
 
     def walkthrough(self, author: str, body: str) -> bool:
         """Our walkthrough comment: ours, and its last line is the walkthrough marker."""

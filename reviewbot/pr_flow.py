@@ -9,21 +9,24 @@ the real adapters, a dry run and fakes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 
 from reviewbot import ledger, render
 from reviewbot.anchor import in_body
 from reviewbot.diff import parse_diff
 from reviewbot.errors import GitHubError, LLMError
-from reviewbot.filetexts import GitHubFiles
+from reviewbot.filetexts import MAX_CONTEXT_BYTES, GitHubFiles
+from reviewbot.filters import content_decided
 from reviewbot.followthrough import changes_of, earlier, our_threads, settle, touched
 from reviewbot.gate import Go
 from reviewbot.gather import prepare_from
 from reviewbot.kinds import Severity, Side, Status
 from reviewbot.markers import comment_marker, fingerprint, review_marker
+from reviewbot.markup import inline_code
 from reviewbot.outcome import Outcome, ReviewReport
 from reviewbot.prompts import PullRequestText
-from reviewbot.pulls import History, InlineComment, PullInfo, ReviewRejected
+from reviewbot.pulls import History, InlineComment, PullInfo, ReviewRejected, Thread
 from reviewbot.review import IncrementalReview, ReviewResult, run_review
 from reviewbot.run import Run
 from reviewbot.walkthrough_flow import keep_walkthrough
@@ -31,8 +34,17 @@ from reviewbot.walkthrough_flow import keep_walkthrough
 logger = logging.getLogger(__name__)
 
 
-def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
-    """Review `pr` as `go` says and publish one review."""
+class IdentityChanged(Exception):
+    """The gate trusted reviews by the identity an installation token was assumed to have,
+    and GitHub says the token is another (an App): decide again, before any model call or
+    write (reviewbot.action does)."""
+
+
+def review_pull_request(
+    run: Run, pr: PullInfo, go: Go, seen: Collection[str] | None = None
+) -> Outcome:
+    """Review `pr` as `go` says and publish one review. `seen`: the URLs of the reviews the PR
+    had when the run listed them (the gate's read); None: they are listed before posting."""
     gh, config = run.github, run.config
     fetched = gh.diff(pr.number)
     notes: list[str] = []
@@ -50,9 +62,16 @@ def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
             missing = tuple(m for m in since.diff.missing if m.path in in_pr)
             source = replace(since.diff, missing=missing)
             changes = changes_of(parse_diff(since.diff.text))
+    me = gh.identity()  # maybe only assumed (an installation token): the history read says
     history = _history(run, pr.number, notes) if go.reviewed_before else History()
+    if go.reviewed_before and gh.confirmed_identity() != me:
+        raise IdentityChanged(f"the token writes as {gh.identity()}, not {me}")
     threads = our_threads(history) if history is not None else {}
-    before = [earlier(fp, t, pr, touched(t, go.since, changes)) for fp, t in threads.items()]
+    texts = _anchored_files(run, pr, threads, notes) if changes is None else {}
+    before = [
+        earlier(fp, t, pr, touched(t, go.since, changes, texts.get(t.path)))
+        for fp, t in threads.items()
+    ]
     text = PullRequestText(pr.title, pr.body)
     repo = GitHubFiles(gh, pr.head_sha, pr.base_sha)
     prepared = prepare_from(
@@ -78,6 +97,13 @@ def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
         repeated = len(result.placed) - len(fresh)
         notes.append(f"{repeated} finding(s) already posted on an earlier commit are not repeated.")
     result = replace(result, placed=fresh)
+    if hidden := [s.path for s in result.skipped if content_decided(s.reason)]:
+        names = ", ".join(inline_code(p) for p in hidden[:10]) + (" …" if len(hidden) > 10 else "")
+        notes.append(
+            f"⚠️ {len(hidden)} file(s) not reviewed because their own content says so (a "
+            f"generated-file header, very long lines), which this pull request decides: "
+            f"{names}. List them under `include` to have them reviewed."
+        )
     report = ReviewReport(result, pr.number, pr.head_sha)
     if result.status == Status.SKIPPED and not fresh and not result.skipped:
         return Outcome(Status.SKIPPED, "no reviewable changes", notes=tuple(notes), review=report)
@@ -89,7 +115,9 @@ def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
     # This head's findings first, then earlier ones, so a cap drops the oldest.
     fps = [fingerprint(f) for f in result.findings] + sorted(go.posted)
     mark = review_marker(pr.head_sha, fps)
-    url = _publish(run, pr, result, notes, mark)
+    if seen is None:
+        seen = [r.url for r in gh.reviews(pr.number)]
+    url = _publish(run, pr, result, notes, mark, frozenset(seen))
     if config.walkthrough:  # its line goes to the step summary (the review is posted already)
         incremental = scope is not None
         resolved = len(settled.resolved)
@@ -109,6 +137,25 @@ def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
     )
 
 
+def _anchored_files(
+    run: Run, pr: PullInfo, threads: Mapping[str, Thread], notes: list[str]
+) -> dict[str, str | None]:
+    """On a full review: the head's text of each file with an open, outdated thread of ours,
+    to see whether its anchored lines really changed (one read; none when there is no such
+    thread). Unreadable: nothing is offered for re-checking."""
+    paths = sorted({t.path for t in threads.values() if t.outdated and not t.resolved})
+    if not paths:
+        return {}
+    specs = [f"{pr.head_sha}:{p}" for p in paths]
+    try:
+        found = run.github.objects(specs, with_text=True, cap=MAX_CONTEXT_BYTES)
+    except GitHubError as exc:  # AnswerTooLarge included
+        logger.warning("could not read the files of earlier findings: %s", exc)
+        notes.append("GitHub could not send the files of earlier findings: none re-checked.")
+        return {}
+    return {p: found[s].text if s in found else None for p, s in zip(paths, specs, strict=True)}
+
+
 def _history(run: Run, number: int, notes: list[str]) -> History | None:
     """The bot's threads and walkthrough on a PR it reviewed before (None: GitHub failed)."""
     us = run.us
@@ -120,15 +167,33 @@ def _history(run: Run, number: int, notes: list[str]) -> History | None:
         return None
 
 
-def _publish(run: Run, pr: PullInfo, result: ReviewResult, notes: list[str], mark: str) -> str:
+def _publish(
+    run: Run,
+    pr: PullInfo,
+    result: ReviewResult,
+    notes: list[str],
+    mark: str,
+    seen: frozenset[str],
+) -> str:
     """The review, through the run's publisher; anchors GitHub refuses go to the body."""
     redact, model = run.redact, run.config.model
 
     def body_of(r: ReviewResult) -> str:
         return redact(render.review_body(r, model, notes, mark))
 
-    def landed() -> str | None:  # after a failed POST: is our review of this head there?
-        return run.us.review_at(run.github.reviews(pr.number), pr.head_sha)
+    def landed_as(body: str) -> Callable[[], str | None]:
+        def landed() -> str | None:
+            """After a failed POST: is THIS review there? Only one of ours that was not
+            there before (a `/review full` of a reviewed head has an older one) and that
+            ends with the marker that was sent (this head, these findings)."""
+            for r in run.github.reviews(pr.number):
+                if r.url in seen or _last_line(r.body) != _last_line(body):
+                    continue
+                if run.us.wrote(r.author, r.body):
+                    return r.url or "posted"
+            return None
+
+        return landed
 
     comments = [
         InlineComment(
@@ -142,11 +207,17 @@ def _publish(run: Run, pr: PullInfo, result: ReviewResult, notes: list[str], mar
     ]
     publish = run.publisher.review
     try:
-        return publish(pr.number, pr.head_sha, body_of(result), comments, landed)
+        body = body_of(result)
+        return publish(pr.number, pr.head_sha, body, comments, landed_as(body))
     except ReviewRejected as exc:
         logger.warning("%s; posting the comments in the review body instead", exc)
         moved = tuple(
             in_body(c.finding, f"GitHub did not accept it inline: {exc}") for c in result.comments
         )
         fallback = replace(result, placed=moved + result.notes)
-        return publish(pr.number, pr.head_sha, body_of(fallback), [], landed)
+        body = body_of(fallback)
+        return publish(pr.number, pr.head_sha, body, [], landed_as(body))
+
+
+def _last_line(text: str) -> str:
+    return text.rstrip().rsplit("\n", 1)[-1].strip()

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 
 from reviewbot.errors import LLMError
-from reviewbot.formats import content_decided
+from reviewbot.filters import content_decided
 from reviewbot.kinds import SEVERITY_RANK, Status
 from reviewbot.redact import inert_line
 from reviewbot.review import Prepared, ReviewResult

@@ -202,6 +202,12 @@ def published_shape(method: str, path: str, body: Any) -> Any:
         filled["commits"] = filled["commits"][: body.get("total_commits", 1)]
     if key.endswith("/files"):
         filled = [_drop_absent(f, o) for f, o in zip(filled, body, strict=True)]
+    if EXAMPLE_OF[key] == "pull-request-review-comment":  # a thread's first comment replies
+        items = filled if isinstance(filled, list) else [filled]  # to nothing
+        ours = body if isinstance(body, list) else [body]
+        for f, o in zip(items, ours, strict=True):
+            if "in_reply_to_id" not in o:
+                f.pop("in_reply_to_id", None)
     if key.endswith("/contents/{path}") and body.get("type") == "submodule":
         filled = {k: v for k, v in filled.items() if k not in ("encoding", "content")}
     return filled
@@ -592,6 +598,36 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# `/review full` of a reviewed head: the older review of this head (same marker) is no proof
+# that a failed POST landed; only a new review with the marker sent is.
+NEW_REVIEW_ID = 2_390_000_082
+
+
+def review_full_502(landed: bool) -> list[dict[str, Any]]:
+    earlier = bot_review(HEAD, [TYPO_FP])
+    new = {
+        **earlier,
+        "id": NEW_REVIEW_ID,
+        "node_id": "PRR_2",
+        "html_url": earlier["html_url"].replace(str(EARLIER_REVIEW_ID), str(NEW_REVIEW_ID)),
+    }
+    listed = [earlier, new] if landed else [earlier]
+    return [
+        permission("write"),
+        gh("POST", f"/issues/comments/{COMMAND_ID}/reactions", 201, {"id": 1, "content": "eyes"}),
+        *reads(reviews=[earlier]),
+        diff(),
+        review_reply(TYPO),
+        gh("POST", "/pulls/2/reviews", 502, {"message": "Server Error"}),
+        gh("GET", "/pulls/2/reviews", 200, listed, query="?page=1&per_page=100"),
+        *([] if landed else [post_review()]),
+    ]
+
+
+SCENARIOS["review_full_502_lost"] = review_full_502(landed=False)
+SCENARIOS["review_full_502_landed"] = review_full_502(landed=True)
+
+
 SCENARIOS.update(
     {
         # A personal access token: our own reviews are `type: User`; GET /user says who we are.
@@ -726,6 +762,15 @@ SCENARIOS.update(
             ),
             post_review(),
         ],
+        # Every file is skipped by a path rule (a lock file): nothing the PR's content decides.
+        "only_lock_file": [
+            *reads(),
+            diff(
+                "diff --git a/package-lock.json b/package-lock.json\nindex 1111111..2222222 100644\n"
+                "--- a/package-lock.json\n+++ b/package-lock.json\n@@ -1 +1 @@\n-{}\n+{ }\n"
+            ),
+            post_review(),
+        ],
         # The model tries to smuggle workflow commands into a dry run's log.
         "dry_run_hostile": [
             *reads(),
@@ -796,6 +841,11 @@ def viewer(login: str = "github-actions[bot]") -> dict[str, Any]:
     return gh("POST", "/graphql", 200, {"data": {"viewer": {"login": login}}})
 
 
+# The head's review is by the Actions bot: before skipping on its word, the installation
+# token's identity is confirmed.
+SCENARIOS["rerun_same_head"].append(viewer())
+SCENARIOS["post_applied_despite_502"].append(viewer())  # the review found is the Actions bot's
+
 NO_FILES = [graphql({"f0": None})]  # nothing found: no second request
 WITH_FILES = [  # a small PR: texts in the first request
     graphql(
@@ -834,10 +884,14 @@ BIG_FILE_READS = [
 
 
 def threads(
-    *nodes: dict[str, Any], comments: list[dict[str, Any]] | None = None, more: str | None = None
+    *nodes: dict[str, Any],
+    comments: list[dict[str, Any]] | None = None,
+    more: str | None = None,
+    me: str | None = "github-actions[bot]",
 ) -> dict[str, Any]:
     """GraphQL `pullRequest { reviewThreads { pageInfo nodes { ...thread } } comments {
-    pageInfo nodes { fullDatabaseId url body author } } }`: the flow's history read."""
+    pageInfo nodes { fullDatabaseId url body author } } }`: the flow's history read; with
+    `viewer { login }` (`me`) while the token's identity is only assumed."""
     pull = {
         "reviewThreads": {"nodes": list(nodes), "pageInfo": page_info(more)},
         "comments": {
@@ -845,7 +899,10 @@ def threads(
             "nodes": comments or [],
         },
     }
-    return gh("POST", "/graphql", 200, {"data": {"repository": {"pullRequest": pull}}})
+    data: dict[str, Any] = {"repository": {"pullRequest": pull}}
+    if me is not None:
+        data = {"viewer": {"login": me}, **data}
+    return gh("POST", "/graphql", 200, {"data": data})
 
 
 def page_info(cursor: str | None = None) -> dict[str, Any]:
@@ -887,13 +944,23 @@ def walkthrough_written(status: int = 201, method: str = "POST") -> dict[str, An
     return gh(method, path, status, body)
 
 
+TYPO_HUNK = PR_DIFF.split("+++ b/hello.py\n", 1)[1].split("\n+    return")[0]  # ends at line 2
+
+
 def gql_comment(
-    cid: int, body: str, login: str, kind: str, association: str = "", commit: str = HEAD
+    cid: int,
+    body: str,
+    login: str,
+    kind: str,
+    association: str = "",
+    commit: str = HEAD,
+    hunk: str = TYPO_HUNK,
 ) -> dict[str, Any]:
     """One comment of a review thread, as the history read asks for it."""
     return {
         "fullDatabaseId": str(cid),
         "body": body,
+        "diffHunk": hunk,
         "authorAssociation": association or ("NONE" if kind == "Bot" else "CONTRIBUTOR"),
         "author": author(login, kind),
         "originalCommit": {"oid": commit},
@@ -1025,6 +1092,7 @@ def reply_answer(reply: str, suggestion: str | None) -> dict[str, Any]:
 def thread_reads(
     *comments: dict[str, Any], config: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
+    root = comments[0] if comments else BOT_COMMENT
     return [
         gh(
             "GET",
@@ -1033,7 +1101,10 @@ def thread_reads(
             config or NOT_FOUND,
             query=f"?ref={BASE}",
         ),
-        gh("GET", f"/pulls/comments/{ROOT_ID}", 200, comments[0] if comments else BOT_COMMENT),
+        gh("GET", f"/pulls/comments/{ROOT_ID}", 200, root),
+        # the root is the Actions bot's: an installation token's identity, only assumed so
+        # far, is confirmed before the thread is taken for ours
+        *([viewer()] if root["user"]["login"] == "github-actions[bot]" else []),
         gh("GET", "/pulls/2/comments", 200, list(comments[1:]), query="?page=1&per_page=100"),
     ]
 
@@ -1046,7 +1117,7 @@ SCENARIOS.update(
                 "Not in English: `Helo` is a typo here, and users see this string.",
                 '    print("Hello " + name)\n',
             ),
-            thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION)[2],  # counted again before posting
+            thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION)[-1],  # counted again before posting
             gh(
                 "POST",
                 f"/pulls/2/comments/{ROOT_ID}/replies",
@@ -1190,7 +1261,13 @@ def follow_threads(typo: dict[str, Any] | None = None, outdated: bool = True) ->
         or thread(
             "PRRT_a", False, 2, finding(1, "Greeting is misspelled", TYPO_FP), outdated=outdated
         ),
-        thread("PRRT_b", False, 4, finding(2, "Call at import", FP_B), outdated=outdated),
+        thread(  # on line 4, a blank line: its hunk ends there
+            "PRRT_b",
+            False,
+            4,
+            (*finding(2, "Call at import", FP_B), "", HEAD, TYPO_HUNK + "\n+    return name\n+"),
+            outdated=outdated,
+        ),
         thread(  # fixed once, then a person reopened it: it stays open
             "PRRT_c", False, 3, finding(3, "Return value unused", FP_C), RESOLVED_REPLY
         ),
@@ -1256,7 +1333,46 @@ SCENARIOS.update(
         "long_thread": push(FIX_PUSH, FIX_DIFF, fixed_answer(TYPO_FP), post_review()),
     }
 )
+
+
+def force_push(pr_diff: str, *after: dict[str, Any]) -> list[dict[str, Any]]:
+    """A force-push after a review of HEAD: compare cannot reach HEAD, so a full review."""
+    priors = [bot_review(HEAD, [TYPO_FP, FP_B])]
+    gone = gh(
+        "GET", f"/compare/{HEAD}...{NEW_HEAD}", 404, {"message": "Not Found", "status": "404"}
+    )
+    return [*reads(NEW_HEAD, reviews=priors), diff(pr_diff), gone, *after]
+
+
+def new_side(pr_diff: str) -> str:
+    """hello.py at the new head, from a diff that shows all of it."""
+    body = pr_diff.split("@@\n", 1)[1]
+    return "".join(ln[1:] + "\n" for ln in body.splitlines() if ln[:1] in (" ", "+"))
+
+
+def head_file(pr_diff: str) -> dict[str, Any]:
+    """The head's text of hello.py, read to check a full review's outdated threads."""
+    text = new_side(pr_diff)
+    return graphql({"f0": {"byteSize": len(text), "isBinary": False, "text": text}})
+
+
+SCENARIOS.update(
+    {
+        # Force-pushed with a comment line added above the typo: every thread is outdated,
+        # but the typo's line is still there, unchanged: nothing is offered or resolved.
+        "force_push_line_unchanged": force_push(
+            INJECTION_DIFF, fixed_answer(TYPO_FP, FP_B), post_review()
+        ),
+        # Force-pushed with the typo fixed: its line's text is gone, so it is offered.
+        "force_push_line_fixed": force_push(
+            FIX_DIFF, fixed_answer(TYPO_FP), resolve(), reply_to(1), post_review()
+        ),
+    }
+)
+
 THREADS: dict[str, list[dict[str, Any]]] = {
+    "force_push_line_unchanged": [follow_threads(), head_file(INJECTION_DIFF)],
+    "force_push_line_fixed": [follow_threads(), head_file(FIX_DIFF)],
     "push_fixes_one_of_two": [follow_threads()],
     "resolve_not_allowed": [
         follow_threads(
@@ -1292,7 +1408,10 @@ THREADS: dict[str, list[dict[str, Any]]] = {
         )
     ],
     "resolve_injection": [follow_threads(outdated=False)],
-    "threads_read_fails": [gh("POST", "/graphql", 502, {"message": "Server Error"})] * 4,
+    "threads_read_fails": [
+        *[gh("POST", "/graphql", 502, {"message": "Server Error"})] * 4,
+        viewer(),  # the history read would have said who the token is: asked on its own
+    ],
     "many_threads": [
         threads(
             *[
@@ -1382,7 +1501,7 @@ SCENARIOS["reply_post_fails"] = [
         for _ in range(3)
         for x in (
             gh("POST", f"/pulls/2/comments/{ROOT_ID}/replies", 502, {"message": "Server Error"}),
-            thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION)[2],
+            thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION)[-1],
         )
     ],
     gh("POST", f"/pulls/2/comments/{ROOT_ID}/replies", 502, {"message": "Server Error"}),
@@ -1391,9 +1510,42 @@ SCENARIOS["reply_post_fails"] = [
 SCENARIOS["reply_budget_race"] = [
     *thread_reads(BOT_COMMENT, BOT_COMMENT, QUESTION, config=config_file("max_replies: 1\n")),
     reply_answer("An answer that comes too late.", None),
-    thread_reads(BOT_COMMENT, BOT_COMMENT, {**BOT_REPLY, "in_reply_to_id": ROOT_ID}, QUESTION)[2],
+    thread_reads(BOT_COMMENT, BOT_COMMENT, {**BOT_REPLY, "in_reply_to_id": ROOT_ID}, QUESTION)[-1],
 ]
 # A personal access token: the event is the bot's own reply (a User's comment then).
+# Replies posted at once: each run counts, before its model call, the answers given AND the
+# older replies in the bot's threads still waiting for one (which other runs are answering).
+EARLIER_ANSWERED = review_comment(REPLY_ID - 40, "Why?", "Codertocat", "User", ROOT_ID)
+OUR_ANSWER = review_comment(
+    REPLY_ID - 30, "Because.\n<!-- reviewbot:v1 reply -->", "github-actions[bot]", "Bot", ROOT_ID
+)
+STILL_WAITING = review_comment(REPLY_ID - 20, "And this?", "Codertocat", "User", ROOT_ID)
+BY_A_READER = {  # reply_to (writers_and_author) lets no answer through for it: not counted
+    **review_comment(REPLY_ID - 10, "me too", "mallory", "User", ROOT_ID),
+    "author_association": "NONE",
+}
+BUSY_THREAD = (BOT_COMMENT, BOT_COMMENT, EARLIER_ANSWERED, OUR_ANSWER, STILL_WAITING, BY_A_READER)
+SCENARIOS["reply_budget_reserved"] = [
+    *thread_reads(*BUSY_THREAD, QUESTION, config=config_file("max_replies: 2\n")),
+    gh(
+        "POST",
+        f"/pulls/2/comments/{ROOT_ID}/replies",
+        201,
+        review_comment(2_360_000_997, "…", "github-actions[bot]", "Bot", ROOT_ID),
+    ),
+]
+SCENARIOS["reply_budget_room_left"] = [
+    *thread_reads(*BUSY_THREAD, QUESTION, config=config_file("max_replies: 3\n")),
+    reply_answer("It greets.", None),
+    thread_reads(*BUSY_THREAD, QUESTION)[-1],
+    gh(
+        "POST",
+        f"/pulls/2/comments/{ROOT_ID}/replies",
+        201,
+        review_comment(2_360_000_996, "…", "github-actions[bot]", "Bot", ROOT_ID),
+    ),
+]
+
 SCENARIOS["pat_own_reply"] = [gh("GET", "/user", 200, PAT_USER)]
 # A GitHub App's installation token: its reviews are `<slug>[bot]`'s; `viewer` says so.
 SCENARIOS["app_token_rerun_same_head"] = [
@@ -1407,6 +1559,29 @@ SCENARIOS["app_token_rerun_same_head"] = [
     )[:2],
     viewer("reviewbot-app[bot]"),
 ]
+# An App's installation token, and a review by the Actions bot that carries our marker (any
+# GITHUB_TOKEN workflow echoing PR text could write it): it is not the App's, so it neither
+# makes the App skip the head nor hides the findings it lists.
+APP = "reviewbot-app[bot]"
+SCENARIOS["app_token_actions_marker_same_head"] = [
+    *reads(reviews=[bot_review(HEAD, [TYPO_FP])])[:2],
+    viewer(APP),  # before skipping the head on that review's word
+    reads()[2],
+    diff(),
+    review_reply(TYPO),
+    post_review(),
+]
+SCENARIOS["app_token_actions_marker_push"] = [
+    *reads(NEW_HEAD, reviews=[bot_review(HEAD, [TYPO_FP])]),
+    diff(SYNC_DIFF),
+    compare(PUSHED_HELLO),
+    diff(SYNC_DIFF),  # decided again once the history read said who the token is
+    review_reply(TYPO, INPUT_CALL),
+    post_review(),
+]
+THREADS["app_token_actions_marker_same_head"] = []  # not reviewed before: no history read
+THREADS["app_token_actions_marker_push"] = [threads(me=APP)]
+
 SCENARIOS["big_file_in_small_pr"] = [*reads(), diff(), review_reply(TYPO), post_review()]
 # A finding on a path the PR does not touch is posted in the body but trips no fail_on.
 SCENARIOS["finding_outside_pr"] = [
@@ -1430,7 +1605,8 @@ def with_walkthrough(name: str, interactions: list[dict[str, Any]]) -> list[dict
         and i["response"]["status"]["code"] == 200
         for i in interactions
     )
-    if not (posted or name == "post_applied_despite_502") or name in OWN_WALKTHROUGH:
+    landed = name in ("post_applied_despite_502", "review_full_502_landed")
+    if not (posted or landed) or name in OWN_WALKTHROUGH:
         return interactions
     return [*interactions, walkthrough_written()]
 
@@ -1563,6 +1739,7 @@ THREADS["other_bot_markers"] = [
             pr_comment(EARLIER_WALKTHROUGH),
             pr_comment(EARLIER_WALKTHROUGH, OTHER, cid=WALKTHROUGH_ID + 5),
         ],
+        me=None,  # confirmed already, when the other bot's review was met
     )
 ]
 # A secondary rate limit (or 429) on every kind of write, and GraphQL reads that fail once

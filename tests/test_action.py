@@ -274,7 +274,7 @@ def test_rerun_on_the_same_head_posts_nothing(act: Act) -> None:
         payload("pull_request.synchronize.json"),
     )
     assert r.code == 0
-    assert r.github == READS[:2]
+    assert r.github == [*READS[:2], "POST /graphql"]  # `viewer`, before skipping on its word
     assert r.model_calls == 0
     assert r.outputs["status"] == "skipped"
     assert "ec26c3e was already reviewed" in r.summary
@@ -496,8 +496,28 @@ def test_review_post_that_landed_despite_a_502_is_not_posted_twice(act: Act) -> 
     )
     assert r.code == 0, r.out
     assert r.github.count("POST /pulls/2/reviews") == 1
-    assert r.github[-2:] == ["GET /pulls/2/reviews?page=1&per_page=100", "POST /issues/2/comments"]
+    assert r.github[-3:] == [
+        "GET /pulls/2/reviews?page=1&per_page=100",
+        "POST /graphql",  # `viewer`: the review found is a bot's; is that bot us?
+        "POST /issues/2/comments",
+    ]
     assert r.outputs["review_url"].endswith(f"#pullrequestreview-{mc.EARLIER_REVIEW_ID}")
+
+
+def test_review_full_and_a_502_never_takes_the_older_review_for_the_new_one(act: Act) -> None:
+    # the head was reviewed before; `/review full` reviews it again and the POST answers 502
+    lost = act("review_full_502_lost", "issue_comment", comment_payload("/review full"))
+    assert lost.code == 0, lost.out
+    # the older review (same head, same marker) is not taken for this one: sent again
+    assert lost.github.count("POST /pulls/2/reviews") == 2
+    assert lost.outputs["review_url"].endswith("#pullrequestreview-2390000081")
+
+
+def test_review_full_and_a_502_that_landed_is_not_posted_twice(act: Act) -> None:
+    landed = act("review_full_502_landed", "issue_comment", comment_payload("/review full"))
+    assert landed.code == 0, landed.out
+    assert landed.github.count("POST /pulls/2/reviews") == 1
+    assert landed.outputs["review_url"].endswith(f"#pullrequestreview-{mc.NEW_REVIEW_ID}")
 
 
 def test_a_marker_in_a_humans_review_is_not_trusted(act: Act) -> None:
@@ -759,6 +779,33 @@ def test_when_every_file_is_skipped_a_short_review_says_so(act: Act) -> None:
     assert r.outputs["status"] == "skipped"
 
 
+def test_a_gate_never_passes_a_pr_whose_own_content_hid_every_file(act: Act) -> None:
+    # one file skipped by its generated header (the PR wrote it), one lock file (a path rule)
+    r = act(
+        "only_skipped_files", "pull_request", payload("pull_request.opened.json"), fail_on="nit"
+    )
+    assert r.code == 1, r.out
+    [error] = [ln for ln in r.out.splitlines() if ln.startswith("::error::")]
+    assert "nothing was reviewed: every changed file was skipped, 1 by what" in error
+    assert "api/service.go" in error and "`include`" in error
+    assert "package-lock.json" not in error
+    [review] = r.review_posts()  # the review is still posted, and says why, loudly
+    assert (
+        "⚠️ 1 file(s) not reviewed because their own content says so (a generated-file header, "
+        "very long lines), which this pull request decides: `api/service.go`." in review["body"]
+    )
+    without_gate = act("only_skipped_files", "pull_request", payload("pull_request.opened.json"))
+    assert without_gate.code == 0, without_gate.out
+
+
+def test_a_gate_passes_a_pr_of_lock_files_only(act: Act) -> None:
+    r = act("only_lock_file", "pull_request", payload("pull_request.opened.json"), fail_on="nit")
+    assert r.code == 0, r.out
+    assert "::error::" not in r.out and r.outputs["status"] == "skipped"
+    [review] = r.review_posts()
+    assert "their own content says so" not in review["body"]
+
+
 def test_a_dry_run_prints_model_text_with_workflow_commands_stopped(act: Act) -> None:
     r = act("dry_run_hostile", "pull_request", payload("pull_request.opened.json"), dry_run="true")
     assert r.code == 0, r.out
@@ -851,6 +898,7 @@ def test_a_reply_by_the_author_is_answered_in_the_thread(act: Act) -> None:
     assert r.github == [
         f"GET /contents/.github/reviewbot.yml?ref={mc.BASE}",
         f"GET /pulls/comments/{mc.ROOT_ID}",
+        "POST /graphql",  # `viewer`: the installation token's identity, before trusting a bot
         "GET /pulls/2/comments?page=1&per_page=100",
         "GET /pulls/2/comments?page=1&per_page=100",  # the budget, counted again before posting
         f"POST /pulls/2/comments/{mc.ROOT_ID}/replies",
@@ -1002,6 +1050,29 @@ def test_a_push_that_only_says_it_fixed_things_resolves_nothing(act: Act) -> Non
     assert mutations(r) == [] and sent_lines(r, "/replies") == []
     [review] = r.review_posts()
     assert "fixed by this push" not in review["body"]
+
+
+def test_a_force_push_alone_offers_no_finding_whose_line_is_unchanged(act: Act) -> None:
+    # a full review: GitHub calls every thread outdated after a force-push, but the typo's
+    # line still reads the same at the head (only a comment was added above it)
+    r = act("force_push_line_unchanged", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "list in `resolved` the ids" not in text
+    assert "- hello.py:2: Greeting is misspelled (open, its lines unchanged by this push)" in text
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []
+    [read] = [s.json() for s in r.sent if s.line == "POST /graphql"][1:2]
+    assert list(read["variables"].values())[2:] == [f"{mc.NEW_HEAD}:hello.py"]
+
+
+def test_a_force_push_that_changed_the_line_offers_it_for_re_checking(act: Act) -> None:
+    r = act("force_push_line_fixed", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    recheck = text.split("list in `resolved` the ids")[1].split("FILE:")[0]
+    assert f"id: {mc.TYPO_FP}" in recheck
+    assert mc.FP_B not in recheck  # anchored to a blank line: no text to check, not offered
+    assert mutations(r) == [{"id": "PRRT_a"}]
 
 
 def test_threads_past_the_first_hundred_are_read(act: Act) -> None:
@@ -1240,6 +1311,23 @@ def test_parallel_replies_recount_the_budget_before_posting(act: Act) -> None:
     assert "used up by other answers meanwhile (1 of 1)" in r.summary
 
 
+def test_replies_waiting_for_an_answer_take_the_budget_before_any_model_call(act: Act) -> None:
+    # max_replies 2: one answered, one older reply still waiting (another run is answering
+    # it); the reader's reply, which reply_to would not answer, does not count
+    r = act("reply_budget_reserved", "pull_request_review_comment", reply_payload())
+    assert r.code == 0, r.out
+    assert r.model_calls == 0
+    assert "(1 answered and 1 earlier replies waiting for an answer, of 2)" in r.summary
+    [post] = [s.json()["body"] for s in r.sent if s.line.endswith("/replies")]
+    assert "`max_replies: 2`" in post and post.endswith("<!-- reviewbot:v1 reply limit -->")
+
+
+def test_with_room_left_after_the_waiting_replies_the_reply_is_answered(act: Act) -> None:
+    r = act("reply_budget_room_left", "pull_request_review_comment", reply_payload())
+    assert r.code == 0, r.out
+    assert r.model_calls == 1 and len(sent_lines(r, "/replies")) == 1
+
+
 @pytest.mark.parametrize(("fail_on", "code"), [("critical", 0), ("major", 3)])
 def test_a_finding_outside_the_pr_does_not_trip_fail_on(act: Act, fail_on: str, code: int) -> None:
     r = act(
@@ -1303,3 +1391,25 @@ def test_a_github_apps_token_trusts_its_own_reviews(act: Act) -> None:
     assert r.code == 0, r.out
     assert r.github[-1] == "POST /graphql" and r.model_calls == 0  # asked `viewer` once
     assert r.outputs["status"] == "skipped" and "already reviewed" in r.summary
+
+
+def test_an_apps_token_never_skips_a_head_on_the_actions_bots_marker(act: Act) -> None:
+    r = act(
+        "app_token_actions_marker_same_head", "pull_request", payload("pull_request.opened.json")
+    )
+    assert r.code == 0, r.out
+    assert r.github[2] == "POST /graphql"  # `viewer`, asked before skipping on that review
+    [review] = r.review_posts()
+    assert [c["line"] for c in review["comments"]] == [2]  # its "posted" finding is not hidden
+    assert r.outputs["status"] == "reviewed"
+
+
+def test_an_apps_token_decides_again_when_the_history_read_says_who_it_is(act: Act) -> None:
+    # a push: the Actions bot's marked review of the old head was trusted only provisionally;
+    # the history read (which asks `viewer` at no extra request) says the token is the App's
+    r = act("app_token_actions_marker_push", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    [review] = r.review_posts()
+    assert "Incremental review" not in review["body"]  # not "since" a review that is not ours
+    assert 2 in [c["line"] for c in review["comments"]]  # its fingerprint hides nothing
+    assert r.model_calls == 2  # once: the review, then its verification

@@ -169,3 +169,44 @@ def test_an_apps_own_bot_login_is_confirmed_and_trusted() -> None:
     who = Who("github-actions[bot]", "my-app[bot]")  # assumed, then GitHub says otherwise
     assert Us(who).wrote("my-app[bot]", MARKED)
     assert not Us(Who("github-actions[bot]", "github-actions[bot]")).wrote("my-app[bot]", MARKED)
+
+
+def test_under_an_apps_token_the_actions_bot_is_not_us_whatever_the_order() -> None:
+    # an installation token is only assumed to be the Actions bot: the Actions bot's marked
+    # text is not ours before the App's own is met, nor after
+    for order in (["github-actions[bot]", "my-app[bot]"], ["my-app[bot]", "github-actions[bot]"]):
+        us = Us(Who("github-actions[bot]", "my-app[bot]"))
+        assert [us.wrote(login, MARKED) for login in order] == [
+            login == "my-app[bot]" for login in order
+        ]
+    # provisional (the gate, which confirms before acting): the assumption stands for now
+    assert Us(Who("github-actions[bot]", "my-app[bot]"), provisional=True).wrote(
+        "github-actions[bot]", MARKED
+    )
+
+
+def test_after_a_502_on_a_create_it_waits_before_looking_and_looks_before_sending_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from github import GithubException
+
+    from reviewbot.github_http import FixedToken, GitHubHttp
+
+    events: list[str] = []
+
+    def send(self: GitHubHttp, method: str, *args: Any) -> Any:
+        events.append(method)
+        if len(events) == 1:
+            raise GithubException(502, {"message": "Server Error"}, {})
+        return {"html_url": "new"}
+
+    monkeypatch.setattr(GitHubHttp, "_send", send)
+    http = GitHubHttp(FixedToken("t"), "o/r", sleep=lambda s: events.append(f"sleep {s:g}"))
+
+    def landed() -> None:
+        events.append("check")
+
+    data = http.request("POST", "/x", "post the review", body={}, landed=landed)
+    assert data == {"html_url": "new"}
+    # a slow 502 (GitHub still creating it) is looked for only after the backoff
+    assert [e.split()[0] for e in events] == ["POST", "sleep", "check", "POST"]

@@ -73,12 +73,18 @@ def queries() -> dict[str, dict[str, Any]]:
         {"data": {"repository": {"pullRequest": {"reviewThreads": pages, "comments": more}}}},
     ]
     history.history(2, lambda author, body: False)
+    asking = Recorder()  # the history read that also asks who an installation token is
+    none = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
+    pull = {"reviewThreads": none, "comments": none}
+    asking.answers = [{"data": {"viewer": {"login": "x"}, "repository": {"pullRequest": pull}}}]
+    asking.history(2, lambda author, body: False, lambda login: None)
     resolve.resolve_thread("PRRT_kwDOA")
     first, thread_page, threads_page, comments_page = history.sent[:4]
     return {
         "sizes": sizes.sent[0],
         "texts": texts.sent[0],
         "history": first,
+        "history asking who": asking.sent[0],
         "threads page": threads_page,
         "thread comments page": thread_page,
         "comments page": comments_page,
@@ -95,7 +101,7 @@ def test_every_query_is_valid_against_githubs_schema(name: str) -> None:
     sent = QUERIES[name]
     schema = github_schema()
     assert validate(schema, parse(sent["query"])) == []
-    root = {"viewer": {"login": "x"}} if name == "viewer" else {}  # a non-null root field
+    root = {"viewer": {"login": "x"}} if "viewer {" in sent["query"] else {}  # non-null
     result = graphql_sync(schema, sent["query"], root_value=root, variable_values=sent["variables"])
     assert result.errors is None, result.errors  # the variables have the declared types
 
@@ -130,7 +136,7 @@ def query_for(data: dict[str, Any]) -> dict[str, Any]:
     if "resolveReviewThread" in data:
         return QUERIES["resolve"]
     if "viewer" in data:
-        return QUERIES["viewer"]
+        return QUERIES["history asking who" if "repository" in data else "viewer"]
     if "node" in data:
         return QUERIES["thread comments page"]
     repository = data.get("repository") or {}

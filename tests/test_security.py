@@ -254,6 +254,9 @@ class ReplyGitHub:
     def identity(self) -> str:
         return "reviewbot[bot]"
 
+    def confirmed_identity(self) -> str:  # a bot's login is trusted once confirmed
+        return "reviewbot[bot]"
+
     def permission(self, user: str) -> str:
         return "write"
 
