@@ -107,7 +107,7 @@ def answer_in_thread(run: Run, reply: Reply) -> Outcome:
     if answer.text is None:
         raise LLMError(f"could not answer in the thread: {answer.problem or 'no answer'}")
     words, suggestion = parse_reply(answer.text)
-    body = run.redact(_reply_body(words, suggestion, root.side)) + "\n" + REPLY
+    body = run.redact(reply_body(words, suggestion, root.side)) + "\n" + REPLY
 
     # Runs answer replies in parallel, each having counted before its model call: count again
     # just before posting, so the budget is passed by at most the runs posting at this moment.
@@ -212,7 +212,7 @@ def _waiting(comments: list[ReviewComment], reply: Reply, config: Config) -> lis
     ]
 
 
-def _reply_body(words: str, suggestion: str | None, side: str) -> str:
+def reply_body(words: str, suggestion: str | None, side: str) -> str:
     parts = [sanitize(words, 8_000)]
     if suggestion and side == Side.RIGHT:
         fence = fence_for(suggestion)

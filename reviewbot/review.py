@@ -24,6 +24,12 @@ from reviewbot.findings import (
 )
 from reviewbot.guidance import Guidance, read_guidance
 from reviewbot.kinds import Status
+from reviewbot.manifest import (
+    ManifestEntry,
+    manifest_lines,
+    manifest_of,
+    unchanged_files,
+)
 from reviewbot.model import Model, ModelReply, ModelRequest, OutputSchema, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
 from reviewbot.verify import Checked, check
@@ -33,7 +39,6 @@ REVIEWED, PARTIAL, SKIPPED, FAILED = Status.REVIEWED, Status.PARTIAL, Status.SKI
 __all__ = ["FAILED", "PARTIAL", "REVIEWED", "SKIPPED", "Model", "Prepared", "ReviewResult"]
 # Scope context is a help: it may spend this share of the run's time, the rest is the model's.
 CONTEXT_SHARE = 0.25
-UNCHANGED = "unchanged since the last review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,39 +108,7 @@ class Earlier:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    """One changed file of the whole pull request, and where its diff went."""
-
-    path: str
-    status: str
-    added: int
-    removed: int
-    part: int = 0  # 1-based request the diff is in; 0: not sent
-    reason: str = ""  # why it was not sent
-    old_path: str | None = None  # where a renamed file came from
-
-
 EARLIER_LIMIT = 100  # earlier findings listed per request
-MANIFEST_LIMIT = 150  # entries per request; the rest are counted
-
-
-def manifest_lines(entries: Sequence[ManifestEntry], here: set[str]) -> list[str]:
-    """The manifest as one request shows it: its own files first, then the others."""
-    order = sorted(entries, key=lambda e: (e.path not in here, e.part == 0, e.path))
-    out = []
-    for e in order[:MANIFEST_LIMIT]:
-        if e.path in here:
-            where = "in this request"
-        elif e.part:
-            where = f"in part {e.part}"
-        else:
-            where = f"not sent: {e.reason}"
-        name = f"{e.old_path} → {e.path}" if e.old_path and e.old_path != e.path else e.path
-        out.append(f"- {name} ({e.status}, +{e.added} -{e.removed}): {where}")
-    if len(order) > MANIFEST_LIMIT:
-        out.append(f"- …and {len(order) - MANIFEST_LIMIT} more files")
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,8 +208,8 @@ def prepare(
         "\n\n".join(t for t in (config.instructions.strip(), guidance.general_text()) if t)
     )
     whole_pr = incremental.pr_files if incremental is not None else files
-    unchanged = [] if incremental is None else _unchanged(incremental.pr_files, files)
-    manifest = _manifest(whole_pr, plan, [*skipped, *plan.not_reviewed, *unchanged])
+    unchanged = [] if incremental is None else unchanged_files(incremental.pr_files, files)
+    manifest = manifest_of(whole_pr, plan, [*skipped, *plan.not_reviewed, *unchanged])
     # what could not be read, and files a cap left with plain context: for the review's notes
     notes = (texts.problems if texts else ()) + tuple(
         n for n in (stats.note() if stats else "",) if n
@@ -261,36 +234,6 @@ def prepare(
     n = len(plan.chunks)
     requests = tuple(prepared.request_for(chunk, i + 1, n) for i, chunk in enumerate(plan.chunks))
     return replace(prepared, requests=requests)
-
-
-def _unchanged(pr_files: Sequence[FileDiff], since: Sequence[FileDiff]) -> list[Skipped]:
-    """The PR's files this push did not touch: not sent, and not "not reviewed" either."""
-    touched = {f.path for f in since}
-    return [Skipped(f.path, UNCHANGED) for f in pr_files if f.path not in touched]
-
-
-def _manifest(
-    files: Sequence[FileDiff], plan: Plan, not_sent: Sequence[Skipped]
-) -> tuple[ManifestEntry, ...]:
-    part = {f.path: i + 1 for i, chunk in enumerate(plan.chunks) for f in chunk.files}
-    reasons = {s.path: s.reason for s in not_sent}
-    entries = [
-        ManifestEntry(
-            f.path,
-            f.status,
-            f.added,
-            f.removed,
-            part.get(f.path, 0),
-            "" if f.path in part else reasons.get(f.path, "not reviewed"),
-            f.old_path,
-        )
-        for f in files
-    ]
-    known = {f.path for f in files}
-    entries += [
-        ManifestEntry(s.path, "changed", 0, 0, 0, s.reason) for s in not_sent if s.path not in known
-    ]
-    return tuple(entries)
 
 
 def run_review(

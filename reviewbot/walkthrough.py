@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from reviewbot.diff import Skipped
 from reviewbot.findings import MAX_FILE_SUMMARY
 from reviewbot.kinds import Status
+from reviewbot.manifest import ManifestEntry
 from reviewbot.markers import read_walkthrough_state, walkthrough_tail
 from reviewbot.markup import inline_code, sanitize
 from reviewbot.render import GITHUB_BODY_LIMIT, skipped_groups
-from reviewbot.review import ManifestEntry
 
 MAX_FILES = 100  # rows of the file table (and file lines remembered)
 MAX_ROUNDS = 20  # reviews kept in the history

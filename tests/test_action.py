@@ -239,10 +239,18 @@ def test_opened_pr_gets_one_comment_review(act: Act) -> None:
 def test_github_request_count_for_a_small_pr_is_in_single_digits(act: Act) -> None:
     r = act("comment_by_writer", "issue_comment", comment_payload())
     assert r.code == 0, r.out
-    assert len(r.github) <= 9  # with the walkthrough posted by the PR's first review
-    assert r.github[:2] == [
+    # Every request, in order (vcr would refuse any other): nine, with the walkthrough posted
+    # by the PR's first review. A new request here is a budget decision, not a passing detail.
+    assert r.github == [
         "GET /collaborators/octocat/permission",
         f"POST /issues/comments/{mc.COMMAND_ID}/reactions",
+        "GET /pulls/2",
+        "GET /pulls/2/reviews?page=1&per_page=100",
+        f"GET /contents/.github/reviewbot.yml?ref={mc.BASE}",
+        "GET /pulls/2",  # the diff (another media type)
+        "POST /graphql",  # file texts and guidance, in one read
+        "POST /pulls/2/reviews",
+        "POST /issues/2/comments",  # the walkthrough
     ]
     assert [s.json() for s in r.sent if "reactions" in s.url] == [{"content": "eyes"}]
     assert len(r.review_posts()) == 1

@@ -8,12 +8,12 @@ import json
 import cmarkgfm
 
 from reviewbot.anchor import Placed
-from reviewbot.conversation import _reply_body
+from reviewbot.conversation import reply_body
 from reviewbot.diff import Skipped
 from reviewbot.findings import Finding
+from reviewbot.manifest import ManifestEntry
 from reviewbot.markers import WALKTHROUGH, read_walkthrough_state, walkthrough_tail
 from reviewbot.render import GITHUB_BODY_LIMIT, comment_body
-from reviewbot.review import ManifestEntry
 from reviewbot.walkthrough import MAX_ROUNDS, Round, State, read_state, render, update
 from tests.conftest import ROOT
 
@@ -162,7 +162,7 @@ def readme_thread() -> str:
         '    print("Hello " + name)\n',
     )
     first = comment_body(Placed(typo, True, 2, "RIGHT", suggestion=typo.suggestion))
-    answer = _reply_body(
+    answer = reply_body(
         "Not in English: `Helo` is a typo here, and users see this string.",
         '    print("Hello " + name)\n',
         "RIGHT",
