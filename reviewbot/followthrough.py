@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from reviewbot.diff import FileDiff
 from reviewbot.errors import GitHubError
 from reviewbot.kinds import FollowUp, Side
-from reviewbot.markers import RESOLVED, ends_with, read_comment_marker
+from reviewbot.markers import ADDRESSED, RESOLVED, ends_with, read_comment_marker
 from reviewbot.pulls import History, PullInfo, Thread
 from reviewbot.review import Earlier
 from reviewbot.run import Run
@@ -22,7 +22,6 @@ logger = logging.getLogger(__name__)
 # The last line of "Addressed in …" when the thread could not be resolved (the token may not,
 # or GitHub refused): the finding is fixed but its thread stays open, so a later push neither
 # offers it again nor mistakes it for one a person reopened. (Belongs with reviewbot.markers.)
-ADDRESSED = "<!-- reviewbot:v1 addressed -->"
 WONT_FIX = re.compile(
     r"won'?t fix|wontfix|not (going|planning) to (fix|change)|by design|working as intended", re.I
 )

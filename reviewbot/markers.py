@@ -35,6 +35,8 @@ _WALKTHROUGH_STATE = re.compile(
 REPLY = "<!-- reviewbot:v1 reply -->"
 REPLY_LIMIT = "<!-- reviewbot:v1 reply limit -->"
 RESOLVED = "<!-- reviewbot:v1 resolved -->"
+# "Addressed in …", but the token may not resolve the thread: fixed, and still open on GitHub
+ADDRESSED = "<!-- reviewbot:v1 addressed -->"
 
 
 @dataclass(frozen=True, slots=True)

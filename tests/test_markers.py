@@ -114,3 +114,13 @@ def test_stripping_a_65_kb_comment_of_marker_openers_is_linear() -> None:
         out = without_marker(body)
         assert time.perf_counter() - start < 0.2  # a sanity margin: the regex took 0.5-0.9 s
         assert out == expected
+
+
+def test_the_thread_markers_are_pinned() -> None:
+    """Replies already posted on pull requests end with these; changing one orphans them."""
+    from reviewbot.markers import ADDRESSED, REPLY, REPLY_LIMIT, RESOLVED
+
+    assert REPLY == "<!-- reviewbot:v1 reply -->"
+    assert REPLY_LIMIT == "<!-- reviewbot:v1 reply limit -->"
+    assert RESOLVED == "<!-- reviewbot:v1 resolved -->"
+    assert ADDRESSED == "<!-- reviewbot:v1 addressed -->"

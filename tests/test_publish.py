@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from reviewbot.config import Config
-from reviewbot.followthrough import ADDRESSED, settle
-from reviewbot.markers import RESOLVED
+from reviewbot.followthrough import settle
+from reviewbot.markers import ADDRESSED, RESOLVED
 from reviewbot.publish import DryRunPublisher, GitHubPublisher
 from reviewbot.pulls import PullInfo, ReviewComment, Thread
 from reviewbot.run import Run
