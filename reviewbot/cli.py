@@ -134,12 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         help="run as a GitHub Action (reads the Actions environment and INPUT_* variables)",
     )
+    # The GitHub App server (reviewbot[server]); each parses its own options and environment.
+    sub.add_parser("serve", help="GitHub App: receive webhooks and queue reviews")
+    sub.add_parser("worker", help="GitHub App: run queued reviews (Dramatiq on Redis)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `reviewbot` command; returns the exit code."""
     logging.basicConfig(level=logging.WARNING, format="reviewbot: %(message)s", stream=sys.stderr)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] in (["serve"], ["worker"]):
+        from reviewbot.server.entry import main as server_main
+
+        return server_main(given[0], given[1:])
     args = build_parser().parse_args(argv)
     from reviewbot.errors import ReviewbotError
     from reviewbot.redact import Redactor, url_secrets
