@@ -59,7 +59,7 @@ class AppAuth:
         """The App's own credential (10 minutes at most), for the /app endpoints."""
         import jwt  # PyJWT, a PyGithub dependency; with `cryptography` for RS256
 
-        now = int(self._clock())
+        now = int(time.time())  # GitHub's clock, not the cache's (tests move that one)
         claims = {"iat": now - CLOCK_SKEW, "exp": now + JWT_SECONDS, "iss": self._app_id}
         try:
             return str(jwt.encode(claims, self._key, algorithm="RS256"))
