@@ -265,8 +265,12 @@ class FakeGitHub:
         if str(claims.get("iss")) != APP_ID or claims["exp"] - claims["iat"] > 600:
             return 401, {"message": "bad JWT claims"}, "application/json"
         if method == "GET" and path == "/app":
-            return 200, {"id": int(APP_ID), "slug": SLUG, "name": "reviewbot test"}, "application/json"
-        if method == "POST" and path == f"/app/installations/{INSTALLATION}/access_tokens" or (
+            return (
+                200,
+                {"id": int(APP_ID), "slug": SLUG, "name": "reviewbot test"},
+                "application/json",
+            )
+        if (method == "POST" and path == f"/app/installations/{INSTALLATION}/access_tokens") or (
             method == "POST" and path.endswith("/access_tokens")
         ):
             token = f"ghs_{uuid.uuid4().hex}"
@@ -276,7 +280,9 @@ class FakeGitHub:
             stamp = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             # GitHub's stamps are whole seconds: keep the fake's expiry the same
             with self.lock:
-                self.tokens[token] = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+                self.tokens[token] = datetime.fromisoformat(
+                    stamp.replace("Z", "+00:00")
+                ).timestamp()
             return 201, {"token": token, "expires_at": stamp}, "application/json"
         return 404, {"message": "Not Found"}, "application/json"
 

@@ -168,7 +168,11 @@ def test_replayed_signed_body_under_a_new_delivery_id_is_dropped(server: Server)
     [
         ("pull_request", sf.payload("pull_request.closed"), "not a review trigger"),
         ("issue_comment", sf.payload("issue_comment.created"), "not a pull request"),
-        ("pull_request_review_comment", sf.payload("pull_request_review_comment.created"), "not a reply"),
+        (
+            "pull_request_review_comment",
+            sf.payload("pull_request_review_comment.created"),
+            "not a reply",
+        ),
         ("push", {"ref": "refs/heads/main", "installation": {"id": 1}}, "does not handle"),
         ("pull_request", {**sf.payload(SYNC), "installation": None}, "no App installation"),
         ("pull_request", sf.payload(SYNC, fork_owner="stranger"), "fork pull request"),

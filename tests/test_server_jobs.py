@@ -55,7 +55,9 @@ def app_key() -> tuple[str, Any]:
 class World:
     def __init__(self, redis_url: str, key: tuple[str, Any], tmp: Path) -> None:
         self.github = sf.FakeGitHub(key[1])
-        self.model = FakeResponses((200, {}, responses_body({"summary": "One issue.", "findings": [FINDING]})))
+        self.model = FakeResponses(
+            (200, {}, responses_body({"summary": "One issue.", "findings": [FINDING]}))
+        )
         key_file = tmp / "app.pem"
         key_file.write_text(key[0])
         self.env = sf.worker_env(redis_url, self.github, self.model.base_url, key_file)
@@ -68,14 +70,20 @@ class World:
 
     def runner(self, **env: str) -> Runner:
         s = self.settings(**env)
-        auth = AppAuth(s.app_id, s.private_key, s.api_url, clock=lambda: time.time() + self.clock_offset)
+        auth = AppAuth(
+            s.app_id, s.private_key, s.api_url, clock=lambda: time.time() + self.clock_offset
+        )
         return Runner(s, Limits(self.client, s.lease_seconds), auth)
 
     def push(self, number: int, head: str, repo: str = REPO, installation: int = 1) -> Job:
         """GitHub's side of a push, and the job its webhook makes."""
         self.github.open_pull(repo, number, head)
         data = sf.payload(
-            "pull_request.synchronize", repo=repo, number=number, head=head, installation=installation
+            "pull_request.synchronize",
+            repo=repo,
+            number=number,
+            head=head,
+            installation=installation,
         )
         job = route("pull_request", f"d-{head}", data, self.settings())
         assert isinstance(job, Job)
@@ -89,7 +97,9 @@ class World:
 
 
 @pytest.fixture
-def world(redis_server: sf.RedisServer, app_key: tuple[str, Any], tmp_path: Path) -> Iterator[World]:
+def world(
+    redis_server: sf.RedisServer, app_key: tuple[str, Any], tmp_path: Path
+) -> Iterator[World]:
     w = World(redis_server.url, app_key, tmp_path)
     yield w
     w.close()
