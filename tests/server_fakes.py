@@ -409,7 +409,7 @@ class Workers:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.terminate()  # as `docker stop` does: the parent stops its workers
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:

@@ -173,6 +173,9 @@ def main(argv: Sequence[str]) -> int:
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 
+    # Dramatiq's own log format (time, process, level) at INFO: job outcomes are worth a line.
+    for handler in list(logging.root.handlers):
+        logging.root.removeHandler(handler)
     # One message at a time per process, so a busy worker does not sit on jobs others could run.
     os.environ.setdefault("dramatiq_queue_prefetch", "1")
     os.environ.setdefault("dramatiq_delay_queue_prefetch", "10")
