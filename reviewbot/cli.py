@@ -134,9 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         help="run as a GitHub Action (reads the Actions environment and INPUT_* variables)",
     )
-    # The GitHub App server (reviewbot[server]); each parses its own options and environment.
-    sub.add_parser("serve", help="GitHub App: receive webhooks and queue reviews")
-    sub.add_parser("worker", help="GitHub App: run queued reviews (Dramatiq on Redis)")
+    # The GitHub App server (reviewbot[server]): main() hands these to reviewbot.server.
+    from reviewbot.server.settings import parser as server_parser  # argparse only
+
+    for name, text in (
+        ("serve", "GitHub App server: take webhooks, queue reviews (reviewbot[server])"),
+        ("worker", "GitHub App server: run the queued reviews (Dramatiq on Redis)"),
+    ):
+        sub.add_parser(name, parents=[server_parser(name, False)], add_help=False, help=text)
     return parser
 
 

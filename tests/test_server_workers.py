@@ -147,3 +147,63 @@ def test_redis_restarting_mid_run_loses_no_job(deployment: Deployment) -> None:
     sf.wait_for(lambda: all(len(commits(d, n)) == 1 for n in (11, 12, 13)), 90, "every PR's review")
     sf.wait_for(d.drained, 60, "the queue to drain")
     assert all(commits(d, n) == [f"{n:040x}"] for n in (11, 12, 13))
+
+
+def test_reviewbot_serve_on_uvicorn_takes_a_webhook_a_worker_reviews(
+    deployment: Deployment,
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    d = deployment
+    port = sf.free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "reviewbot", "serve", "--port", str(port)],
+        env=d.env,
+        cwd=sf.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{url}/healthz", timeout=1).json() == {"ok": True}
+            except httpx.HTTPError:
+                return False
+
+        sf.wait_for(up, 30, "reviewbot serve")
+        d.github.open_pull(REPO, 21, "f" * 40)
+        body = json.dumps(sf.payload("pull_request.opened", number=21, head="f" * 40)).encode()
+        r = httpx.post(
+            f"{url}/webhook", content=body, headers=sf.webhook_headers("pull_request", body)
+        )
+        assert r.status_code == 202, r.text
+        d.start_workers(1)
+        sf.wait_for(lambda: commits(d, 21) == ["f" * 40], 30, "the review")
+        assert "reviewbot_jobs_total" in httpx.get(f"{url}/metrics").text
+        time.sleep(0.2)
+    finally:
+        serve.terminate()
+        _, err = serve.communicate(timeout=15)
+    assert sf.SECRET not in err.decode() and "PRIVATE KEY" not in err.decode()
+
+
+def test_serve_and_worker_help_document_every_setting() -> None:
+    from reviewbot.server.settings import SETTINGS
+    from tests.conftest import run_cli
+
+    for command in ("serve", "worker"):
+        out = run_cli(command, "--help").stdout
+        missing = [name for name, _, _ in SETTINGS if name not in out]
+        if command == "worker":
+            missing = [m for m in missing if m != "REVIEWBOT_MAX_BODY_BYTES"]
+        assert missing == [], command
+    assert "--processes" in run_cli("worker", "--help").stdout
+    assert "--port" in run_cli("serve", "--help").stdout
+    bad = run_cli("worker")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "REVIEWBOT_APP_ID" in bad.stderr

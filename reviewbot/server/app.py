@@ -7,7 +7,6 @@ whether Redis answers; /metrics gives Prometheus the queue, the jobs by outcome 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import hmac
@@ -34,7 +33,7 @@ from reviewbot.errors import ReviewbotError
 from reviewbot.event import Ignore, Reply, read_event
 from reviewbot.server.limits import Limits
 from reviewbot.server.run import Job
-from reviewbot.server.settings import Settings, help_text, read_settings
+from reviewbot.server.settings import Settings, parser, read_settings
 
 logger = logging.getLogger(__name__)
 
@@ -221,18 +220,7 @@ def queue_depth(client: redis.Redis, namespace: str, queue: str) -> Callable[[],
 
 def main(argv: Sequence[str]) -> int:
     """`reviewbot serve`: the webhook endpoint on uvicorn."""
-    parser = argparse.ArgumentParser(
-        prog="reviewbot serve",
-        description=(
-            "Receive the GitHub App's webhooks at /webhook and queue review jobs for "
-            "`reviewbot worker`; /healthz and /metrics (Prometheus) beside it."
-        ),
-        epilog=help_text(worker=False),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
-    args = parser.parse_args(argv)
+    args = parser("serve").parse_args(argv)
     try:
         settings = read_settings(os.environ)
     except ReviewbotError as exc:

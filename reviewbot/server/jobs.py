@@ -7,7 +7,6 @@ process: the redactor a job installs is process-wide."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import random
@@ -31,7 +30,7 @@ from dramatiq.middleware import (
 from reviewbot.errors import ReviewbotError
 from reviewbot.server.limits import Limits
 from reviewbot.server.run import Busy, Job, Runner, Transient
-from reviewbot.server.settings import Settings, help_text, read_settings
+from reviewbot.server.settings import Settings, parser, read_settings
 
 logger = logging.getLogger(__name__)
 
@@ -148,19 +147,7 @@ def start_worker() -> None:
 
 def main(argv: Sequence[str]) -> int:
     """`reviewbot worker`: job consumers, as many processes as asked, one job each at a time."""
-    parser = argparse.ArgumentParser(
-        prog="reviewbot worker",
-        description=(
-            "Run review jobs from the queue (Dramatiq on Redis). Start as many as you like, on "
-            "as many machines: every job runs once; a dead worker's job goes back to the queue."
-        ),
-        epilog=help_text(worker=True),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--processes", type=int, default=2, help="worker processes (one job each at a time)"
-    )
-    args = parser.parse_args(argv)
+    args = parser("worker").parse_args(argv)
     try:
         settings = read_settings(os.environ, worker=True)
         if settings.defaults_file:

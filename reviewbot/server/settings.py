@@ -3,6 +3,7 @@ the help text `reviewbot serve --help` and `reviewbot worker --help` print)."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,3 +172,35 @@ def help_text(worker: bool) -> str:
         shown = f" (default {default})" if default and default != "0" else ""
         lines.append(f"  {name:<35} {text}{shown}")
     return "\n".join(lines)
+
+
+DESCRIPTIONS = {
+    "serve": (
+        "Receive the GitHub App's webhooks at /webhook and queue review jobs for `reviewbot "
+        "worker`; /healthz and /metrics (Prometheus) beside it."
+    ),
+    "worker": (
+        "Run review jobs from the queue (Dramatiq on Redis). Start as many as you like, on as "
+        "many machines: every job runs once; a dead worker's job goes back to the queue."
+    ),
+}
+
+
+def parser(command: str, add_help: bool = True) -> argparse.ArgumentParser:
+    """`reviewbot serve` or `reviewbot worker`'s options, with every setting in the epilog
+    (argparse only, so that `reviewbot --help` can list them without loading the server)."""
+    p = argparse.ArgumentParser(
+        prog=f"reviewbot {command}",
+        description=DESCRIPTIONS[command],
+        epilog=help_text(worker=command == "worker"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=add_help,
+    )
+    if command == "serve":
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        p.add_argument("--port", type=int, default=8080, help="port to listen on")
+    else:
+        p.add_argument(
+            "--processes", type=int, default=2, help="worker processes (one job each at a time)"
+        )
+    return p
