@@ -261,3 +261,28 @@ def test_settings_never_show_secrets(key_file: Path) -> None:
     shown = repr(s)
     assert sf.SECRET not in shown and "PRIVATE KEY" not in shown and "hunter2" not in shown
     assert "hunter2-redis-pass" in s.secrets() and sf.SECRET in s.secrets()
+
+
+def test_compose_file_runs_what_exists() -> None:
+    import shlex
+
+    import yaml
+
+    from reviewbot.server.settings import SETTINGS, parser
+
+    compose = yaml.safe_load((sf.ROOT / "deploy" / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"redis", "server", "worker"}
+    known = {name for name, _, _ in SETTINGS}
+    for name in ("server", "worker"):
+        service = services[name]
+        command, *args = service["command"]
+        assert command == {"server": "serve", "worker": "worker"}[name]
+        parser(command).parse_args(args)  # exits on an option reviewbot does not have
+        assert set(service["environment"]) <= known
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "--appendonly" in services["redis"]["command"]  # a Redis restart keeps the queue
+    dockerfile = services["server"]["build"]["dockerfile_inline"]
+    assert (
+        "'.[server]'" in dockerfile and shlex.split(dockerfile.splitlines()[-1])[0] == "ENTRYPOINT"
+    )
