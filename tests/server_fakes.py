@@ -331,7 +331,7 @@ class FakeGitHub:
         if rest[:2] == ["issues", "comments"]:
             return 200, {"id": int(rest[2]), "html_url": "https://github.example/c"}, js
         if rest[:1] == ["compare"]:
-            patch = "@@ -1,3 +1,4 @@\n def total(items):\n-    return sum(items)\n+    n = len(items)\n+    return sum(items) / n"
+            patch = "@@ -1,2 +1,3 @@\n def total(items):\n-    return sum(items)\n+    n = len(items)\n+    return sum(items) / n"
             entry = {"filename": "src/app.py", "status": "modified", "patch": patch}
             return 200, {"status": "ahead", "files": [entry]}, js
         if rest[:1] == ["collaborators"]:
