@@ -115,6 +115,7 @@ def queue_run(
                 github.open_pull(repo, number, shas[k])
                 body, headers = delivery(repo, number, shas[k])
                 assert http.post(f"{url}/webhook", content=body, headers=headers).status_code == 202
+    sent = time.perf_counter() - start
 
     def done() -> bool:
         return (
@@ -142,7 +143,8 @@ def queue_run(
         f"{LATENCY:.0f} s model: {len(reviews)} reviews ({requests} model requests) · "
         f"duplicates {twice} · lost {lost} · dead-lettered {dead}\n"
         f"   wall {wall:.1f} s vs ideal {ideal:.1f} s (requests x {LATENCY:.0f} s / {WORKERS}) = "
-        f"{wall / ideal:.2f}x · jobs {outcomes}"
+        f"{wall / ideal:.2f}x; the deliveries took {sent:.1f} s to send, the last review came "
+        f"{wall - sent:.1f} s after the last one · jobs {outcomes}"
     )
 
 

@@ -93,17 +93,13 @@ def create_app(
             return answer(200, "ignored", reason=job.reason)
         # A redelivery carries the same id; a replayed body, another id but the same digest.
         keys = [f"id:{delivery}", f"body:{hashlib.sha256(body).hexdigest()}"]
-        try:
-            first = await run_in_threadpool(limits.first_delivery, keys, DELIVERY_TTL)
-            if not first:
-                return answer(200, "duplicate")
-            job_id = await run_in_threadpool(_enqueue, limits, enqueue, job)
+        try:  # one hop to a thread: the Redis calls block
+            job_id = await run_in_threadpool(_take, limits, enqueue, job, keys)
         except redis.RedisError as exc:
             logger.error("cannot queue delivery %s: %s", delivery, type(exc).__name__)
-            # Redis is away: then nothing was kept, so nothing stands in a redelivery's way.
-            with contextlib.suppress(redis.RedisError):
-                await run_in_threadpool(limits.forget_delivery, keys)
             return answer(503, "queue_unavailable")
+        if job_id is None:
+            return answer(200, "duplicate")
         return answer(202, "queued", job=job_id)
 
     async def healthz(request: Request) -> Response:
@@ -162,10 +158,19 @@ def slim(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _enqueue(limits: Limits, enqueue: Callable[[Job], str], job: Job) -> str:
-    if job.head_sha:  # a newer push supersedes older queued jobs of the same PR
-        limits.set_head(job.repo, job.number, job.head_sha)
-    return enqueue(job)
+def _take(limits: Limits, enqueue: Callable[[Job], str], job: Job, keys: list[str]) -> str | None:
+    """Queue the job unless its delivery was taken before (None); when queueing fails, the
+    delivery is forgotten again, so that GitHub's redelivery is taken."""
+    if not limits.first_delivery(keys, DELIVERY_TTL):
+        return None
+    try:
+        if job.head_sha:  # a newer push supersedes older queued jobs of the same PR
+            limits.set_head(job.repo, job.number, job.head_sha)
+        return enqueue(job)
+    except redis.RedisError:
+        with contextlib.suppress(redis.RedisError):  # Redis away: then nothing was kept
+            limits.forget_delivery(keys)
+        raise
 
 
 class _Shared(Collector):
