@@ -168,6 +168,9 @@ class FakeGitHub:
         self.heads: dict[tuple[str, int], str] = {}
         self.reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self.review_comments: dict[int, dict[str, Any]] = {}  # id → comment (threads)
+        self.replies: list[dict[str, Any]] = []
+        self.reactions: list[str] = []
         self.log: list[str] = []
         self.refused: list[str] = []
         self.lock = threading.Lock()
@@ -225,6 +228,19 @@ class FakeGitHub:
     def open_pull(self, repo: str, number: int, head: str) -> None:
         with self.lock:
             self.heads[(repo, number)] = head
+
+    def thread(self, comment_id: int, body: str, author: str = BOT) -> None:
+        """A review comment that starts a thread on src/app.py line 3."""
+        with self.lock:
+            self.review_comments[comment_id] = {
+                "id": comment_id,
+                "body": body,
+                "user": {"login": author, "type": "Bot" if author.endswith("[bot]") else "User"},
+                "path": "src/app.py",
+                "line": 3,
+                "side": "RIGHT",
+                "diff_hunk": "@@ -1,2 +1,3 @@\n def total(items):\n+    n = len(items)",
+            }
 
     def posted(self, repo: str, number: int) -> list[dict[str, Any]]:
         with self.lock:
@@ -291,6 +307,14 @@ class FakeGitHub:
     ) -> tuple[int, Any, str]:
         accept = {k.lower(): v for k, v in headers.items()}.get("accept", "")
         js = "application/json"
+        if rest[:2] == ["pulls", "comments"] and len(rest) == 3 and method == "GET":
+            with self.lock:
+                found = self.review_comments.get(int(rest[2]))
+            return (200, found, js) if found else (404, {"message": "Not Found"}, js)
+        if rest[:2] == ["issues", "comments"] and rest[3:] == ["reactions"]:
+            with self.lock:
+                self.reactions.append(f"{rest[2]}:{body.get('content')}")
+            return 201, {"id": 1, "content": body.get("content")}, js
         if rest[:1] == ["pulls"] and len(rest) >= 2 and rest[1].isdigit():
             number = int(rest[1])
             with self.lock:
@@ -316,8 +340,19 @@ class FakeGitHub:
                 with self.lock:
                     self.reviews.setdefault((repo, number), []).append(review)
                 return 200, review, js
-            if rest[2:] == ["comments"]:
-                return 200, [], js
+            if rest[2:] == ["comments"] and method == "GET":
+                with self.lock:
+                    return 200, list(self.review_comments.values()), js
+            if rest[2:3] == ["comments"] and rest[4:] == ["replies"] and method == "POST":
+                reply = {
+                    "id": next(self._ids),
+                    "body": body["body"],
+                    "in_reply_to_id": int(rest[3]),
+                    "html_url": "https://github.example/reply",
+                }
+                with self.lock:
+                    self.replies.append(reply)
+                return 201, reply, js
         if rest[:1] == ["issues"] and len(rest) == 3 and rest[2] == "comments":
             comment = {
                 "id": next(self._ids),

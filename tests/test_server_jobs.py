@@ -237,3 +237,44 @@ def test_writes_are_paced_per_installation_across_runners(world: World) -> None:
     waits = [limits.write_wait(1, 60) for _ in range(3)]
     assert waits[0] == 0.0 and 0.9 < waits[1] <= 1.0 and 1.9 < waits[2] <= 2.0
     assert limits.write_wait(2, 60) == 0.0  # another installation has its own pace
+
+
+def comment_job(world: World, event: str, data: dict[str, Any]) -> Job:
+    job = route(event, "d-comment", data, world.settings())
+    assert isinstance(job, Job), job
+    return job
+
+
+def test_a_review_command_from_a_writer_runs_the_review_with_a_reaction(world: World) -> None:
+    world.github.open_pull(REPO, 1, "c1" * 20)
+    data = sf.payload("issue_comment.created")
+    data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/x/y/pulls/1"}
+    data["comment"]["body"] = "/review"
+    outcome = world.runner().run(comment_job(world, "issue_comment", data))
+    assert outcome.status == "reviewed", outcome.message
+    assert [r["commit_id"] for r in world.github.posted(REPO, 1)] == ["c1" * 20]
+    assert world.github.reactions == [f"{data['comment']['id']}:eyes"]
+
+
+def test_a_reply_in_the_bots_thread_on_a_fork_is_answered(world: World) -> None:
+    """Actions cannot answer on a fork's PR (read-only token); the App's token can."""
+    world.github.open_pull(REPO, 2, "c2" * 20)
+    world.github.thread(77, "Division by zero.\n<!-- reviewbot:v1 comment fp=0123456789ab -->")
+    data = sf.payload("pull_request_review_comment.created", fork_owner="contributor")
+    data["comment"]["in_reply_to_id"] = 77
+    reply = {"reply": "Yes: guard the empty list first.", "suggestion": None}
+    world.model.queue.append((200, {}, responses_body(reply)))
+    outcome = world.runner().run(comment_job(world, "pull_request_review_comment", data))
+    assert outcome.status == "reviewed", outcome.message
+    [posted] = world.github.replies
+    assert posted["in_reply_to_id"] == 77 and "guard the empty list" in posted["body"]
+
+
+def test_a_reply_in_someone_elses_thread_is_not_answered(world: World) -> None:
+    world.github.open_pull(REPO, 2, "c3" * 20)
+    world.github.thread(78, "I think so.", author="octocat")
+    data = sf.payload("pull_request_review_comment.created")
+    data["comment"]["in_reply_to_id"] = 78
+    outcome = world.runner().run(comment_job(world, "pull_request_review_comment", data))
+    assert outcome.status == "skipped" and "did not start" in outcome.message
+    assert world.github.replies == [] and world.model.seen == []
