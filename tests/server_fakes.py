@@ -451,6 +451,9 @@ class Workers:
                 self.kill()
         self._log.close()
 
+    def close(self) -> None:
+        self._log.close()
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
