@@ -170,6 +170,7 @@ class FakeGitHub:
         self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.review_comments: dict[int, dict[str, Any]] = {}  # id → comment (threads)
         self.replies: list[dict[str, Any]] = []
+        self.configs: dict[str, str] = {}  # repo → .github/reviewbot.yml on the base branch
         self.reactions: list[str] = []
         self.log: list[str] = []
         self.refused: list[str] = []
@@ -369,6 +370,13 @@ class FakeGitHub:
             patch = "@@ -1,2 +1,3 @@\n def total(items):\n-    return sum(items)\n+    n = len(items)\n+    return sum(items) / n"
             entry = {"filename": "src/app.py", "status": "modified", "patch": patch}
             return 200, {"status": "ahead", "files": [entry]}, js
+        if rest[:1] == ["contents"] and repo in self.configs:
+            import base64
+
+            text = self.configs[repo].encode()
+            content = base64.b64encode(text).decode()
+            entry = {"type": "file", "size": len(text), "encoding": "base64", "content": content}
+            return 200, entry | {"name": rest[-1], "path": "/".join(rest[1:])}, js
         if rest[:1] == ["collaborators"]:
             return 200, {"permission": "write", "role_name": "write"}, js
         return 404, {"message": "Not Found"}, js

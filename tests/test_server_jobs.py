@@ -278,3 +278,30 @@ def test_a_reply_in_someone_elses_thread_is_not_answered(world: World) -> None:
     outcome = world.runner().run(comment_job(world, "pull_request_review_comment", data))
     assert outcome.status == "skipped" and "did not start" in outcome.message
     assert world.github.replies == [] and world.model.seen == []
+
+
+def test_a_job_that_fails_for_good_says_so_on_the_pr_once(world: World) -> None:
+    from reviewbot.errors import ConfigError
+
+    world.github.configs[REPO] = "max_comments: lots\n"
+    runner = world.runner()
+    with pytest.raises(ConfigError, match="max_comments"):
+        runner.run(world.push(16, "d1" * 20))
+    with pytest.raises(ConfigError):
+        runner.run(world.push(16, "d2" * 20))
+    [notice] = world.github.comments[(REPO, 16)]
+    assert "could not finish" in notice["body"] and "max_comments" in notice["body"]
+    assert world.github.posted(REPO, 16) == [] and world.model.seen == []
+
+
+def test_the_deployments_defaults_apply_under_the_repositorys_config(
+    world: World, tmp_path: Path
+) -> None:
+    defaults = tmp_path / "defaults.yml"
+    defaults.write_text("walkthrough: false\ntimeout_minutes: 90\n")
+    world.github.configs[REPO] = "max_comments: 3\n"
+    runner = world.runner(REVIEWBOT_DEFAULTS_FILE=str(defaults))
+    assert runner.run(world.push(17, "d3" * 20)).status == "reviewed"
+    assert (REPO, 17) not in world.github.comments  # walkthrough: false from the defaults
+    merged = runner._config_text("max_comments: 3\n") or ""
+    assert "timeout_minutes: 20" in merged and "max_comments: 3" in merged  # capped

@@ -18,7 +18,7 @@ import yaml
 from reviewbot import action
 from reviewbot.config import Config, explicit_settings, parse_config_file, resolve
 from reviewbot.conversation import answer_in_thread, who_may_talk
-from reviewbot.errors import ConfigError, GitHubError
+from reviewbot.errors import ConfigError, GitHubError, ReviewbotError
 from reviewbot.event import Reply, read_event
 from reviewbot.flow import Outcome
 from reviewbot.inputs import Inputs
@@ -138,7 +138,25 @@ class Runner:
                 return skip
             return self._flow(job, gh, token)
         except GitHubError as exc:
-            raise _classify(exc, self._auth, job) from exc
+            failure = _classify(exc, self._auth, job)
+            if failure is exc:
+                self._tell_failure(job, gh, str(exc), redact)
+                raise
+            raise failure from exc
+        except ReviewbotError as exc:  # a bad config file, the model failing for good
+            self._tell_failure(job, gh, str(exc), redact)
+            raise
+
+    def _tell_failure(self, job: Job, gh: GitHub, why: str, redact: Redactor) -> None:
+        """An App run has no step summary: a job that fails for good says so on the PR, once
+        a day per pull request (best effort: GitHub may be what failed)."""
+        if not self._limits.first_notice(f"failed:{job.repo}#{job.number}"):
+            return
+        text = redact(" ".join(why.split()))[:1000]
+        try:
+            gh.post_comment(job.number, f"reviewbot could not finish its work here: {text}")
+        except ReviewbotError as exc:
+            logger.warning("could not tell #%s about the failure: %s", job.number, exc)
 
     def _flow(self, job: Job, gh: GitHub, token: str) -> Outcome:
         """The Action's own flows, with this job's token, key and event."""
