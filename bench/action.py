@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ class FakeGitHub:
         self.seen: list[str] = []
         self.diff = diff_of(1)
         self.reviews: list[dict[str, Any]] = []
+        self.text_of: Callable[[str], str | None] = lambda spec: "x\n"  # `REV:path` → text
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,6 +96,10 @@ class FakeGitHub:
                     return self._send(200, {"status": "ahead", "files": [entry]})
                 if path.startswith(f"{base}/collaborators/"):
                     return self._send(200, {"permission": "write", "role_name": "write"})
+                if path == "/user":  # an installation token may not ask; a PAT gets its user
+                    if "ghs_" in self.headers.get("authorization", ""):
+                        return self._send(403, {"message": "Resource not accessible"})
+                    return self._send(200, {"login": "review-robot", "type": "User"})
                 return self._send(404, {"message": "Not Found"})
 
             def do_POST(self) -> None:
@@ -104,13 +110,14 @@ class FakeGitHub:
                     return self._send(
                         200, {"data": {"repository": {"pullRequest": fake.history()}}}
                     )
-                if self.path.endswith("/graphql"):  # every file exists, small, as text
+                if self.path.endswith("/graphql"):  # file texts (by default all "x\n")
                     with_text = " text" in sent["query"]
-                    blob = {"byteSize": 10, "isBinary": False} | (
-                        {"text": "x\n"} if with_text else {}
-                    )
-                    aliases = [k for k in sent["variables"] if k.startswith("e")]
-                    found = {f"f{k[1:]}": blob for k in aliases}
+                    found = {}
+                    for key, spec in sent["variables"].items():
+                        text = fake.text_of(spec) if key.startswith("e") else None
+                        if text is not None:
+                            size = {"byteSize": len(text.encode()), "isBinary": False}
+                            found[f"f{key[1:]}"] = size | ({"text": text} if with_text else {})
                     return self._send(200, {"data": {"repository": found}})
                 self._send(
                     201 if "reactions" in self.path else 200,
@@ -132,9 +139,12 @@ class FakeGitHub:
     def history(self) -> dict[str, Any]:
         """No threads; the walkthrough the first review posted, once there was a review."""
         body = "### reviewbot walkthrough\n<!-- reviewbot:v1 walkthrough -->"
-        ours = {"databaseId": 9, "url": "u", "body": body, "author": {"__typename": "Bot"}}
+        login = str(self.reviews[0]["user"]["login"]) if self.reviews else ""
+        kind = "Bot" if login.endswith("[bot]") else "User"
+        author = {"login": login.removesuffix("[bot]"), "__typename": kind}
+        ours = {"fullDatabaseId": "2290000009", "url": "u", "body": body, "author": author}
         return {
-            "reviewThreads": {"nodes": []},
+            "reviewThreads": {"nodes": [], "pageInfo": {"hasNextPage": False}},
             "comments": {
                 "pageInfo": {"hasNextPage": False},
                 "nodes": [ours] if self.reviews else [],
@@ -149,6 +159,7 @@ def run_case(
     files: int,
     runs: int = 5,
     reviews: list[dict[str, Any]] | None = None,
+    token: str = "ghs_bench0000000000000000000000000000",  # as the Actions token looks
 ) -> None:
     walls: list[float] = []
     gh = FakeGitHub()
@@ -165,7 +176,7 @@ def run_case(
             "GITHUB_REPOSITORY": REPO,
             "GITHUB_API_URL": gh.url,
             "INPUT_API_KEY": "bench-not-a-key",
-            "INPUT_GITHUB_TOKEN": "bench-not-a-token",
+            "INPUT_GITHUB_TOKEN": token,
             "INPUT_BASE_URL": model.url,
         }
         for _ in range(runs):
@@ -213,6 +224,9 @@ def main() -> None:
     }
     push = {**PAYLOAD, "action": "synchronize"}
     run_case("small PR push     ", "pull_request", push, files=1, reviews=[earlier])
+    by_pat = {**earlier, "user": {"login": "review-robot", "type": "User"}}
+    pat = "ghp_bench000000000000000000000000000000"
+    run_case("push, with a PAT  ", "pull_request", push, files=1, reviews=[by_pat], token=pat)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ Prints, on this machine:
   3. a full review of that diff against a local fake endpoint that answers each request after
      1 s: wall time, number of requests, files reviewed, and the ratio to the ideal
      ceil(requests / concurrency) seconds;
-  4. `--dry-run` on a generated ~50 MB, 6,500-file diff: peak RSS against 4x the diff + 100 MB;
-  5. the size of a fresh virtual environment after `pip install .` (skip with --no-install).
+  4. `reviewbot action` on a 67-file PR of this repository's history with a 1 s model, with
+     `context: diff` and `context: scope`, against the ideal (request waves + GitHub's 1 s pause
+     between two writes; `--only-scope` prints just this);
+  5. `--dry-run` on a generated ~50 MB, 6,500-file diff: peak RSS against 4x the diff + 100 MB;
+  6. the size of a fresh virtual environment after `pip install .` (skip with --no-install).
 
 Run: `make bench` or `.venv/bin/python bench/run.py`.
 """
@@ -18,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -148,10 +152,96 @@ def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+# The 67-file bench PR: a real range of this repository's history (Python, Markdown, YAML,
+# templates), with the real texts of both sides served by a fake GitHub.
+PR_BASE, PR_HEAD = "4cb595de45a1", "af8305f"  # af8305f~14..
+
+
+def git_text(rev: str, path: str) -> str | None:
+    p = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True)
+    return p.stdout.decode("utf-8", "replace") if p.returncode == 0 else None
+
+
+def scope_review(runs: int = 3) -> None:
+    """`reviewbot action` on the 67-file PR with a 1 s model, `context: diff` and `scope`:
+    wall time against the ideal (request waves at 1 s each, plus GitHub's 1 s pause between
+    the review and the walkthrough writes: GitHub's rule, not our work)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from action import PAYLOAD, REPO, FakeGitHub
+
+    pr = PAYLOAD["pull_request"]
+    revs = {pr["head"]["sha"]: PR_HEAD, pr["base"]["sha"]: PR_BASE}
+    texts: dict[str, str | None] = {}
+
+    def text_of(spec: str) -> str | None:
+        sha, _, path = spec.partition(":")
+        if spec not in texts:
+            texts[spec] = git_text(revs[sha], path) if sha in revs else None
+        return texts[spec]
+
+    diff = subprocess.run(
+        ["git", "diff", PR_BASE, PR_HEAD], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    if not diff:
+        print(f"scope:     skipped: commits {PR_BASE}..{PR_HEAD} are not in this clone")
+        return
+    files = diff.count("\ndiff --git ") + diff.startswith("diff --git ")
+    gh = FakeGitHub()
+    gh.diff, gh.text_of = diff, text_of
+    model = SlowEndpoint(delay=1.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        event = Path(tmp) / "event.json"
+        event.write_text(json.dumps(PAYLOAD))
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))},
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_API_URL": gh.url,
+            "INPUT_API_KEY": "bench-not-a-key",
+            "INPUT_GITHUB_TOKEN": "bench-not-a-token",
+            "INPUT_BASE_URL": model.url,
+        }
+        for context in ("diff", "scope"):
+            walls, cpus = [], []
+            for run in range(runs + 1):  # the first warms the fake's texts, and is not timed
+                model.requests = 0 if run == 1 else model.requests
+                used = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                p = subprocess.run(
+                    [sys.executable, "-m", "reviewbot", "action"],
+                    env={**env, "INPUT_CONTEXT": context},
+                    capture_output=True,
+                    text=True,
+                )
+                walls += [time.perf_counter() - start] if run else []
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
+                cpus += [cpu] if run else []
+                if p.returncode != 0:
+                    sys.exit(f"reviewbot action failed:\n{p.stdout}\n{p.stderr}")
+            requests = model.requests // runs
+            ideal = math.ceil(requests / 4) * 1.0 + 1.0
+            wall = statistics.median(walls)
+            print(
+                f"{context + ':':<7} {wall:.3f} s wall (median of {runs}), {files}-file PR, "
+                f"{requests} requests at 1 s, concurrency 4; ideal {ideal:.0f} s "
+                f"({math.ceil(requests / 4)} waves + GitHub's 1 s pause between two writes): "
+                f"+{wall - ideal:.2f} s (goal < +0.5 s); reviewbot's own CPU "
+                f"{statistics.median(cpus):.2f} s"
+            )
+    gh.server.shutdown()
+    model.server.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-install", action="store_true", help="skip the venv size figure")
+    parser.add_argument("--only-scope", action="store_true", help="only the 67-file PR figure")
     args = parser.parse_args()
+    if args.only_scope:
+        scope_review()
+        return
     exe = [sys.executable, "-m", "reviewbot"]
     print(f"reviewbot benchmark · {os.cpu_count()} cores · Python {sys.version.split()[0]}")
 
@@ -205,6 +295,8 @@ def main() -> None:
             f"wall / ideal {ideal:.0f} s = {wall / ideal:.2f} (goal < {GOALS['review']} s)"
         )
         endpoint.server.shutdown()
+
+        scope_review()
 
         huge = tmp / "huge.diff"
         huge.write_text(generated_diff(files=6500, hunks=5, added=17))

@@ -1,3 +1,3 @@
-from reviewbot.cli import main
+from reviewbot.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

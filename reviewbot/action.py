@@ -1,10 +1,10 @@
 """`reviewbot action`: the GitHub Actions adapter — inputs, the gate in order, workflow
-commands, outputs and the step summary file. The review itself is reviewbot.flow's."""
+commands, outputs and the step summary file (reviewbot.reporter). It chooses the run's
+publisher (a dry run shows instead of posting); the flows are pr_flow's and conversation's."""
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Mapping
 
 from reviewbot import gate
@@ -12,12 +12,17 @@ from reviewbot.config import Config, resolve
 from reviewbot.conversation import answer_in_thread, who_may_talk
 from reviewbot.errors import ReviewbotError, UsageError
 from reviewbot.event import Ignore, Reply, read_event
-from reviewbot.flow import Outcome, review_pull_request
 from reviewbot.inputs import Inputs, read_inputs, read_payload
-from reviewbot.kinds import SEVERITIES, Status
+from reviewbot.kinds import Status
 from reviewbot.model import Model
+from reviewbot.ours import Us
+from reviewbot.outcome import Outcome
+from reviewbot.pr_flow import review_pull_request
+from reviewbot.publish import DryRunPublisher, GitHubPublisher
 from reviewbot.pulls import GitHub
-from reviewbot.redact import Redactor, inert_line, url_secrets, workflow_command
+from reviewbot.redact import url_secrets, workflow_command
+from reviewbot.reporter import Reporter, print_dry_run
+from reviewbot.run import Run
 
 logger = logging.getLogger(__name__)
 
@@ -29,38 +34,43 @@ def run_action(
 ) -> int:
     """Run the Action and return the exit code; outputs and summary are written on every path."""
     report = Reporter(env)
-    fail_on_error = True
     try:
         inputs = read_inputs(env)
-        fail_on_error = inputs.fail_on_error
-        for secret in {inputs.api_key, *url_secrets(str(inputs.overrides.get("base_url", "")))}:
-            for part in secret.splitlines():  # the log is masked line by line
-                if part.strip():
-                    print(workflow_command("add-mask", part), flush=True)
-        report.redact = inputs.redactor()
-        report.redact.install()
-        outcome = _run(env, inputs, make_github or _github, make_model or _model)
     except ReviewbotError as exc:
-        report.finish(Outcome(Status.FAILED, str(exc), summary_lines=[f"❌ {exc}"]))
-        if fail_on_error or isinstance(exc, UsageError):
-            report.command("error", str(exc))
-            return exc.exit_code
-        report.command("warning", f"{exc} (fail_on_error is false)")
-        return 0
-    except Exception as exc:  # a bug: still one line, the outputs and the summary
-        logger.exception("unexpected error")
-        text = f"internal error ({type(exc).__name__}); the log has the details"
-        report.finish(Outcome(Status.FAILED, text, summary_lines=[f"❌ {text}"]))
-        report.command("error", text)
-        return 1
+        return _failed(report, exc, fail_on_error=True)
+    for secret in {inputs.api_key, *url_secrets(str(inputs.overrides.get("base_url", "")))}:
+        for part in secret.splitlines():  # the log is masked line by line
+            if part.strip():
+                print(workflow_command("add-mask", part), flush=True)
+    report.redact = inputs.redactor()
+    with report.redact.active():  # this run's log records hide this run's secrets
+        try:
+            outcome = _run(env, inputs, make_github or _github, make_model or _model)
+        except ReviewbotError as exc:
+            return _failed(report, exc, inputs.fail_on_error)
+        except Exception as exc:  # a bug: still one line, the outputs and the summary
+            logger.exception("unexpected error")
+            text = f"internal error ({type(exc).__name__}); the log has the details"
+            report.finish(Outcome(Status.FAILED, text, lines=(f"❌ {text}",)))
+            report.command("error", text)
+            return 1
     report.finish(outcome)  # failures were raised above; what is left is news, not an error
     report.command("notice", outcome.message)
-    if inputs.fail_on != "none":  # a merge gate: the review is posted, then the job fails
-        limit = SEVERITIES.index(inputs.fail_on)
-        worst = [s for s in outcome.severities if SEVERITIES.index(s) <= limit]
+    if inputs.fail_on is not None:  # a merge gate: the review is posted, then the job fails
+        limit = inputs.fail_on.rank
+        worst = [s for s in outcome.severities if s.rank <= limit]
         if worst:
             report.command("error", f"{len(worst)} finding(s) at or above {inputs.fail_on}")
             return 3
+    return 0
+
+
+def _failed(report: Reporter, exc: ReviewbotError, fail_on_error: bool) -> int:
+    report.finish(Outcome(Status.FAILED, str(exc), lines=(f"❌ {exc}",)))
+    if fail_on_error or isinstance(exc, UsageError):
+        report.command("error", str(exc))
+        return exc.exit_code
+    report.command("warning", f"{exc} (fail_on_error is false)")
     return 0
 
 
@@ -73,7 +83,7 @@ def _github(token: str, repo: str, api_url: str) -> GitHub:
 def _model(config: Config, purpose: str) -> Model:
     from reviewbot.llm import client_for
 
-    return client_for(config, purpose=purpose)
+    return client_for(config)  # the request carries its schema, whatever the purpose
 
 
 def _run(
@@ -105,7 +115,7 @@ def _run(
     pr = gh.pull(trigger.pr_number)
     if skip := gate.open_pull(pr):
         return _skipped(skip)
-    priors = gh.prior_reviews(pr.number)
+    priors = Us(gh).prior_reviews(gh.reviews(pr.number))
     if skip := gate.not_reviewed_yet(trigger, pr, priors, phrase):
         return _skipped(skip)
     config = _config(gh, inputs, pr.base_ref, pr.base_sha)
@@ -113,7 +123,7 @@ def _run(
     if isinstance(decision, gate.Skip):
         return _skipped(decision)
     model = make_model(decision.config, "review")
-    return review_pull_request(gh, pr, decision, model, inputs.dry_run, inputs.redactor())
+    return review_pull_request(_the_run(inputs, decision.config, gh, model), pr, decision)
 
 
 def _answer(
@@ -131,11 +141,20 @@ def _answer(
         )
         return _skipped(gate.Skip(why, f"⚠️ Not answered: {why}."))
     gh = _connect(env, inputs, reply.repo, make_github)
+    if reply.commenter == gh.identity():  # a personal access token's own reply: no loop
+        why = f"the reply is by {reply.commenter}, the account reviewbot writes as; no answer"
+        return _skipped(gate.Skip(why, f"Not answered: {why}."))
     config = _config(gh, inputs, reply.base_ref, reply.base_sha)
     if skip := who_may_talk(reply, config, lambda: gh.permission(reply.commenter)):
         return _skipped(skip)
     model = make_model(config, "reply")
-    return answer_in_thread(gh, reply, config, model, inputs.dry_run, inputs.redactor())
+    return answer_in_thread(_the_run(inputs, config, gh, model), reply)
+
+
+def _the_run(inputs: Inputs, config: Config, gh: GitHub, model: Model) -> Run:
+    """What the flow needs, with its writes posted, or shown in the log for a dry run."""
+    publisher = DryRunPublisher(print_dry_run) if inputs.dry_run else GitHubPublisher(gh)
+    return Run(config, gh, model, publisher, inputs.redactor())
 
 
 def _config(gh: GitHub, inputs: Inputs, base_ref: str, base_sha: str) -> Config:
@@ -167,36 +186,4 @@ def _connect(
 
 
 def _skipped(skip: gate.Skip) -> Outcome:
-    return Outcome(Status.SKIPPED, skip.reason, summary_lines=[skip.summary])
-
-
-class Reporter:
-    """Writes $GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY and workflow commands, all redacted."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._output = env.get("GITHUB_OUTPUT", "")
-        self._summary = env.get("GITHUB_STEP_SUMMARY", "")
-        self.redact = Redactor()
-
-    def command(self, kind: str, text: str) -> None:
-        """`::error::`, `::warning::` or `::notice::` with one line of text."""
-        line = " ".join(self.redact(text).split())
-        print(workflow_command(kind, f"reviewbot: {line}"), flush=True)
-
-    def finish(self, outcome: Outcome) -> None:
-        outputs = {
-            "status": outcome.status,
-            "review_url": outcome.review_url,
-            "findings": str(outcome.findings),
-            "inline_comments": str(outcome.inline_comments),
-        }
-        if self._output:
-            with open(self._output, "a", encoding="utf-8") as fh:
-                for k, v in outputs.items():
-                    fh.write(f"{k}={' '.join(self.redact(v).split())}\n")
-        if self._summary:
-            text = "\n".join(outcome.summary_lines or [f"reviewbot: {outcome.message}"])
-            with open(self._summary, "a", encoding="utf-8") as fh:
-                fh.write(self.redact(text)[:1_000_000] + "\n")
-        message = inert_line(self.redact(f"reviewbot: {outcome.status}: {outcome.message}"))
-        print(message, file=sys.stderr, flush=True)
+    return Outcome(Status.SKIPPED, skip.reason, lines=(skip.summary,))

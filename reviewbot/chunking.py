@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from reviewbot.diff import FileDiff, Hunk, Skipped
@@ -109,6 +109,9 @@ def _split(f: FileDiff, budget: int) -> list[tuple[FileDiff | None, str]]:
     size = FILE_OVERHEAD
     for h in f.hunks:
         cost = hunk_tokens(h)
+        if FILE_OVERHEAD + cost > budget:  # the scope context goes first, never the change
+            h = trim_context(h, budget - FILE_OVERHEAD)
+            cost = hunk_tokens(h)
         if FILE_OVERHEAD + cost > budget:
             out.append((None, f"hunk {_hunk_label(h)} is larger than one request's budget"))
             continue
@@ -120,6 +123,18 @@ def _split(f: FileDiff, budget: int) -> list[tuple[FileDiff | None, str]]:
     if group:
         out.append((f.with_hunks(group), ""))
     return out
+
+
+def trim_context(h: Hunk, budget: int) -> Hunk:
+    """The hunk within `budget` tokens if its scope context is cut: the context lines farthest
+    from the change go first (the hunk itself is never cut here)."""
+    before, after = list(h.before), list(h.after)
+    bare = hunk_tokens(replace(h, before=(), after=()))
+    extra = sum(len(text) + LINE_OVERHEAD for _, text in (*before, *after))
+    while (before or after) and bare + math.ceil(extra / CHARS_PER_TOKEN) > budget:
+        _, text = before.pop(0) if len(before) >= len(after) else after.pop()
+        extra -= len(text) + LINE_OVERHEAD
+    return replace(h, before=tuple(before), after=tuple(after))
 
 
 def _pack(units: list[tuple[int, FileDiff, int]], budget: int) -> tuple[Chunk, ...]:

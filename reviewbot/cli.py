@@ -6,8 +6,10 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # heavy imports stay out of `reviewbot --help`
@@ -19,7 +21,9 @@ SEVERITY_CHOICES = ("critical", "major", "minor", "nit")  # reviewbot.kinds, wit
 KEY_ENV = "REVIEWBOT_API_KEY"
 BASE_URL_ENV = "REVIEWBOT_BASE_URL"
 MODEL_ENV = "REVIEWBOT_MODEL"
+WIRE_API_ENV = "REVIEWBOT_WIRE_API"
 logger = logging.getLogger("reviewbot")
+NO_ENV: Mapping[str, str] = MappingProxyType({})
 
 
 EPILOG = f"""examples:
@@ -43,6 +47,7 @@ environment:
   {KEY_ENV}      the Responses API key (required unless --dry-run or --sample-response)
   {BASE_URL_ENV}     like --base-url
   {MODEL_ENV}        like --model
+  {WIRE_API_ENV}     like --wire-api
   GITHUB_TOKEN, GH_TOKEN a GitHub token for --pr (read access is enough)
   GITHUB_API_URL         GitHub Enterprise's API for --pr OWNER/REPO#N (default github.com)
 """
@@ -90,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--model", help="model id (default openai/gpt-5-3-codex)")
     r.add_argument("--base-url", help="Responses API base (default https://api.aimlapi.com/v1)")
+    r.add_argument(
+        "--wire-api",
+        choices=("responses", "chat"),
+        help="responses (default), or chat: Chat Completions, for servers without /responses",
+    )
     r.add_argument("--config", metavar="PATH", type=Path, help="reviewbot YAML config file")
     r.add_argument(
         "--dry-run",
@@ -112,9 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--context",
-        choices=("diff", "scope"),
+        choices=("diff", "scope", "agent"),
         help="scope (default): widen each hunk to its enclosing function, read from the "
-        "repository (--git, --staged, --pr); diff: hunks only",
+        "repository (--git, --staged, --pr); diff: hunks only; agent: the model reads "
+        "and searches the reviewed revision with bounded tool calls (--git, --staged)",
     )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
@@ -130,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="answer every request with this saved Responses API reply (no network)",
     )
+    sub.add_parser("eval", help="measure review quality on labelled cases (reviewbot eval -h)")
     sub.add_parser(
         "action",
         help="run as a GitHub Action (reads the Actions environment and INPUT_* variables)",
@@ -145,51 +157,81 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `reviewbot` command; returns the exit code."""
-    logging.basicConfig(level=logging.WARNING, format="reviewbot: %(message)s", stream=sys.stderr)
-    given = list(sys.argv[1:] if argv is None else argv)
-    if given[:1] in (["serve"], ["worker"]):
+def entry() -> int:
+    """The console script and `python -m reviewbot`: this process's arguments and environment."""
+    return main(sys.argv[1:], os.environ)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] = NO_ENV) -> int:
+    """`reviewbot ARGS` in the environment `env`, which is all it reads of one (the process's
+    is passed in by `entry`), so it runs in-process in tests and in a server; returns the exit
+    code."""
+    if argv is not None and list(argv)[:1] == ["eval"]:  # its own parser
+        from reviewbot.evaluation.cli import main as eval_main
+
+        return eval_main(list(argv)[1:], env)
+    if argv is not None and list(argv)[:1] in (["serve"], ["worker"]):  # the App server's
         from reviewbot.server.entry import main as server_main
 
-        return server_main(given[0], given[1:])
+        return server_main(list(argv)[0], list(argv)[1:])
     args = build_parser().parse_args(argv)
     from reviewbot.errors import ReviewbotError
     from reviewbot.redact import Redactor, url_secrets
     from reviewbot.remote import TOKEN_ENVS
 
-    base_url = getattr(args, "base_url", None) or os.environ.get(BASE_URL_ENV, "")
-    secrets = [os.environ.get(name, "").strip() for name in (KEY_ENV, *TOKEN_ENVS)]
+    base_url = getattr(args, "base_url", None) or env.get(BASE_URL_ENV, "")
+    secrets = [env.get(name, "").strip() for name in (KEY_ENV, *TOKEN_ENVS)]
     redact = Redactor([*secrets, *url_secrets(base_url)])
-    redact.install()
+    with _log_to_stderr():
+        redact.install()
+        try:
+            if args.command == "action":
+                from reviewbot.action import run_action
+
+                return run_action(env)
+            return review_command(args, env, redact)
+        except ReviewbotError as exc:
+            print(f"reviewbot: error: {redact(str(exc))}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("reviewbot: interrupted", file=sys.stderr, flush=True)
+            return 130
+        except BrokenPipeError:  # `reviewbot review ... | head`: the reader has all it wants
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+
+
+@contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """The root logger writes warnings to stderr for the length of one command (and no longer:
+    a second `main` in the same process does not print each line twice)."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)  # the stderr of this call (tests redirect it)
+    handler.setFormatter(logging.Formatter("reviewbot: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
     try:
-        if args.command == "action":
-            from reviewbot.action import run_action
-
-            return run_action(os.environ)
-        return review_command(args, redact)
-    except ReviewbotError as exc:
-        print(f"reviewbot: error: {redact(str(exc))}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("reviewbot: interrupted", file=sys.stderr, flush=True)
-        return 130
-    except BrokenPipeError:  # `reviewbot review ... | head`: the reader has all it wants
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
-def _explicit(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings given on the command line or in REVIEWBOT_* variables (None: not given)."""
+def cli_settings(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given on the command line or in REVIEWBOT_* variables of `env` (None: not
+    given)."""
     from reviewbot.errors import UsageError
 
     for flag, value in (("--model", args.model), ("--base-url", args.base_url)):
         if value is not None and not value.strip():  # like `model: ""` in a config file
             raise UsageError(f"{flag} must not be empty: leave it out for the default")
     return {
-        "model": args.model or os.environ.get(MODEL_ENV, "").strip() or None,
-        "base_url": args.base_url or os.environ.get(BASE_URL_ENV, "").strip() or None,
+        "model": args.model or env.get(MODEL_ENV, "").strip() or None,
+        "base_url": args.base_url or env.get(BASE_URL_ENV, "").strip() or None,
+        "wire_api": args.wire_api or env.get(WIRE_API_ENV, "").strip() or None,
         "max_comments": args.max_comments,
         "include": args.include,
         "exclude": args.exclude,
@@ -200,48 +242,31 @@ def _explicit(args: argparse.Namespace) -> dict[str, Any]:
         "max_total_tokens": args.max_total_tokens,
         "timeout_minutes": args.timeout_minutes,
         "context": args.context,
-        "api_key": os.environ.get(KEY_ENV, "").strip() or None,
+        "api_key": env.get(KEY_ENV, "").strip() or None,
     }
 
 
-def _local(args: argparse.Namespace, explicit: dict[str, Any]) -> Source:
-    """A diff file, stdin, a git range or the index, with the repository's files when the
-    diff comes from git; the commits' messages are the PR text of a range."""
+def _local(args: argparse.Namespace, explicit: dict[str, Any], env: Mapping[str, str]) -> Source:
+    """The settings (defaults, --config, then the flags) and a local diff with its files."""
     from reviewbot.config import Config, load_config_file
-    from reviewbot.errors import UsageError
-    from reviewbot.localdiff import (
-        GitContents,
-        Source,
-        commit_messages,
-        not_a_diff_hint,
-        read_diff,
-    )
-    from reviewbot.prompts import PullRequestText
+    from reviewbot.localdiff import local_source
 
     config = Config()
     if args.config:
         config = config.with_overrides(load_config_file(args.config))
     config = config.with_overrides(explicit)
-    data = read_diff(args.diff, args.git, args.staged)
-    if hint := not_a_diff_hint(data):
-        raise UsageError(hint)
-    # Decoded here and the bytes let go: a 50 MB diff is not held twice while it is parsed.
-    diff = data.decode("utf-8", errors="replace")
-    del data
-    title, body = args.title, args.description
-    if args.git is not None and not (title or body):
-        title, body = commit_messages(args.git)
-    contents = GitContents.for_range(args.git, args.staged) if args.diff is None else None
-    return Source(diff, config, PullRequestText(title, body), repo=contents)
+    where = (args.diff, args.git, args.staged)
+    return local_source(config, *where, args.title, args.description, env=env)
 
 
-def review_command(args: argparse.Namespace, redact: Any = str) -> int:
+def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any = str) -> int:
     """`reviewbot review`: the pipeline on a local diff or a pull request, printed instead of
     posted."""
-    from reviewbot.errors import DiffError, UsageError
-    from reviewbot.review import prepare, run_review
+    from reviewbot.errors import UsageError
+    from reviewbot.gather import prepare_from
+    from reviewbot.review import run_review
 
-    explicit = _explicit(args)
+    explicit = cli_settings(args, env)
     if not explicit["api_key"] and not args.dry_run and args.sample_response is None:
         raise UsageError(f"no API key: set {KEY_ENV} (or use --dry-run to see the prompts)")
     if args.sample_response is not None and not args.sample_response.is_file():
@@ -249,21 +274,21 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
     if args.pr is not None:
         from reviewbot.remote import pull_source
 
-        source = pull_source(args.pr, os.environ, explicit, args.config)
+        source = pull_source(args.pr, env, explicit, args.config)
     else:
-        source = _local(args, explicit)
-    config = source.config
+        source = _local(args, explicit, env)
+    from reviewbot.agent.wiring import cli_agent  # agent mode: a snapshot, or scope and a note
+
+    agent, config, agent_note = cli_agent(source.config, args.git, args.staged, bool(args.pr))
+    if agent_note:
+        print(redact(f"reviewbot: {agent_note}"), file=sys.stderr)
     try:
-        prepared = prepare(
-            source.diff, config, source.text, missing=source.missing, repo=source.repo
+        prepared = prepare_from(
+            source.repo, source.diff, config, source.text, missing=source.missing
         )
-    except DiffError as exc:
-        if "not a unified diff" in str(exc):
-            raise UsageError(str(exc)) from None
-        raise
-    finally:
+    finally:  # input that is not a diff raises NotADiff, a UsageError (exit 2)
         source.close()
-    notes = source.all_notes()
+    notes = [*source.notes, *prepared.notes]
     if prepared.guidance.names:
         notes.append(f"review guidance from the base: {', '.join(prepared.guidance.names)}")
     for note in notes:
@@ -274,7 +299,9 @@ def review_command(args: argparse.Namespace, redact: Any = str) -> int:
         plan = plan_json(prepared) if args.format == "json" else plan_text(prepared)
         _write(args.output, plan, redact)
         return 0
-    result = run_review(prepared, config, _model(config, args.sample_response), _progress())
+    model = _model(config, args.sample_response)
+    model = agent.wrap(model, config) if agent else model
+    result = run_review(prepared, config, model, _progress())
     from reviewbot.render import problem_text
 
     for problem in result.problems:  # for the reader of the log, not of the review
@@ -359,7 +386,7 @@ def _progress() -> Any:
 
 
 def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) -> str:
-    from reviewbot import formats, render
+    from reviewbot import formats
 
     if fmt in ("sarif", "rdjson", "text"):
         for p in formats.left_out(result):
@@ -369,16 +396,7 @@ def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) 
                 "has no place in the new files",
                 file=sys.stderr,
             )
-    if fmt == "json":
-        return formats.as_json(result)
-    if fmt == "sarif":
-        return formats.as_sarif(result, prepared.skipped)
-    if fmt == "rdjson":
-        return formats.as_rdjson(result)
-    if fmt == "text":
-        return formats.as_text(result)
-    files = {f.path: f for f in prepared.files}
-    return render.markdown(result, files, config.model)
+    return formats.as_format(fmt, result, prepared, config.model)
 
 
 def _write(output: Path | None, text: str, redact: Any) -> None:

@@ -38,11 +38,17 @@ class Config:
     timeout: float = 600.0  # seconds one HTTP read may take
     timeout_minutes: float = 20.0  # deadline for all model calls of one review
     context: str = "scope"  # diff: hunks only; scope: hunks widened to their enclosing scope
+    # agent: hunks, and read-only tools over the reviewed code, within these budgets per part
+    agent_turns: int = 8
+    agent_tool_calls: int = 16
+    agent_result_bytes: int = 6_000
+    agent_tokens: int = 24_000
     context_lines: int = 160  # most lines of scope context added around one hunk
     path_instructions: tuple[tuple[str, str], ...] = ()  # (glob, instructions) from the file
     reply_to: str = "writers_and_author"  # who the bot answers in its threads
     max_replies: int = 20  # bot replies per pull request, counted from its threads
     walkthrough: bool = True  # one PR comment with the overview, edited by every review
+    wire_api: str = "responses"  # or "chat": Chat Completions, for servers without /responses
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
@@ -66,6 +72,10 @@ FILE_KEYS = frozenset(
         "timeout_minutes",
         "context",
         "context_lines",
+        "agent_turns",
+        "agent_tool_calls",
+        "agent_result_bytes",
+        "agent_tokens",
         "path_instructions",
         "reply_to",
         "max_replies",
@@ -88,6 +98,8 @@ def parse_config_file(text: str, source: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{source}{where}: not valid YAML") from exc
+    except ValueError:  # e.g. an integer of thousands of digits (Python's conversion limit)
+        raise ConfigError(f"{source}: a value is too large to read") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -270,17 +282,32 @@ _PARSERS: dict[str, Parser] = {
     "concurrency": _whole(1),
     "timeout": _positive,
     "timeout_minutes": _positive,
-    "context": _choice(("diff", "scope")),
+    "context": _choice(("diff", "scope", "agent")),
     "context_lines": _whole(0),
+    "agent_turns": _whole(1),
+    "agent_tool_calls": _whole(0),
+    "agent_result_bytes": _whole(500),
+    "agent_tokens": _whole(0),
     "path_instructions": lambda name, value: _path_instructions(name, value),
     "reply_to": _choice(("writers", "writers_and_author", "anyone")),
     "max_replies": _whole(0),
     "walkthrough": lambda name, value: parse_bool(name, value),
+    "wire_api": _choice(("responses", "chat")),
 }
 assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 
 
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address literal (127.0.0.0/8, ::1); never a name that merely
+    starts with "127." (`127.attacker.example` is somebody else's machine)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_base_url(value: str) -> None:
@@ -295,7 +322,7 @@ def _check_base_url(value: str) -> None:
         raise ConfigError("'base_url' is not a valid URL") from None
     if parts.scheme not in ("https", "http") or not host:
         raise ConfigError("'base_url' must be an https:// URL with a host name")
-    if parts.scheme == "http" and host not in LOCAL_HOSTS and not host.startswith("127."):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ConfigError(
             "'base_url' must use https:// (http:// is allowed only for localhost): "
             "the API key would travel in clear text"

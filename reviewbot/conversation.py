@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
 from reviewbot.config import Config
 from reviewbot.errors import LLMError
 from reviewbot.event import WRITE_PERMISSIONS, Reply
-from reviewbot.flow import Outcome, print_dry_run
 from reviewbot.gate import Skip
 from reviewbot.kinds import Side, Status
 from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker, without_marker
 from reviewbot.markup import fence_for, inline_code, sanitize
-from reviewbot.model import Model, ModelRequest
+from reviewbot.model import ModelRequest, OutputSchema
+from reviewbot.outcome import Outcome
 from reviewbot.prompts import PromptRenderer, reply_prompt
-from reviewbot.pulls import GitHub, ReviewComment
+from reviewbot.pulls import ReviewComment
+from reviewbot.run import Run
 
 
 def reply_schema() -> dict[str, Any]:
@@ -77,72 +77,84 @@ def who_may_talk(reply: Reply, config: Config, permission: Callable[[], str]) ->
     return Skip(why, f"Not answered: {why}.")
 
 
-def answer_in_thread(
-    gh: GitHub,
-    reply: Reply,
-    config: Config,
-    model: Model,
-    dry_run: bool = False,
-    redact: Callable[[str], str] = str,
-) -> Outcome:
+def answer_in_thread(run: Run, reply: Reply) -> Outcome:
     """Answer `reply` in its thread, if the thread is the bot's and the budget allows."""
-    root = gh.review_comment(reply.thread_id)
+    gh, config, us = run.github, run.config, run.us
+    root = us.comment(gh.review_comment(reply.thread_id))
     if not root.ours or read_comment_marker(root.body) is None:
         why = "a reply in a thread reviewbot did not start; nothing to answer"
-        return Outcome(Status.SKIPPED, why, summary_lines=[f"Nothing to do: {why}."])
-    comments = gh.review_comments(reply.pr_number)
+        return Outcome(Status.SKIPPED, why, lines=(f"Nothing to do: {why}.",))
+    comments = us.comments(gh.review_comments(reply.pr_number))
     thread = sorted(
         (c for c in comments if c.id == root.id or c.in_reply_to == root.id), key=lambda c: c.id
     )
-    answered = [c for c in comments if c.ours and c.in_reply_to and ends_with(c.body, REPLY)]
+    answered = _answered(comments)
     if len(answered) >= config.max_replies:
-        return _over_budget(gh, reply, root, thread, len(answered), config, dry_run)
+        return _over_budget(run, reply, root, thread, len(answered))
 
     renderer = PromptRenderer(config.prompts_dir)
-    history = [("reviewbot" if c.ours else c.author, _without_markers(c.body)) for c in thread]
+    history = [("reviewbot" if c.ours else c.author, without_marker(c.body)) for c in thread]
     instructions, text = reply_prompt(
         renderer, reply.title, root.path, root.line, root.side, root.diff_hunk, history
     )
-    deadline = time.monotonic() + config.timeout_minutes * 60
-    [answer] = model.run([ModelRequest(instructions, text)], None, deadline)
+    deadline = run.clock() + config.timeout_minutes * 60
+    # Named like the review's schema: the request body stays what it was (prompt cache).
+    output = OutputSchema("code_review", reply_schema(), reply_problem)
+    [answer] = run.model.run([ModelRequest.ask(instructions, text, output)], None, deadline)
     if answer.text is None:
         raise LLMError(f"could not answer in the thread: {answer.problem or 'no answer'}")
     words, suggestion = parse_reply(answer.text)
-    body = redact(_reply_body(words, suggestion, root.side)) + "\n" + REPLY
-    url = _post(gh, reply, root, body, dry_run)
-    verb = "would answer" if dry_run else "answered"
+    body = run.redact(_reply_body(words, suggestion, root.side)) + "\n" + REPLY
+
+    # Runs answer replies in parallel, each having counted before its model call: count again
+    # just before posting, so the budget is passed by at most the runs posting at this moment.
+    def used_up() -> str | None:
+        now = len(_answered(us.comments(gh.review_comments(reply.pr_number))))
+        if now < config.max_replies:
+            return None
+        return (
+            f"the reply budget of this pull request was used up by other answers meanwhile "
+            f"({now} of {config.max_replies})"
+        )
+
+    if stop := run.publisher.guard(used_up):
+        return Outcome(Status.SKIPPED, stop, lines=(f"Not answered: {stop}.",))
+    url = run.publisher.reply(reply.pr_number, root.id, body, root.path)
+    verb = run.publisher.tense("answered", "would answer")
     message = f"{verb} {reply.commenter} in the thread on {inline_code(root.path)}"
     u = answer.usage
-    summary = [
+    lines = (
         f"### reviewbot: {message}",
         "",
         f"- Tokens: {u.input_tokens:,} in ({u.cached_tokens:,} cached), {u.output_tokens:,} out",
         f"- Replies on this pull request: {len(answered) + 1} of {config.max_replies}",
         *([f"- Reply: {url}"] if url else []),
-    ]
-    return Outcome(Status.REVIEWED, message, review_url=url, summary_lines=summary)
+    )
+    return Outcome(Status.REVIEWED, message, review_url=url, lines=lines)
 
 
 def _over_budget(
-    gh: GitHub,
-    reply: Reply,
-    root: ReviewComment,
-    thread: list[ReviewComment],
-    answered: int,
-    config: Config,
-    dry_run: bool,
+    run: Run, reply: Reply, root: ReviewComment, thread: list[ReviewComment], answered: int
 ) -> Outcome:
     """One polite notice per thread, no model call."""
-    why = f"the reply budget of this pull request is used up ({answered} of {config.max_replies})"
+    limit = run.config.max_replies
+    why = f"the reply budget of this pull request is used up ({answered} of {limit})"
+    lines = (f"Not answered: {why}.",)
     if any(c.ours and ends_with(c.body, REPLY_LIMIT) for c in thread):
-        return Outcome(Status.SKIPPED, why, summary_lines=[f"Not answered: {why}."])
+        return Outcome(Status.SKIPPED, why, lines=lines)
     notice = (
         f"I have answered {answered} replies on this pull request, the most I may "
-        f"(`max_replies: {config.max_replies}`), so I will not answer further here. A "
+        f"(`max_replies: {limit}`), so I will not answer further here. A "
         "maintainer can raise the limit in `.github/reviewbot.yml`."
     )
-    url = _post(gh, reply, root, f"{notice}\n{REPLY_LIMIT}", dry_run)
-    return Outcome(Status.SKIPPED, why, review_url=url, summary_lines=[f"Not answered: {why}."])
+    body = f"{notice}\n{REPLY_LIMIT}"
+    url = run.publisher.reply(reply.pr_number, root.id, body, root.path)
+    return Outcome(Status.SKIPPED, why, review_url=url, lines=lines)
+
+
+def _answered(comments: list[ReviewComment]) -> list[ReviewComment]:
+    """The bot's answers on the pull request (its replies that carry the reply marker)."""
+    return [c for c in comments if c.ours and c.in_reply_to and ends_with(c.body, REPLY)]
 
 
 def _reply_body(words: str, suggestion: str | None, side: str) -> str:
@@ -154,14 +166,3 @@ def _reply_body(words: str, suggestion: str | None, side: str) -> str:
         fence = fence_for(suggestion)
         parts.append(f"Suggested fix:\n{fence}\n{suggestion.rstrip(chr(10))}\n{fence}")
     return "\n\n".join(parts)
-
-
-def _post(gh: GitHub, reply: Reply, root: ReviewComment, body: str, dry_run: bool) -> str:
-    if dry_run:
-        print_dry_run(f"the reply that would be posted on {root.path}", body)
-        return ""
-    return gh.post_reply(reply.pr_number, root.id, body)
-
-
-def _without_markers(body: str) -> str:
-    return without_marker(body)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
-from reviewbot.errors import DiffError
+from reviewbot.errors import DiffError, NotADiff
 from reviewbot.gitpaths import clean_path, git_quote
 from reviewbot.kinds import Side
 
@@ -193,7 +193,7 @@ def _parse_section(text: str, first_line: int) -> list[FileDiff]:
         where = first_line - 1 + counter.line_no
         raise DiffError(f"malformed diff at line {where}: {str(exc).strip()[:200]}") from exc
     if not patch:
-        raise DiffError("no file headers found: the input is not a unified diff")
+        raise NotADiff("no file headers found: the input is not a unified diff")
     return [_convert(pf, names) for pf in patch]
 
 

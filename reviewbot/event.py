@@ -106,6 +106,10 @@ def _reply(payload: dict[str, Any], repo: str) -> Reply | Ignore:
     user = comment.get("user") or {}
     if user.get("type") == "Bot" or comment.get("performed_via_github_app"):
         return Ignore("replies by bots (reviewbot included) are never answered")
+    if "<!-- reviewbot:v1" in str(comment.get("body") or ""):
+        # With a personal access token the bot's own replies come as a User's: its marker
+        # says they are its own, and answering them would loop.
+        return Ignore("a comment that carries reviewbot's marker is its own; never answered")
     thread = comment.get("in_reply_to_id")
     if not thread:
         return Ignore("a new review comment, not a reply in a thread")

@@ -279,8 +279,8 @@ def _looks_generated(f: FileDiff) -> bool:
             continue
         if ln.new > 5:
             break
-        if ln.kind == "+" and f.status != ADDED:
-            continue
+        if f.status != ADDED and (ln.kind == "+" or ln.old is None or ln.old > 5):
+            continue  # in an existing file the header must have been a header before too
         if _generated_header(ln.text):
             return True
     return False

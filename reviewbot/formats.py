@@ -277,3 +277,18 @@ def plan_text(prepared: Prepared) -> str:
     for i, req in enumerate(prepared.requests, 1):
         out += ["", f"# input of request {i} of {len(prepared.requests)}", "", req.input]
     return "\n".join(out) + "\n"
+
+
+def as_format(fmt: str, result: ReviewResult, prepared: Prepared, model: str) -> str:
+    """The review in one of the CLI's `--format`s (markdown: as GitHub would show it)."""
+    if fmt == "json":
+        return as_json(result)
+    if fmt == "sarif":
+        return as_sarif(result, prepared.skipped)
+    if fmt == "rdjson":
+        return as_rdjson(result)
+    if fmt == "text":
+        return as_text(result)
+    from reviewbot.render import markdown
+
+    return markdown(result, {f.path: f for f in prepared.files}, model)

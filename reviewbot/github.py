@@ -1,36 +1,29 @@
-"""GitHub through PyGithub: the only module that talks to GitHub (serial, paced, retried)."""
+"""The GitHub adapter: one HTTP core (github_http) held by three parts, each by what it talks
+to: REST pulls and reviews (here), threads and comments (github_writes), contents and GraphQL
+(github_graphql). `GitHubClient` puts them behind the `GitHub` protocol the flows use. It
+returns authors and bodies; which of them are reviewbot's own is reviewbot.ours's to say."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import requests
-from github import Auth, Github, GithubException
-
-from reviewbot.errors import ConfigError, GitHubError
-from reviewbot.github_graphql import GraphQL
-from reviewbot.github_wire import (
-    Retry,
-    comment_payload,
-    error_code,
-    error_message,
-    files_to_diff,
-    json_or_text,
-    retry_status,
-    seconds,
-)
-from reviewbot.markers import read_review_marker
+from reviewbot.errors import NotFound, Refused, Rejected, TooLarge, TooSlow, Unauthorized
+from reviewbot.github_graphql import Reads
+from reviewbot.github_http import FixedToken, GitHubHttp, TokenProvider
+from reviewbot.github_wire import comment_payload, files_to_diff
+from reviewbot.github_writes import Comments
 from reviewbot.pulls import (
+    Blob,
     FetchedDiff,
+    History,
     Incremental,
     InlineComment,
     IssueComment,
-    PriorReview,
+    PostedReview,
     PullInfo,
     ReviewComment,
     ReviewRejected,
@@ -39,115 +32,21 @@ from reviewbot.pulls import (
 logger = logging.getLogger(__name__)
 
 DIFF = "application/vnd.github.diff"
-MAX_RATE_LIMIT_WAIT = 900.0  # seconds; a job waiting longer for GitHub's limits fails instead
-MAX_CONFIG_BYTES = 1_000_000
-API_VERSION = "2022-11-28"  # pinned, so a new default version cannot change what we read
+ACTIONS_BOT = "github-actions[bot]"  # who the Actions GITHUB_TOKEN writes as
 
 
-class GitHubClient(GraphQL):
-    """The handful of REST calls a review needs; every failure becomes a GitHubError."""
+class Pulls:
+    """REST: the pull request, its diff, permissions, reviews (read and posted)."""
 
-    def __init__(
-        self,
-        token: str,
-        repo: str,
-        api_url: str = "https://api.github.com",
-        write_pause: float = 1.0,
-        secondary_wait: float = 60.0,
-        retries: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
-        backoff: float = 0.5,
-    ) -> None:
-        """`write_pause` is GitHub's pause between writes, `secondary_wait` the wait after a
-        secondary rate limit without Retry-After, `backoff` the base of retry backoff;
-        `sleep` is how to wait (tests pass zeros and a recorder)."""
-        retry = Retry(
-            total=retries,
-            secondary_rate_wait=secondary_wait,
-            max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,  # beyond that: a clear failure, not a hang
-            # POST is retried here, not by urllib3, so a review is never posted twice.
-            allowed_methods=frozenset({"GET", "HEAD"}),
-            status_forcelist=[429, *range(500, 600)],
-            backoff_factor=backoff,
-        )
-
-        def client(pause: float) -> Github:
-            return Github(
-                auth=Auth.Token(token) if token else None,
-                base_url=api_url.rstrip("/"),
-                timeout=30,
-                per_page=100,
-                retry=retry,
-                # Requests are serial; GitHub asks for pauses between writes, not reads.
-                seconds_between_requests=0.0,
-                seconds_between_writes=pause,
-                user_agent="reviewbot/0.1",
-                api_version=API_VERSION,
-            )
-
-        self._gh = client(write_pause)
-        # GraphQL queries are POSTs but read nothing into being: no write pause for them.
-        self._graphql = client(0.0).requester
-        self._url = f"{api_url.rstrip('/')}/repos/{repo}"
-        self._repo_name = repo
-        self._secondary_wait = secondary_wait
-        self._sleep = sleep
-        self._backoff = backoff
-        self._me: str | None = None
-        self._me_known = False
-
-    @property
-    def _graphql_url(self) -> str:
-        return str(self._graphql.graphql_url)
-
-    # ------------------------------------------------------------- the error boundary
-
-    def _request(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        *,
-        parameters: dict[str, Any] | None = None,
-        body: dict[str, Any] | None = None,
-        accept: str | None = None,
-        reads: bool = False,
-    ) -> Any:
-        """One request; the only place PyGithub and requests errors become GitHubError.
-        `reads`: a POST that only reads (GraphQL queries), sent without the write pause."""
-        requester = self._graphql if reads else self._gh.requester
-        try:
-            if accept is not None:  # not JSON (the diff): PyGithub hands back the text
-                status, headers, text = self._gh.requester.requestJson(
-                    method, url, parameters=parameters, headers={"Accept": accept}
-                )
-                if status >= 400:
-                    raise GithubException(status, json_or_text(text), headers)
-                return text
-            _, data = requester.requestJsonAndCheck(method, url, parameters=parameters, input=body)
-            return data
-        except GithubException as exc:
-            raise GitHubError(
-                f"GitHub refused to {what} ({exc.status}): {error_message(exc)}",
-                exc.status,
-                error_code(exc.data),
-            ) from exc
-        except requests.exceptions.RetryError as exc:
-            last = retry_status(exc)
-            raise GitHubError(
-                f"GitHub kept failing to {what}"
-                + (f" (HTTP {last})" if last else "")
-                + " after every retry; it may be having an outage",
-                last,
-            ) from exc
-        except requests.RequestException as exc:
-            raise GitHubError(f"could not reach GitHub to {what}: {type(exc).__name__}") from exc
-
-    # ------------------------------------------------------------- reads
+    def __init__(self, http: GitHubHttp) -> None:
+        self._http = http
+        self._url = http.repo_url
 
     def pull(self, number: int) -> PullInfo:
         """GET the pull request."""
-        pr = self._request("GET", f"{self._url}/pulls/{number}", f"read pull request #{number}")
+        pr = self._http.request(
+            "GET", f"{self._url}/pulls/{number}", f"read pull request #{number}"
+        )
         try:
             head, base = pr["head"], pr["base"]
             return PullInfo(
@@ -162,22 +61,20 @@ class GitHubClient(GraphQL):
                 draft=bool(pr.get("draft")),
                 state=str(pr.get("state") or ""),
                 html_url=str(pr.get("html_url") or ""),
+                author=str((pr.get("user") or {}).get("login") or ""),
             )
         except (KeyError, TypeError) as exc:
-            raise GitHubError(f"GitHub sent pull request #{number} without {exc}") from None
+            raise Refused(f"GitHub sent pull request #{number} without {exc}") from None
 
     def diff(self, number: int) -> FetchedDiff:
         """The PR's diff; past GitHub's diff limits (406, or 500 "taking too long"), rebuilt
         from the paginated files API."""
+        url = f"{self._url}/pulls/{number}"
         try:
-            text = self._request(
-                "GET", f"{self._url}/pulls/{number}", f"read the diff of #{number}", accept=DIFF
-            )
-        except GitHubError as exc:
-            if exc.status != 406 and exc.code != "not_available":
-                raise
+            text = self._http.request("GET", url, f"read the diff of #{number}", accept=DIFF)
+        except (TooLarge, TooSlow) as exc:
             logger.warning("GitHub cannot send this diff (%s); using the files API", exc.status)
-            files = list(self._pages(f"{self._url}/pulls/{number}/files", "list the files", 30))
+            files = list(self._http.pages(f"{url}/files", "list the files", 30))
             text, missing = files_to_diff(files)  # the endpoint stops at 3,000 files
             return FetchedDiff(text, missing, via_files_api=True)
         return FetchedDiff(str(text))
@@ -185,234 +82,223 @@ class GitHubClient(GraphQL):
     def incremental_diff(self, old_head: str, new_head: str) -> Incremental:
         """Changes from `old_head` to `new_head`, or why a full review is needed instead."""
         what = f"compare {old_head[:7]}...{new_head[:7]}"
+        gone = Incremental(
+            None,
+            f"the last reviewed commit {old_head[:7]} is no longer part of this branch "
+            "(force-push)",
+        )
         try:
-            data = self._request("GET", f"{self._url}/compare/{old_head}...{new_head}", what)
-        except GitHubError as exc:
-            if exc.status in (404, 422):  # the old head is gone (force-push and gc)
-                return Incremental(
-                    None,
-                    f"the last reviewed commit {old_head[:7]} is no longer part of this branch "
-                    "(force-push)",
-                )
-            if exc.code == "not_available":
-                return Incremental(
-                    None, f"GitHub could not compute the changes since {old_head[:7]} in time"
-                )
-            raise
+            data = self._http.request("GET", f"{self._url}/compare/{old_head}...{new_head}", what)
+        except (NotFound, Rejected):  # the old head is gone (force-push and gc)
+            return gone
+        except TooSlow:
+            return Incremental(
+                None, f"GitHub could not compute the changes since {old_head[:7]} in time"
+            )
         files = data.get("files") or []
         if data.get("status") != "ahead":
-            return Incremental(
-                None,
-                f"the last reviewed commit {old_head[:7]} is no longer part of this branch "
-                "(force-push)",
-            )
+            return gone
         if len(files) >= 300:  # compare lists 300 files at most
             return Incremental(None, f"300 or more files changed since {old_head[:7]}")
         text, missing = files_to_diff(files)
         return Incremental(FetchedDiff(text, missing))
 
-    def config_file(self, path: str, ref: str) -> str | None:
-        """A file's text at `ref` (the base branch), or None if it does not exist."""
-        url = f"{self._url}/contents/{quote(path)}"
-        try:
-            data = self._request("GET", url, f"read {path} at {ref}", parameters={"ref": ref})
-        except GitHubError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        where = f"{path} on {ref[:12]}"
-        if isinstance(data, list):
-            raise ConfigError(f"{where} is a directory, not a config file")
-        if not isinstance(data, dict) or data.get("type") != "file":
-            kind = data.get("type") if isinstance(data, dict) else "unknown"
-            raise ConfigError(f"{where} is a {kind}, not a config file")
-        size = int(data.get("size") or 0)
-        if size > MAX_CONFIG_BYTES or data.get("encoding") != "base64":
-            raise ConfigError(f"{where} is {size:,} bytes; a config file may be at most 1 MB")
-        try:
-            return base64.b64decode(str(data.get("content") or "")).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise ConfigError(f"{where} is not UTF-8 text") from None
-
     def permission(self, user: str) -> str:
         """The user's permission on the repository: admin, maintain, write, read or none."""
         url = f"{self._url}/collaborators/{quote(user)}/permission"
         try:
-            data = self._request("GET", url, f"check {user}'s permission")
-        except GitHubError as exc:
-            if exc.status == 404:
-                return "none"
-            raise
+            data = self._http.request("GET", url, f"check {user}'s permission")
+        except NotFound:
+            return "none"
         role = str(data.get("role_name") or "")
         return role if role in ("admin", "maintain", "write") else str(data.get("permission"))
 
-    def prior_reviews(self, number: int) -> list[PriorReview]:
-        """Markers of earlier reviewbot reviews: only those written by a bot account or by the
-        identity our token belongs to (a personal access token), never anyone else's."""
-        out: list[PriorReview] = []
+    def reviews(self, number: int) -> list[PostedReview]:
+        """Every review of the pull request, as author, body and URL."""
         url = f"{self._url}/pulls/{number}/reviews"
-        for review in self._pages(url, f"list the reviews of #{number}"):
-            body = str(review.get("body") or "")
-            mark = read_review_marker(body)
-            if mark is None:
-                continue
-            user = review.get("user") or {}
-            if not self._ours(str(user.get("login") or ""), user.get("type") == "Bot", body):
-                continue
-            url = str(review.get("html_url", ""))
-            out.append(PriorReview(mark.head_sha, mark.fingerprints, url))
-        return out
-
-    def _identity(self) -> str | None:
-        """The login our token acts as, asked once and only when needed (GET /user answers
-        for a personal access token; GitHub's Actions token gets 403)."""
-        if not self._me_known:
-            self._me_known = True
-            try:
-                self._me = str(self._request("GET", "/user", "identify the token").get("login"))
-            except GitHubError as exc:
-                if exc.status not in (401, 403, 404):
-                    raise
-        return self._me
-
-    def review_comment(self, comment_id: int) -> ReviewComment:
-        """One review comment (the first comment of a thread, for replies)."""
-        data = self._request(
-            "GET", f"{self._url}/pulls/comments/{comment_id}", "read the review comment"
-        )
-        return self._review_comment(data)
-
-    def review_comments(self, number: int) -> list[ReviewComment]:
-        """Every review comment of the pull request (threads and their replies)."""
-        url = f"{self._url}/pulls/{number}/comments"
-        return [self._review_comment(c) for c in self._pages(url, "list the review comments")]
-
-    def _review_comment(self, data: dict[str, Any]) -> ReviewComment:
-        user = data.get("user") or {}
-        login = str(user.get("login") or "")
-        body = str(data.get("body") or "")
-        # Who wrote it matters only for a comment that carries one of our markers.
-        ours = self._ours(login, user.get("type") == "Bot", body)
-        reply_to = data.get("in_reply_to_id")
-        return ReviewComment(
-            id=int(data.get("id") or 0),
-            body=body,
-            author=login,
-            ours=ours,
-            in_reply_to=int(reply_to) if reply_to else None,
-            path=str(data.get("path") or ""),
-            line=data.get("line") if isinstance(data.get("line"), int) else None,
-            side=str(data.get("side") or "RIGHT"),
-            diff_hunk=str(data.get("diff_hunk") or ""),
-        )
-
-    # ------------------------------------------------------------- writes
-
-    def post_reply(self, number: int, comment_id: int, body: str) -> str:
-        """Answer in a review thread (`comment_id` is the thread's first comment)."""
-        url = f"{self._url}/pulls/{number}/comments/{comment_id}/replies"
-        data = self._request("POST", url, "reply in the review thread", body={"body": body})
-        return str(data.get("html_url", "")) if isinstance(data, dict) else ""
-
-    def post_comment(self, number: int, body: str) -> IssueComment:
-        """A new comment on the pull request's conversation (sent once, never retried)."""
-        url = f"{self._url}/issues/{number}/comments"
-        data = self._request("POST", url, "post the walkthrough comment", body={"body": body})
-        data = data if isinstance(data, dict) else {}
-        return IssueComment(int(data.get("id") or 0), body, str(data.get("html_url", "")))
-
-    def edit_comment(self, comment_id: int, body: str) -> str:
-        """Replace the body of one of our PR comments (only ever the walkthrough)."""
-        url = f"{self._url}/issues/comments/{comment_id}"
-        data = self._request("PATCH", url, "edit the walkthrough comment", body={"body": body})
-        return str(data.get("html_url", "")) if isinstance(data, dict) else ""
-
-    def delete_comment(self, comment_id: int) -> None:
-        """Remove one of our PR comments (only ever a duplicate walkthrough)."""
-        url = f"{self._url}/issues/comments/{comment_id}"
-        self._request("DELETE", url, "remove a duplicate walkthrough comment")
-
-    def react(self, comment_id: int, content: str = "eyes") -> None:
-        """Acknowledge a command comment with a reaction (best effort)."""
-        url = f"{self._url}/issues/comments/{comment_id}/reactions"
-        try:
-            self._request("POST", url, "add a reaction", body={"content": content})
-        except GitHubError as exc:
-            logger.warning("could not add a reaction to the comment (%s)", exc.status)
+        return [
+            PostedReview(
+                str((r.get("user") or {}).get("login") or ""),
+                str(r.get("body") or ""),
+                str(r.get("html_url", "")),
+            )
+            for r in self._http.pages(url, f"list the reviews of #{number}")
+        ]
 
     def post_review(
-        self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]
+        self,
+        number: int,
+        head_sha: str,
+        body: str,
+        comments: Sequence[InlineComment],
+        landed: Callable[[], str | None] | None = None,
     ) -> str:
-        """POST one COMMENT review; retries rate limits and 5xx without ever posting twice."""
-        url = f"{self._url}/pulls/{number}/reviews"
+        """POST one COMMENT review; retries rate limits and 5xx without ever posting twice
+        (`landed` finds the review if a failed POST was applied)."""
         payload: dict[str, Any] = {
             "commit_id": head_sha,
             "body": body,
             "event": "COMMENT",  # never APPROVE or REQUEST_CHANGES
             "comments": [comment_payload(c) for c in comments],
         }
-        attempts = 4
-        for attempt in range(attempts):
+
+        def found() -> dict[str, Any] | None:
+            url = landed() if landed is not None else None
+            return {"html_url": url} if url is not None else None
+
+        try:
+            data = self._http.request(
+                "POST",
+                f"{self._url}/pulls/{number}/reviews",
+                f"post the review on #{number}",
+                body=payload,
+                landed=found,
+            )
+        except Rejected as exc:
+            raise ReviewRejected(
+                f"GitHub rejected the review (422): {exc.detail}", 422, exc.code, exc.detail
+            ) from exc
+        return str(data.get("html_url", "")) if isinstance(data, dict) else ""
+
+
+class GitHubClient:
+    """The GitHub adapter: the three parts over one core, as the `GitHub` protocol."""
+
+    def __init__(
+        self,
+        token: str | TokenProvider,
+        repo: str,
+        api_url: str = "https://api.github.com",
+        write_pause: float = 1.0,
+        secondary_wait: float = 60.0,
+        retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff: float = 0.5,
+        login: str | None = None,
+    ) -> None:
+        """`token`: the token, or a provider asked before every request. `login`: who the
+        token writes as, when the caller knows (a GitHub App: `<slug>[bot]`); else it is
+        asked. The rest is the core's pacing and retries (github_http.GitHubHttp)."""
+        tokens = FixedToken(token) if isinstance(token, str) else token
+        self._http = GitHubHttp(
+            tokens, repo, api_url, write_pause, secondary_wait, retries, sleep, backoff
+        )
+        self._pulls = Pulls(self._http)
+        self._reads = Reads(self._http)
+        self._comments = Comments(self._http, self._is_me)
+        # Installation tokens (`ghs_`: the Actions GITHUB_TOKEN, an App's) may not ask GET /user:
+        # assumed to be the Actions bot, and confirmed (GraphQL `viewer`) only if another bot
+        # signs with our marker (an App's own token meets its own `<slug>[bot]` there).
+        installation = login is None and tokens.token().startswith("ghs_")
+        self._me: str | None = login or (ACTIONS_BOT if installation else None)
+        self._me_known = self._me is not None
+        self._assumed = installation
+
+    @classmethod
+    def with_token_provider(
+        cls,
+        tokens: TokenProvider,
+        repo: str,
+        login: str,
+        api_url: str = "https://api.github.com",
+        **pacing: Any,
+    ) -> GitHubClient:
+        """For a server acting as a GitHub App: tokens from a provider that refreshes them
+        (an installation token lasts one hour), and the App's known login (`<slug>[bot]`)."""
+        return cls(tokens, repo, api_url, login=login, **pacing)
+
+    # ------------------------------------------------------------- who we are
+
+    def identity(self) -> str | None:
+        """The login our token writes as (REST spelling, `name[bot]` for apps), asked once and
+        only when needed: GET /user answers for a personal access token; GitHub's Actions
+        token is refused it and writes as github-actions[bot]. None: unknown, nothing is ours."""
+        if not self._me_known:
+            self._me_known = True
             try:
-                _, data = self._gh.requester.requestJsonAndCheck("POST", url, input=payload)
-                return str(data.get("html_url", ""))
-            except GithubException as exc:
-                if exc.status == 422:
-                    raise ReviewRejected(
-                        f"GitHub rejected the review (422): {error_message(exc)}", 422
-                    ) from exc
-                wait = self._transient_wait(exc)
-                if wait is None or attempt == attempts - 1:
-                    raise GitHubError(
-                        f"GitHub refused to post the review on #{number} ({exc.status}): "
-                        f"{error_message(exc)}",
-                        exc.status,
-                    ) from exc
-                if exc.status >= 500 and (done := self._already_posted(number, head_sha)):
-                    return done
-            except requests.RequestException as exc:
-                if attempt == attempts - 1:
-                    raise GitHubError(f"could not post the review: {type(exc).__name__}") from exc
-                if done := self._already_posted(number, head_sha):
-                    return done
-                wait = self._backoff * 2.0 ** (attempt + 1)
-            logger.warning("posting the review failed; retrying in %.0fs", wait)
-            self._sleep(wait)
-        raise GitHubError("could not post the review")  # pragma: no cover - loop always returns
+                self._me = str(
+                    self._http.request("GET", "/user", "identify the token").get("login")
+                )
+            except (Unauthorized, NotFound):
+                pass
+            except Refused:
+                self._me = ACTIONS_BOT
+        return self._me
 
-    def _already_posted(self, number: int, head_sha: str) -> str | None:
-        """After a failed POST: did it land anyway? (GitHub can apply a request and then 502.)"""
-        for prior in self.prior_reviews(number):
-            if prior.head_sha == head_sha:
-                logger.warning("the review was posted despite the error; not posting it again")
-                return prior.url or "posted"
-        return None
+    def confirmed_identity(self) -> str | None:
+        """Who an installation token writes as, asked once (GraphQL `viewer`, which answers
+        for installation tokens too); the assumption stands if GitHub cannot say."""
+        if self._assumed:
+            self._assumed = False
+            self._me = self._reads.viewer() or self._me
+        return self._me
 
-    def _transient_wait(self, exc: GithubException) -> float | None:
-        """Seconds to wait before trying a failed write again, or None when waiting cannot help
-        (or GitHub asks for longer than MAX_RATE_LIMIT_WAIT)."""
-        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-        wait: float | None = None
-        if exc.status in (403, 429):
-            if "retry-after" in headers:
-                wait = seconds(headers["retry-after"])
-            elif "rate limit" in error_message(exc).lower():
-                reset = seconds(headers.get("x-ratelimit-reset", ""))
-                if headers.get("x-ratelimit-remaining") == "0" and reset is not None:
-                    wait = max(0.0, reset - time.time()) + 1
-                else:
-                    wait = self._secondary_wait
-        elif exc.status >= 500:
-            wait = 4 * self._backoff
-        return wait if wait is not None and wait <= MAX_RATE_LIMIT_WAIT else None
+    def _is_me(self, login: str) -> bool:
+        if not login:
+            return False
+        me = self.identity()
+        if login != me and login.endswith("[bot]"):
+            me = self.confirmed_identity()
+        return login == me
 
-    # ------------------------------------------------------------- helpers
+    # ------------------------------------------------------------- the parts
 
-    def _pages(self, url: str, what: str, max_pages: int = 100) -> Iterator[dict[str, Any]]:
-        """Items of a paginated list endpoint, 100 a page, one request at a time."""
-        for page in range(1, max_pages + 1):
-            data = self._request("GET", url, what, parameters={"per_page": 100, "page": page})
-            items = [x for x in data if isinstance(x, dict)] if isinstance(data, list) else []
-            yield from items
-            if len(items) < 100:
-                return
+    def pull(self, number: int) -> PullInfo:
+        return self._pulls.pull(number)
+
+    def diff(self, number: int) -> FetchedDiff:
+        return self._pulls.diff(number)
+
+    def incremental_diff(self, old_head: str, new_head: str) -> Incremental:
+        return self._pulls.incremental_diff(old_head, new_head)
+
+    def permission(self, user: str) -> str:
+        return self._pulls.permission(user)
+
+    def reviews(self, number: int) -> list[PostedReview]:
+        return self._pulls.reviews(number)
+
+    def post_review(
+        self,
+        number: int,
+        head_sha: str,
+        body: str,
+        comments: Sequence[InlineComment],
+        landed: Callable[[], str | None] | None = None,
+    ) -> str:
+        return self._pulls.post_review(number, head_sha, body, comments, landed)
+
+    def config_file(self, path: str, ref: str) -> str | None:
+        return self._reads.config_file(path, ref)
+
+    def objects(
+        self, specs: Sequence[str], with_text: bool, cap: int | None = None
+    ) -> dict[str, Blob]:
+        return self._reads.objects(specs, with_text, cap)
+
+    def history(self, number: int, walkthrough: Callable[[str, str], bool]) -> History:
+        return self._reads.history(number, walkthrough)
+
+    def resolve_thread(self, thread_id: str) -> bool:
+        return self._reads.resolve_thread(thread_id)
+
+    def review_comment(self, comment_id: int) -> ReviewComment:
+        return self._comments.review_comment(comment_id)
+
+    def review_comments(self, number: int) -> list[ReviewComment]:
+        return self._comments.review_comments(number)
+
+    def post_reply(self, number: int, comment_id: int, body: str) -> str:
+        return self._comments.post_reply(number, comment_id, body)
+
+    def post_comment(self, number: int, body: str) -> IssueComment:
+        return self._comments.post_comment(number, body)
+
+    def edit_comment(self, comment_id: int, body: str) -> str:
+        return self._comments.edit_comment(comment_id, body)
+
+    def delete_comment(self, comment_id: int) -> None:
+        self._comments.delete_comment(comment_id)
+
+    def react(self, comment_id: int, content: str = "eyes") -> None:
+        self._comments.react(comment_id, content)

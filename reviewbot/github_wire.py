@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,6 +91,37 @@ def json_or_text(text: str) -> Any:
 def retry_status(exc: requests.exceptions.RetryError) -> int | None:
     m = re.search(r"too many (\d{3}) error responses", str(exc))
     return int(m.group(1)) if m else None
+
+
+MAX_RATE_LIMIT_WAIT = 900.0  # seconds; a job waiting longer for GitHub's limits fails instead
+
+
+def transient_wait(exc: GithubException, secondary_wait: float, backoff: float) -> float | None:
+    """Seconds to wait before sending a failed request again, or None when waiting cannot help
+    (or GitHub asks for longer than MAX_RATE_LIMIT_WAIT). Rate limits (403/429 with
+    `retry-after`, or a message naming a rate limit) were not applied; a 5xx may have been."""
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    wait: float | None = None
+    if exc.status in (403, 429):
+        if "retry-after" in headers:
+            wait = seconds(headers["retry-after"])
+        elif "rate limit" in error_message(exc).lower():
+            reset = seconds(headers.get("x-ratelimit-reset", ""))
+            if headers.get("x-ratelimit-remaining") == "0" and reset is not None:
+                wait = max(0.0, reset - time.time()) + 1
+            else:
+                wait = secondary_wait
+    elif exc.status >= 500:
+        wait = 4 * backoff
+    return wait if wait is not None and wait <= MAX_RATE_LIMIT_WAIT else None
+
+
+def rate_limited(data: object) -> bool:
+    """A GraphQL answer (HTTP 200) whose errors say the rate limit was hit: worth a retry."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors
+    )
 
 
 def seconds(value: str) -> float | None:

@@ -11,13 +11,14 @@ from typing import Any
 from reviewbot.config import explicit_settings, parse_bool
 from reviewbot.errors import ConfigError, UsageError
 from reviewbot.event import FORK_POLICIES
-from reviewbot.kinds import SEVERITIES
+from reviewbot.kinds import SEVERITIES, Severity
 from reviewbot.redact import Redactor, url_secrets
 
 # Inputs the repository config file may also set (see config.explicit_settings: who wins).
 CONFIG_INPUTS = (
     "model",
     "base_url",
+    "wire_api",
     "max_comments",
     "include",
     "exclude",
@@ -39,7 +40,7 @@ class Inputs:
     fail_on_error: bool
     overrides: dict[str, Any]
     fork_prs: str = "members"
-    fail_on: str = "none"  # a severity: exit 3 after posting when a finding reaches it
+    fail_on: Severity | None = None  # exit 3 after posting when a finding reaches it
 
     def redactor(self) -> Redactor:
         """Hides the key, the token and a base_url password in everything the run writes."""
@@ -79,7 +80,7 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         fail_on_error=parse_bool("fail_on_error", get("fail_on_error", "true")),
         overrides=overrides,
         fork_prs=fork_prs,
-        fail_on=fail_on,
+        fail_on=None if fail_on == "none" else Severity(fail_on),
     )
 
 

@@ -34,6 +34,16 @@ class Severity(StrEnum):
         return SEVERITIES.index(self.value)
 
 
+class FollowUp(StrEnum):
+    """What became of a finding the bot raised on an earlier commit (only OPEN is re-checked)."""
+
+    OPEN = "open"  # this push rewrote its lines: the model is asked whether it is fixed
+    UNCHANGED = "open, its lines unchanged by this push"
+    FIXED = "fixed"
+    DISMISSED = "dismissed"
+    REOPENED = "reopened"  # a person reopened what the bot resolved: never resolved again
+
+
 class Effort(StrEnum):
     """`reasoning.effort` values of the Responses API (the model decides which it accepts)."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,14 +40,14 @@ GIT_DIFF = [
 ]
 
 
-def read_diff(diff: str | None, git: str | None, staged: bool) -> bytes:
-    """The diff bytes from exactly one source."""
+def read_diff(diff: str | None, git: str | None, staged: bool, *, env: Mapping[str, str]) -> bytes:
+    """The diff bytes from exactly one source; git runs in the environment `env`."""
     if staged:
-        return _git(["--cached"], "git diff --cached")
+        return _git(["--cached"], "git diff --cached", env)
     if git is not None:
         if git.startswith("-"):
             raise UsageError(f"--git takes a revision range, not an option: {git!r}")
-        return _git([git], f"git diff {git}")
+        return _git([git], f"git diff {git}", env)
     if diff == "-":
         return sys.stdin.buffer.read()
     try:
@@ -55,15 +56,17 @@ def read_diff(diff: str | None, git: str | None, staged: bool) -> bytes:
         raise UsageError(f"cannot read diff {diff}: {exc.strerror}") from None
 
 
-def _git(args: list[str], what: str) -> bytes:
+def _git(args: list[str], what: str, env: Mapping[str, str]) -> bytes:
     try:
-        proc = subprocess.run([*GIT_DIFF, *args, "--"], capture_output=True, check=False)
+        proc = subprocess.run(
+            [*GIT_DIFF, *args, "--"], capture_output=True, check=False, env=dict(env)
+        )
     except FileNotFoundError:
         raise UsageError(
             "--git and --staged need the git command, which is not installed"
         ) from None
     if proc.returncode != 0:
-        if _rev(["rev-parse", "--git-dir"]) is None:
+        if _rev(["rev-parse", "--git-dir"], env) is None:
             flag = "--staged" if "--cached" in args else "--git"
             raise UsageError(f"{flag}: not a git repository (run it inside one, or use --diff)")
         first = proc.stderr.decode(errors="replace").strip().splitlines()
@@ -116,37 +119,42 @@ class GitContents:
     """File texts on each side of a local diff, read from the repository (`git cat-file
     --batch`: one process for all files); the working tree when the new side is it."""
 
-    def __init__(self, old: str, new: str | None) -> None:
-        """`old`/`new` are revisions (":" for the index); `new` None is the working tree."""
+    def __init__(self, old: str, new: str | None, env: Mapping[str, str]) -> None:
+        """`old`/`new` are revisions (":" for the index); `new` None is the working tree; git
+        runs in the environment `env`."""
         self._revs = {"LEFT": old, "RIGHT": new}
+        self._env = dict(env)
         self._proc: subprocess.Popen[bytes] | None = None
         self._root: Path | None = None
 
     @classmethod
-    def for_range(cls, git_range: str | None, staged: bool) -> GitContents | None:
+    def for_range(
+        cls, git_range: str | None, staged: bool, env: Mapping[str, str]
+    ) -> GitContents | None:
         """The two sides `git diff RANGE` (or `--cached`) compares, or None if unclear."""
         if staged:
-            return cls("HEAD", ":")
+            return cls("HEAD", ":", env)
         if not git_range:
             return None
         if "..." in git_range:
             a, b = git_range.split("...", 1)
-            base = _rev(["merge-base", a or "HEAD", b or "HEAD"])
-            return cls(base, b or "HEAD") if base else None
+            base = _rev(["merge-base", a or "HEAD", b or "HEAD"], env)
+            return cls(base, b or "HEAD", env) if base else None
         if ".." in git_range:
             a, b = git_range.split("..", 1)
-            return cls(a or "HEAD", b or "HEAD")
-        return cls(git_range, None)
+            return cls(a or "HEAD", b or "HEAD", env)
+        return cls(git_range, None, env)
 
-    def prefetch(self, wanted: object) -> None:
+    def prefetch(self, wanted: object) -> list[str]:
         """Nothing to do: one `git cat-file` process answers file by file."""
+        return []
 
     def guidance_texts(self) -> dict[str, str | None]:
         """The guidance files on the old side (the base), never the changed side."""
         from reviewbot.guidance import GENERAL_FILES, INSTRUCTIONS_DIR, instruction_file_names
 
         base = self._revs["LEFT"] or "HEAD"
-        listing = _rev(["ls-tree", "--name-only", f"{base}:{INSTRUCTIONS_DIR}"]) or ""
+        listing = _rev(["ls-tree", "--name-only", f"{base}:{INSTRUCTIONS_DIR}"], self._env) or ""
         names = [*GENERAL_FILES, *instruction_file_names(listing.splitlines())]
         return {name: self.text(name, "LEFT") for name in names}
 
@@ -166,7 +174,10 @@ class GitContents:
         if self._proc is None:
             try:
                 self._proc = subprocess.Popen(
-                    ["git", "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                    ["git", "cat-file", "--batch"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    env=self._env,
                 )
             except OSError:
                 return None
@@ -184,7 +195,7 @@ class GitContents:
 
     def _worktree(self, path: str) -> str | None:
         if self._root is None:
-            top = _rev(["rev-parse", "--show-toplevel"])
+            top = _rev(["rev-parse", "--show-toplevel"], self._env)
             self._root = Path(top) if top else Path.cwd()
         file = (self._root / path).resolve()
         if not file.is_relative_to(self._root.resolve()) or not file.is_file():
@@ -198,12 +209,14 @@ class GitContents:
             if self._proc.stdin is not None:
                 self._proc.stdin.close()
             self._proc.wait(timeout=5)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
             self._proc = None
 
 
-def _rev(args: list[str]) -> str | None:
+def _rev(args: list[str], env: Mapping[str, str]) -> str | None:
     try:
-        proc = subprocess.run(["git", *args], capture_output=True, check=False)
+        proc = subprocess.run(["git", *args], capture_output=True, check=False, env=dict(env))
     except OSError:
         return None
     out = proc.stdout.decode(errors="replace").strip()
@@ -214,20 +227,20 @@ MAX_COMMITS = 50  # commit messages given to the model as the PR text of a `--gi
 MAX_MESSAGES_CHARS = 20_000
 
 
-def commit_messages(git_range: str) -> tuple[str, str]:
+def commit_messages(git_range: str, *, env: Mapping[str, str]) -> tuple[str, str]:
     """The commits `git diff RANGE` covers, as a pull request's (title, description): the
     title is the one commit's subject (several: the first's, and how many more), the
     description every message, oldest first. ("", "") when there are none."""
     if ".." in git_range:
         a, dots, b = git_range.partition("...") if "..." in git_range else git_range.partition("..")
-        base = _rev(["merge-base", a or "HEAD", b or "HEAD"]) if dots == "..." else a or "HEAD"
+        base = _rev(["merge-base", a or "HEAD", b or "HEAD"], env) if dots == "..." else a or "HEAD"
         if base is None:
             return "", ""
         log = f"{base}..{b or 'HEAD'}"
     else:  # `git diff REV`: REV against the working tree, so the commits since REV
         log = f"{git_range}..HEAD"
     args = ["log", "--reverse", "--no-merges", f"-n{MAX_COMMITS}", "--format=%x1e%B", log, "--"]
-    out = _rev(args)
+    out = _rev(args, env)
     messages = [m.strip() for m in (out or "").split("\x1e") if m.strip()]
     if not messages:
         return "", ""
@@ -238,6 +251,32 @@ def commit_messages(git_range: str) -> tuple[str, str]:
     title = f"{subject.strip()} (and {n - 1} more commit{'s' if n > 2 else ''})"
     body = "\n\n".join(f"Commit {i} of {n}: {m}" for i, m in enumerate(messages, 1))
     return title, body[:MAX_MESSAGES_CHARS]
+
+
+def local_source(
+    config: Config,
+    diff: str | None,
+    git: str | None,
+    staged: bool,
+    title: str,
+    body: str,
+    *,
+    env: Mapping[str, str],
+) -> Source:
+    """A diff file, stdin, a git range or the index, with the repository's files when the
+    diff comes from git; the commits' messages are the PR text of a range with none given."""
+    from reviewbot.prompts import PullRequestText
+
+    data = read_diff(diff, git, staged, env=env)
+    if hint := not_a_diff_hint(data):
+        raise UsageError(hint)
+    # Decoded here and the bytes let go: a 50 MB diff is not held twice while it is parsed.
+    text = data.decode("utf-8", errors="replace")
+    del data
+    if git is not None and not (title or body):
+        title, body = commit_messages(git, env=env)
+    contents = GitContents.for_range(git, staged, env) if diff is None else None
+    return Source(text, config, PullRequestText(title, body), repo=contents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,10 +291,6 @@ class Source:
     repo: RepoFiles | None = None
     missing: tuple[Skipped, ...] = ()
     notes: tuple[str, ...] = ()  # for stderr, e.g. "rebuilt from the files API"
-
-    def all_notes(self) -> list[str]:
-        """The notes, and the file reader's (e.g. "GitHub could not send file contents")."""
-        return [*self.notes, *getattr(self.repo, "notes", ())]
 
     def close(self) -> None:
         if isinstance(self.repo, GitContents):

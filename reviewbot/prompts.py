@@ -83,7 +83,7 @@ class PromptRenderer:
         pr = pr or PullRequestText()
         if len(pr.body) > PR_BODY_LIMIT:  # the description is context, not the thing reviewed
             pr = PullRequestText(pr.title, pr.body[:PR_BODY_LIMIT] + "\n…(description truncated)")
-        nonce = _nonce(files, pr, [*manifest, *earlier, *recheck])
+        nonce = fence_id(files, pr, [*manifest, *earlier, *recheck])
         return self._render(
             INPUT,
             nonce=nonce,
@@ -127,7 +127,7 @@ def reply_prompt(
     )
 
 
-def _nonce(files: tuple[FileDiff, ...], pr: PullRequestText, manifest: Sequence[str] = ()) -> str:
+def fence_id(files: tuple[FileDiff, ...], pr: PullRequestText, manifest: Sequence[str] = ()) -> str:
     """An id for the untrusted-data fences that the data itself cannot contain or predict."""
     h = hashlib.sha256()
     for line in manifest:

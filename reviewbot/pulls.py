@@ -3,12 +3,13 @@ protocol those flows depend on (the adapter in github.py implements it; tests ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from reviewbot.diff import Skipped
 from reviewbot.errors import GitHubError
+from reviewbot.kinds import Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class PullInfo:
     draft: bool
     state: str
     html_url: str
+    author: str = ""  # the PR author's login
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,15 @@ class Incremental:
 
 
 @dataclass(frozen=True, slots=True)
+class PostedReview:
+    """A review on the pull request as GitHub lists it (anyone's; reviewbot.ours tells)."""
+
+    author: str
+    body: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class PriorReview:
     """What an earlier reviewbot review on this PR recorded in its hidden marker."""
 
@@ -58,7 +69,7 @@ class InlineComment:
 
     path: str
     line: int
-    side: str  # Side.RIGHT or Side.LEFT
+    side: Side
     body: str
     start_line: int | None = None
 
@@ -80,23 +91,33 @@ class ReviewComment:
     id: int
     body: str
     author: str
-    ours: bool  # written by the identity reviewbot acts as
+    ours: bool = False  # the bot's own: said by reviewbot.ours, never by the adapter
     in_reply_to: int | None = None
     path: str = ""
     line: int | None = None
-    side: str = "RIGHT"
+    side: Side = Side.RIGHT
     diff_hunk: str = ""
+    association: str = ""  # the author's relation to the repository: OWNER, MEMBER, ...
+    commit: str = ""  # the head it was written on (threads' comments only)
 
 
 @dataclass(frozen=True, slots=True)
 class Thread:
-    """A review thread: resolved or not, where it is, and its comments (first one first)."""
+    """A review thread: resolved or not, where it is, and its comments (first one first).
+    `line`/`start_line` are at the PR's head (None once outdated), the `original_` ones at
+    the head its first comment was written on."""
 
     id: str  # GraphQL node id, for resolving it
     resolved: bool
     path: str
     line: int | None
     comments: tuple[ReviewComment, ...]
+    side: Side = Side.RIGHT
+    can_resolve: bool = False  # whether our token may resolve it (GitHub says beforehand)
+    outdated: bool = False
+    start_line: int | None = None
+    original_line: int | None = None
+    original_start_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +143,20 @@ class ReviewRejected(GitHubError):
     """GitHub answered 422 to the review POST (an anchor or the body was not accepted)."""
 
 
+class AnswerTooLarge(GitHubError):
+    """GitHub's answer passed the size the caller allowed; reading stopped there."""
+
+
 class GitHub(Protocol):
     """What a review needs from GitHub; every failure is a GitHubError."""
+
+    def identity(self) -> str | None:
+        """The login our token writes as (None: unknown)."""
+        ...
+
+    def confirmed_identity(self) -> str | None:
+        """The same, confirmed with GitHub where it was assumed (an installation token)."""
+        ...
 
     def permission(self, user: str) -> str: ...
 
@@ -131,7 +164,9 @@ class GitHub(Protocol):
 
     def pull(self, number: int) -> PullInfo: ...
 
-    def prior_reviews(self, number: int) -> list[PriorReview]: ...
+    def reviews(self, number: int) -> list[PostedReview]:
+        """Every review of the pull request (anyone's)."""
+        ...
 
     def config_file(self, path: str, ref: str) -> str | None: ...
 
@@ -139,13 +174,24 @@ class GitHub(Protocol):
 
     def incremental_diff(self, old_head: str, new_head: str) -> Incremental: ...
 
-    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
-        """`REV:path` objects that exist (sizes; texts too with `with_text`), in bulk."""
+    def objects(
+        self, specs: Sequence[str], with_text: bool, cap: int | None = None
+    ) -> dict[str, Blob]:
+        """`REV:path` objects that exist (sizes; texts too with `with_text`), in bulk;
+        AnswerTooLarge when the answer passes `cap` bytes (reading stops there)."""
         ...
 
     def post_review(
-        self, number: int, head_sha: str, body: str, comments: Sequence[InlineComment]
-    ) -> str: ...
+        self,
+        number: int,
+        head_sha: str,
+        body: str,
+        comments: Sequence[InlineComment],
+        landed: Callable[[], str | None] | None = None,
+    ) -> str:
+        """One COMMENT review; after a failure GitHub may have applied, `landed` says whether
+        it is there anyway (its URL), before it is sent again."""
+        ...
 
     def review_comment(self, comment_id: int) -> ReviewComment: ...
 
@@ -153,8 +199,9 @@ class GitHub(Protocol):
 
     def post_reply(self, number: int, comment_id: int, body: str) -> str: ...
 
-    def history(self, number: int) -> History:
-        """The review threads and our walkthrough comment, in one read (GraphQL)."""
+    def history(self, number: int, walkthrough: Callable[[str, str], bool]) -> History:
+        """The review threads (comments' `ours` not said) and the PR comments that
+        `walkthrough(author, body)` accepts, in one read for most pull requests (GraphQL)."""
         ...
 
     def post_comment(self, number: int, body: str) -> IssueComment: ...
@@ -165,4 +212,6 @@ class GitHub(Protocol):
         """Only ever one of our own walkthrough comments (a duplicate)."""
         ...
 
-    def resolve_thread(self, thread_id: str) -> None: ...
+    def resolve_thread(self, thread_id: str) -> bool:
+        """True only when GitHub confirms the thread is resolved."""
+        ...

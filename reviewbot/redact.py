@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
 
 HIDDEN = "***"
@@ -27,7 +29,10 @@ _KEY_SHAPES = re.compile(
 
 
 class Redactor:
-    """Callable that hides secrets in a string; `install()` also applies it to log records."""
+    """Callable that hides secrets in a string. Its log redaction is per run: `active()`
+    applies it to log records while the run lasts and forgets it after, `install()` for the
+    life of the process (the command line, which is one run). A run's redactor holds only its
+    own secrets, so nothing a run writes is redacted with, or carries, another run's."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         found = {s for s in secrets if s and len(s) >= 4}
@@ -48,27 +53,68 @@ class Redactor:
             text = _KEY_SHAPES.sub(HIDDEN, text)
         return text
 
+    @contextmanager
+    def active(self, logger: logging.Logger | None = None) -> Iterator[Redactor]:
+        """While inside, every log record reaching `logger`'s handlers (default: the root's)
+        is redacted with this redactor. A record cannot be told apart by run (the model
+        runner logs from its own threads), so each is redacted with every active run's: a
+        run's secret is hidden wherever it is logged, and leaves with the run."""
+        _attach(logger or logging.getLogger())
+        with _LOCK:
+            _LIVE.append(self)
+        try:
+            yield self
+        finally:
+            with _LOCK:
+                _LIVE.remove(self)
+
     def install(self, logger: logging.Logger | None = None) -> None:
-        """Redact every record that reaches the handlers of `logger` (default: the root)."""
-        target = logger or logging.getLogger()
-        for handler in target.handlers:
-            for old in [f for f in handler.filters if isinstance(f, _LogFilter)]:
-                handler.removeFilter(old)
-            handler.addFilter(_LogFilter(self))
+        """Redact every record that reaches the handlers of `logger` (default: the root), in
+        every context of the process: for a process that is one run."""
+        global _PROCESS
+        _attach(logger or logging.getLogger())
+        _PROCESS = self
+
+
+_LIVE: list[Redactor] = []  # the active runs' redactors
+_LOCK = threading.Lock()
+_PROCESS: Redactor | None = None
+
+
+def _current() -> list[Redactor]:
+    """The redactors for a record logged now: every active run's, and the process's."""
+    with _LOCK:
+        runs = list(_LIVE)
+    return [*runs, *([_PROCESS] if _PROCESS is not None else [])] or [Redactor()]
+
+
+def _attach(logger: logging.Logger) -> None:
+    """One context-reading filter on each of the logger's handlers (added once)."""
+    for handler in logger.handlers:
+        if not any(isinstance(f, _LogFilter) for f in handler.filters):
+            handler.addFilter(_LogFilter())
 
 
 class _LogFilter(logging.Filter):
-    def __init__(self, redact: Redactor) -> None:
+    """Redacts a record (and keeps it inert for the runner); with no redactor given, with
+    the redactors active when the record is logged."""
+
+    def __init__(self, redact: Redactor | None = None) -> None:
         super().__init__()
         self._redact = redact
 
+    def _hide(self, text: str) -> str:
+        for redact in [self._redact] if self._redact is not None else _current():
+            text = redact(text)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = inert_line(self._redact(record.getMessage()))
+        record.msg = inert_line(self._hide(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:  # a traceback keeps its lines, each one inert
-            lines = _LINE_BREAK.split(self._redact(record.exc_text))
+            lines = _LINE_BREAK.split(self._hide(record.exc_text))
             record.exc_text = "\n".join(map(inert_line, lines))
         return True
 

@@ -95,7 +95,7 @@ def pull_source(
     its files at head and base, and the settings the Action would use: the base branch's
     config file (or `config_file`, a local one) under the explicit options."""
     from reviewbot.config import resolve
-    from reviewbot.flow import GitHubFiles
+    from reviewbot.filetexts import GitHubFiles
     from reviewbot.localdiff import Source
     from reviewbot.prompts import PullRequestText
 

@@ -8,13 +8,19 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from reviewbot.anchor import Placed
 from reviewbot.diff import RIGHT, FileDiff, Skipped
-from reviewbot.findings import SEVERITIES, Finding
+from reviewbot.findings import Finding
+from reviewbot.kinds import Severity, Status
 from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.review import ReviewResult
 
 GITHUB_BODY_LIMIT = 65_536
 LIST_LIMIT = 40
-ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "nit": "⚪"}
+ICONS: dict[str, str] = {
+    Severity.CRITICAL: "🔴",
+    Severity.MAJOR: "🟠",
+    Severity.MINOR: "🟡",
+    Severity.NIT: "⚪",
+}
 
 
 def finding_heading(f: Finding) -> str:
@@ -85,7 +91,7 @@ def _bullets(lines: list[str], limit: int = LIST_LIMIT) -> list[str]:
 
 def severity_counts(findings: Iterable[Finding]) -> str:
     counts = Counter(f.severity for f in findings)
-    return ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "no findings"
+    return ", ".join(f"{counts[s]} {s}" for s in Severity if counts[s]) or "no findings"
 
 
 def skipped_groups(skipped: Iterable[Skipped], names: int = 8) -> list[str]:
@@ -119,7 +125,7 @@ def review_body(
     `notes` are run facts (incremental, fallbacks); `marker` is the hidden line, kept whole.
     """
     out = ["### reviewbot", ""]
-    if result.status == "skipped":
+    if result.status == Status.SKIPPED:
         out.append(
             "**Nothing was reviewed**: every changed file was skipped (listed below)."
             if result.skipped
@@ -133,7 +139,7 @@ def review_body(
             f"comment{'s' if len(result.comments) != 1 else ''}; "
             f"{result.files_reviewed} file{'s' if result.files_reviewed != 1 else ''} reviewed."
         )
-    if result.status == "partial":
+    if result.status == Status.PARTIAL:
         out += ["", "⚠️ **Partial review**: some changes were not reviewed (listed below)."]
     if result.notes:
         out += [
@@ -164,48 +170,6 @@ def review_body(
     if len(body) > budget:
         body = body[: budget - 60].rstrip() + "\n\n…(review body truncated)"
     return body + (f"\n{marker}" if marker else "")
-
-
-def step_summary(
-    result: ReviewResult, number: int, head_sha: str, notes: Sequence[str], url: str
-) -> list[str]:
-    """The Actions step summary: what was reviewed, every finding, what was not, the cost."""
-    u = result.usage
-    lines = [
-        f"### reviewbot: #{number} at `{head_sha[:7]}` — {result.status}",
-        "",
-        f"- Findings: {severity_counts(result.findings)} "
-        f"({len(result.comments)} inline, {len(result.notes)} in the review body)",
-        f"- Files reviewed: {result.files_reviewed}; not reviewed: {len(result.skipped)}",
-        f"- Tokens: {u.input_tokens:,} in ({u.cached_tokens:,} cached), {u.output_tokens:,} out, "
-        f"{u.requests} request(s)",
-    ]
-    if url:
-        lines.append(f"- Review: {url}")
-    lines += [f"- {n}" for n in notes]
-    if result.placed:
-        lines += ["", "| severity | where | finding |", "| --- | --- | --- |"]
-        for p in result.placed:
-            where = f"{p.path}:{p.line}" if p.line else p.path
-            title = " ".join(sanitize(p.finding.title, 200).split()).replace("|", "\\|")
-            placed = "inline" if p.inline else "review body"
-            lines.append(
-                f"| {ICONS[p.finding.severity]} {p.finding.severity} "
-                f"| {inline_code(where)} ({placed}) | {title} |"
-            )
-    if result.skipped:
-        lines += [
-            "",
-            "<details><summary>Not reviewed</summary>",
-            "",
-            *skipped_lines(result.skipped),
-            "",
-            "</details>",
-        ]
-    if result.problems:
-        problems = [f"- {sanitize(problem_text(p), 500)}" for p in result.problems[:10]]
-        lines += ["", "Problems:", *problems]
-    return lines
 
 
 # ---------------------------------------------------------------- CLI formats

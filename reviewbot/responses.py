@@ -1,151 +1,136 @@
-"""What a Responses endpoint sends back, read the way the official openai client reads it:
-which answers to retry (and when), the error shapes (OpenAI's and the AI/ML API's), and the
-answer text (only `final_answer` or phase-less messages; `commentary` is not the result)."""
+"""The Responses wire format (`POST {base_url}/responses`): the body, the answer (every output
+item kept in order; the text is only `final_answer` or phase-less messages, since `commentary`
+is not the result) and the errors that stop a run (OpenAI's and the AI/ML API's codes)."""
 
 from __future__ import annotations
 
-import email.utils
-import json
 import logging
-import socket
-import time
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from reviewbot.model import (
+    FunctionCall,
+    FunctionCallOutput,
+    Item,
+    Message,
+    ModelReply,
+    ModelRequest,
+    Reasoning,
+    Usage,
+)
+from reviewbot.runner import Verdict
+from reviewbot.wire import REFUSED, ErrorInfo, refused_line, stops_the_run, usage_number
 
-from reviewbot.model import ModelReply, Usage
+if TYPE_CHECKING:
+    from reviewbot.runner import ClientSettings
 
 logger = logging.getLogger(__name__)
 
-MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is not retried (as the SDK does)
+# Parameters a single request's content is to blame for; any other one is wrong for all.
 REQUEST_PARAMS = frozenset({"input", "instructions", "prompt", ""})
-REFUSED = "the model refused to review this part"
 
 
-def unreachable(exc: httpx.ConnectError) -> str | None:
-    """'connection refused' or 'unknown host' when retrying cannot help, else None."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return "unknown host"
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc).lower()
-    if "connection refused" in text:
-        return "connection refused"
-    if "name or service not known" in text or "nodename nor servname" in text:
-        return "unknown host"
-    return None
+class ResponsesCodec:
+    name = "responses"
+    path = "/responses"
 
+    def body(
+        self, req: ModelRequest, settings: ClientSettings, max_output_tokens: int
+    ) -> dict[str, Any]:
+        """The JSON body (no temperature: reasoning models reject it). A one-shot request's
+        input is its text, byte for byte as before (the prompt cache keys on the prefix)."""
+        body: dict[str, Any] = {
+            "model": settings.model,
+            "instructions": req.instructions,
+            "input": _input(req.items),
+            "max_output_tokens": max_output_tokens,
+            "reasoning": {"effort": settings.reasoning_effort},
+        }
+        if req.output is not None:
+            body["text"] = {
+                "format": {
+                    "type": "json_schema",
+                    "name": req.output.name,
+                    "schema": req.output.schema,
+                    "strict": True,
+                }
+            }
+        body["store"] = False
+        body["prompt_cache_key"] = req.cache_key
+        if req.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                    "strict": True,
+                }
+                for t in req.tools
+            ]
+            body["tool_choice"] = req.tool_choice
+            body["parallel_tool_calls"] = True
+            # Stateless (store: false): reasoning goes back only with its encrypted content.
+            body["include"] = ["reasoning.encrypted_content"]
+        return body
 
-def should_retry(resp: httpx.Response) -> bool:
-    """The official client's rule: 408, 409, 429, 5xx; `x-should-retry` decides when present;
-    never when the server asks for more than two minutes."""
-    ra = retry_after(resp.headers)
-    if ra is not None and ra > MAX_RETRY_AFTER:
-        return False
-    flag = str(resp.headers.get("x-should-retry", ""))
-    if flag in ("true", "false"):
-        return flag == "true"
-    status = int(resp.status_code)
-    return status in (408, 409, 429) or status >= 500
+    def parse(self, data: dict[str, Any]) -> ModelReply:
+        return parse_response(data)
 
-
-def retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds the server asked us to wait (`retry-after-ms`, `retry-after` seconds or date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    ra = headers.get("retry-after")
-    if not ra:
+    def judge(self, status: int, info: ErrorInfo) -> Verdict | None:
+        if stops_the_run(status, info, REQUEST_PARAMS):
+            return Verdict(fatal=refused_line(status, info))
         return None
-    try:
-        return max(0.0, float(ra))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(ra)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, float(when.timestamp()) - time.time())
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorInfo:
-    """An error answer: the server's message (for the log), its code and parameter."""
-
-    message: str
-    code: str = ""
-    param: str = ""
-
-    @property
-    def fatal_param(self) -> bool:
-        """A parameter every request carries (model, reasoning, format) is wrong."""
-        return self.param not in REQUEST_PARAMS
-
-
-def error_info(resp: httpx.Response) -> ErrorInfo:
-    """Message, code and param from OpenAI's error shape or the AI/ML API's, else the text."""
-    try:
-        data = resp.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        data = None
-    if isinstance(data, dict):
-        err = data.get("error")
-        if isinstance(err, dict) and err.get("message"):
-            return ErrorInfo(
-                str(err["message"])[:500], str(err.get("code") or ""), str(err.get("param") or "")
+def _input(items: tuple[Item, ...]) -> str | list[dict[str, Any]]:
+    if len(items) == 1 and isinstance(items[0], Message) and items[0].role == "user":
+        return items[0].text
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, Message):
+            out.append({"role": item.role, "content": item.text})
+        elif isinstance(item, FunctionCall):
+            out.append(
+                {
+                    "type": "function_call",
+                    "call_id": item.call_id,
+                    "name": item.name,
+                    "arguments": item.arguments,
+                }
             )
-        if isinstance(err, str):
-            return ErrorInfo(err[:500])
-        msg = data.get("message")
-        if isinstance(msg, list):
-            msg = "; ".join(map(str, msg))
-        if msg:
-            return ErrorInfo(str(msg)[:500], str(data.get("code") or ""))
-    text = resp.text.strip()
-    return ErrorInfo((" ".join(text.split())[:300]) or (resp.reason_phrase or "no message"))
+        elif isinstance(item, FunctionCallOutput):
+            out.append(
+                {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
+            )
+        elif item.encrypted_content:  # without it the API answers 400 (the id is not stored)
+            out.append(
+                {
+                    "type": "reasoning",
+                    "id": item.id,
+                    "summary": [{"type": "summary_text", "text": s} for s in item.summary],
+                    "encrypted_content": item.encrypted_content,
+                }
+            )
+    return out
 
 
-def error_message(resp: httpx.Response) -> str:
-    """The server's own message (for the log and for fatal errors)."""
-    return error_info(resp).message
-
-
-def parse_response(resp: httpx.Response) -> ModelReply:
-    """Extract the answer text and usage; name the problem when there is no usable text.
-
-    Only `final_answer` (or phase-less) messages are the answer; `commentary` is not.
+def parse_response(data: dict[str, Any]) -> ModelReply:
+    """Every output item in order, the answer text and usage; the problem when there is no
+    usable text. A reply with function calls is a turn of a conversation: no text, no problem.
     """
-    try:
-        data = resp.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        return ModelReply(None, Usage(requests=1), "the endpoint answered with non-JSON")
-    if not isinstance(data, dict):
-        return ModelReply(None, Usage(requests=1), "the endpoint answered with an unexpected shape")
     usage = _usage(data.get("usage"))
-    texts: list[str] = []
-    refusals: list[str] = []
-    for item in data.get("output") or []:
-        if not isinstance(item, dict) or item.get("type") != "message":
-            continue
-        if item.get("phase") not in (None, "final_answer"):
-            continue
-        for part in item.get("content") or []:
-            if not isinstance(part, dict):
-                continue
-            if part.get("type") == "output_text" and isinstance(part.get("text"), str):
-                texts.append(part["text"])
-            elif part.get("type") == "refusal":
-                refusals.append(str(part.get("refusal") or "no reason given"))
+    items = tuple(i for i in map(_item, data.get("output") or []) if i is not None)
+    answers = [
+        i
+        for i in items
+        if isinstance(i, Message) and i.role == "assistant" and i.phase in (None, "final_answer")
+    ]
+    texts = [m.text for m in answers if m.text]
+    refusals = [m.refusal for m in answers if m.refusal is not None]
     status = data.get("status", "completed")
     if refusals and not texts:
         logger.warning("the model refused: %s", refusals[0][:500])
-        return ModelReply(None, usage, REFUSED)
+        return ModelReply(None, usage, REFUSED, items=items)
     if status == "incomplete":
         details = data.get("incomplete_details")
         reason = str(details.get("reason", "unknown")) if isinstance(details, dict) else "unknown"
@@ -154,29 +139,65 @@ def parse_response(resp: httpx.Response) -> ModelReply:
             usage,
             f"the response is incomplete ({reason})",
             split=reason == "max_output_tokens",
+            items=items,
         )
     if status not in ("completed", None):
         err = data.get("error")
         if isinstance(err, dict) and err.get("message"):
             logger.warning("the response %s: %s", status, str(err["message"])[:500])
-        return ModelReply(None, usage, f"the response {status}")
+        return ModelReply(None, usage, f"the response {status}", items=items)
+    if any(isinstance(i, FunctionCall) for i in items):
+        return ModelReply(None, usage, items=items)
     if not texts:
-        return ModelReply(None, usage, "the response has no output text")
-    return ModelReply("".join(texts), usage)
+        return ModelReply(None, usage, "the response has no output text", items=items)
+    return ModelReply("".join(texts), usage, items=items)
+
+
+def _item(raw: object) -> Item | None:
+    """One output item as a value; kinds reviewbot never asks for are left out."""
+    if not isinstance(raw, dict):
+        return None
+    kind = raw.get("type")
+    if kind == "message":
+        texts: list[str] = []
+        refusal: str | None = None
+        for part in raw.get("content") or []:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "output_text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif part.get("type") == "refusal":
+                refusal = str(part.get("refusal") or "no reason given")
+        phase = raw.get("phase")
+        return Message(
+            str(raw.get("role") or "assistant"),
+            "".join(texts),
+            phase if isinstance(phase, str) else None,
+            refusal,
+        )
+    if kind == "function_call":
+        return FunctionCall(
+            str(raw.get("call_id") or ""),
+            str(raw.get("name") or ""),
+            str(raw.get("arguments") or ""),
+            str(raw.get("id") or ""),
+        )
+    if kind == "reasoning":
+        summary = tuple(
+            str(s.get("text") or "") for s in raw.get("summary") or [] if isinstance(s, dict)
+        )
+        enc = raw.get("encrypted_content")
+        return Reasoning(str(raw.get("id") or ""), enc if isinstance(enc, str) else None, summary)
+    return None
 
 
 def _usage(u: object) -> Usage:
     if not isinstance(u, dict):
         return Usage(requests=1)
-
-    def num(d: object, key: str) -> int:
-        v = d.get(key) if isinstance(d, dict) else None
-        return v if isinstance(v, int) else 0
-
     return Usage(
-        input_tokens=num(u, "input_tokens"),
-        output_tokens=num(u, "output_tokens"),
-        cached_tokens=num(u.get("input_tokens_details"), "cached_tokens"),
-        reasoning_tokens=num(u.get("output_tokens_details"), "reasoning_tokens"),
+        input_tokens=usage_number(u, "input_tokens"),
+        output_tokens=usage_number(u, "output_tokens"),
+        cached_tokens=usage_number(u.get("input_tokens_details"), "cached_tokens"),
+        reasoning_tokens=usage_number(u.get("output_tokens_details"), "reasoning_tokens"),
         requests=1,
     )

@@ -9,17 +9,29 @@ from dataclasses import dataclass, field, replace
 from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
-from reviewbot.context import ContextStats, RepoFiles, wanted_files, widen
+from reviewbot.context import ContextStats, FileTexts, wanted_files, widen
 from reviewbot.diff import FileDiff, Skipped, parse_diff, restrict_to
 from reviewbot.filters import filter_files
-from reviewbot.findings import SEVERITY_RANK, Finding, MalformedOutput, dedupe, parse_output
+from reviewbot.findings import (
+    SEVERITY_RANK,
+    Finding,
+    MalformedOutput,
+    dedupe,
+    output_problem,
+    parse_output,
+    response_schema,
+)
 from reviewbot.guidance import Guidance, read_guidance
 from reviewbot.kinds import Status
-from reviewbot.model import Model, ModelReply, ModelRequest, Usage
+from reviewbot.model import Model, ModelReply, ModelRequest, OutputSchema, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
 
+REVIEW_OUTPUT = OutputSchema("code_review", response_schema(), output_problem)
 REVIEWED, PARTIAL, SKIPPED, FAILED = Status.REVIEWED, Status.PARTIAL, Status.SKIPPED, Status.FAILED
 __all__ = ["FAILED", "PARTIAL", "REVIEWED", "SKIPPED", "Model", "Prepared", "ReviewResult"]
+# Scope context is a help: it may spend this share of the run's time, the rest is the model's.
+CONTEXT_SHARE = 0.25
+UNCHANGED = "unchanged since the last review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,8 @@ class Prepared:
     instructions: str = ""
     guidance: Guidance = field(default_factory=Guidance)
     earlier: tuple[Earlier, ...] = ()
+    deadline: float | None = None  # time.monotonic() by which the whole run ends
+    notes: tuple[str, ...] = ()  # run facts for the review's notes (context left out, why)
 
     @property
     def recheck(self) -> tuple[Earlier, ...]:
@@ -72,7 +86,7 @@ class Prepared:
         text = self.renderer.input(
             chunk.files, self.pr, part, parts, lines, guide, history, recheck
         )
-        return ModelRequest(self.instructions, text)
+        return ModelRequest.ask(self.instructions, text, REVIEW_OUTPUT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,7 @@ class ManifestEntry:
     removed: int
     part: int = 0  # 1-based request the diff is in; 0: not sent
     reason: str = ""  # why it was not sent
+    old_path: str | None = None  # where a renamed file came from
 
 
 EARLIER_LIMIT = 100  # earlier findings listed per request
@@ -114,7 +129,8 @@ def manifest_lines(entries: Sequence[ManifestEntry], here: set[str]) -> list[str
             where = f"in part {e.part}"
         else:
             where = f"not sent: {e.reason}"
-        out.append(f"- {e.path} ({e.status}, +{e.added} -{e.removed}): {where}")
+        name = f"{e.old_path} → {e.path}" if e.old_path and e.old_path != e.path else e.path
+        out.append(f"- {name} ({e.status}, +{e.added} -{e.removed}): {where}")
     if len(order) > MANIFEST_LIMIT:
         out.append(f"- …and {len(order) - MANIFEST_LIMIT} more files")
     return out
@@ -153,37 +169,62 @@ class ReviewResult:
         return tuple(p.finding for p in self.placed)
 
 
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """A diff parsed and filtered: the files a review keeps and skips, and the (path, side)
+    texts scope context would widen them with (for the caller to read before `prepare`)."""
+
+    files: tuple[FileDiff, ...]  # the diff's files (an incremental review: the PR's own)
+    keep: tuple[FileDiff, ...]
+    skipped: tuple[Skipped, ...]
+    wanted: tuple[tuple[str, str], ...]
+
+
+def select(
+    diff: bytes | str, config: Config, incremental: IncrementalReview | None = None
+) -> Selected:
+    """Parse and filter the diff (pure)."""
+    files = parse_diff(diff)
+    if incremental is not None:
+        files = restrict_to(files, incremental.pr_files)
+    keep, skipped = filter_files(files, config.include, config.exclude)
+    wanted = wanted_files(keep) if config.context == "scope" else []
+    return Selected(tuple(files), tuple(keep), tuple(skipped), tuple(wanted))
+
+
 def prepare(
-    diff: bytes | str,
+    diff: bytes | str | Selected,
     config: Config,
     pr: PullRequestText | None = None,
     renderer: PromptRenderer | None = None,
     incremental: IncrementalReview | None = None,
     missing: Sequence[Skipped] = (),
-    repo: RepoFiles | None = None,
+    texts: FileTexts | None = None,
     earlier: Sequence[Earlier] = (),
+    deadline: float | None = None,
 ) -> Prepared:
-    """Parse, filter, widen and plan the diff, and render one request per chunk (no I/O).
+    """Parse, filter, widen and plan the diff, and render one request per chunk. Pure: file
+    texts and guidance come in as `texts` (read by the caller, e.g. reviewbot.gather), and what
+    could not be read comes with them as notes.
 
     With `incremental`, only changes the PR itself makes are kept; `missing` are changed files
-    GitHub sent no patch for (the review is then partial); `repo` gives file texts for the
-    enclosing-scope context (`config.context == "scope"`) and the base branch's guidance.
+    GitHub sent no patch for (the review is then partial). `deadline` (time.monotonic()) ends the
+    whole run, `timeout_minutes` from now by default: the scope context may use a share of it,
+    and the model calls the rest.
     """
-    files = parse_diff(diff)
-    if incremental is not None:
-        files = restrict_to(files, incremental.pr_files)
-    keep, skipped = filter_files(files, config.include, config.exclude)
+    start = time.monotonic()
+    run_time = config.timeout_minutes * 60
+    deadline = start + run_time if deadline is None else deadline
+    selected = diff if isinstance(diff, Selected) else select(diff, config, incremental)
+    files, keep, skipped = list(selected.files), list(selected.keep), list(selected.skipped)
     stats: ContextStats | None = None
     note = ""
-    texts: dict[str, str | None] = {}
-    if repo is not None:
-        repo.prefetch(wanted_files(keep) if config.context == "scope" else [])
-        texts = repo.guidance_texts()
-    if config.context == "scope" and repo is not None:
-        keep, stats = widen(keep, repo, config.context_lines)
+    if config.context == "scope" and texts is not None:
+        until = min(deadline, start + run_time * CONTEXT_SHARE)
+        keep, stats = widen(keep, texts, config.context_lines, until)
     elif config.context == "scope":
         note = "scope context is off: no file contents (a diff without its repository)"
-    guidance = read_guidance(texts, config.path_instructions)
+    guidance = read_guidance(texts.guidance if texts else {}, config.path_instructions)
     plan = plan_chunks(keep, config.max_request_tokens, config.max_total_tokens)
     plan = replace(plan, not_reviewed=plan.not_reviewed + tuple(missing))
     renderer = renderer or PromptRenderer(config.prompts_dir)
@@ -191,7 +232,12 @@ def prepare(
         "\n\n".join(t for t in (config.instructions.strip(), guidance.general_text()) if t)
     )
     whole_pr = incremental.pr_files if incremental is not None else files
-    manifest = _manifest(whole_pr, plan, [*skipped, *plan.not_reviewed])
+    unchanged = [] if incremental is None else _unchanged(incremental.pr_files, files)
+    manifest = _manifest(whole_pr, plan, [*skipped, *plan.not_reviewed, *unchanged])
+    # what could not be read, and files a cap left with plain context: for the review's notes
+    notes = (texts.problems if texts else ()) + tuple(
+        n for n in (stats.note() if stats else "",) if n
+    )
     prepared = Prepared(
         tuple(keep),
         tuple(skipped),
@@ -206,10 +252,18 @@ def prepare(
         instructions,
         guidance,
         tuple(earlier),
+        deadline,
+        notes,
     )
     n = len(plan.chunks)
     requests = tuple(prepared.request_for(chunk, i + 1, n) for i, chunk in enumerate(plan.chunks))
     return replace(prepared, requests=requests)
+
+
+def _unchanged(pr_files: Sequence[FileDiff], since: Sequence[FileDiff]) -> list[Skipped]:
+    """The PR's files this push did not touch: not sent, and not "not reviewed" either."""
+    touched = {f.path for f in since}
+    return [Skipped(f.path, UNCHANGED) for f in pr_files if f.path not in touched]
 
 
 def _manifest(
@@ -225,6 +279,7 @@ def _manifest(
             f.removed,
             part.get(f.path, 0),
             "" if f.path in part else reasons.get(f.path, "not reviewed"),
+            f.old_path,
         )
         for f in files
     ]
@@ -257,7 +312,10 @@ def run_review(
         )
 
     minutes = f"{config.timeout_minutes:g} minute{'s' if config.timeout_minutes != 1 else ''}"
-    answered, usage = _ask(prepared, model, on_done, time.monotonic() + config.timeout_minutes * 60)
+    deadline = prepared.deadline
+    if deadline is None:
+        deadline = time.monotonic() + config.timeout_minutes * 60
+    answered, usage = _ask(prepared, model, on_done, deadline)
     summaries: list[str] = []
     raw: list[Finding] = []
     problems: list[str] = []
@@ -267,7 +325,7 @@ def run_review(
     reviewed_paths: set[str] = set()
     file_lines: dict[str, str] = {}
     for label, chunk, reply in answered:
-        problem = reply.problem
+        problem = reply.problem or "the model gave no answer text"
         if reply.timed_out:
             problem = f"the model did not answer within {minutes}"
             timed_out += 1

@@ -1,9 +1,12 @@
 """Writes tests/data/github-openapi.json: the response schemas and examples of the REST
-endpoints reviewbot calls, taken from GitHub's own OpenAPI description (npm @octokit/openapi).
+endpoints reviewbot calls, and the request body schemas of those it writes to, taken from
+GitHub's own OpenAPI description (npm @octokit/openapi).
 
 The cassettes are written, not recorded: tests/test_cassette_shapes.py validates every GitHub
 body in them against these schemas, and tests/make_cassettes.py builds bodies from these
-examples, so a shape we invent by mistake fails the suite. To refresh:
+examples, so a shape we invent by mistake fails the suite. Every body reviewbot sends while a
+test replays a cassette is checked against the request schemas (tests/request_shapes.py). To
+refresh:
 
     npm pack @octokit/openapi@23.0.2 && tar xzf octokit-openapi-23.0.2.tgz \\
         package/generated/api.github.com.json
@@ -34,6 +37,15 @@ ENDPOINTS = [
     ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies", "201"),
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "201"),
     ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", "200"),
+    ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "200"),
+]
+# The endpoints reviewbot sends a JSON body to (GraphQL is checked against its own schema).
+REQUESTS = [
+    ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
+    ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies"),
+    ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+    ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
+    ("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
 ]
 EXAMPLES = [
     "pull-request-review",
@@ -46,6 +58,7 @@ EXAMPLES = [
     "reaction",
     "pull-request-review-comment",
     "issue-comment",
+    "issue-comment-items",
 ]
 
 
@@ -83,12 +96,28 @@ def main(spec_path: str) -> None:
         response = spec["paths"][path][method.lower()]["responses"][status]
         schema = response["content"]["application/json"]["schema"]
         responses[f"{method} {path}"] = {"status": int(status), "schema": deref(schema)}
+    requests = {}
+    for method, path in REQUESTS:
+        body = spec["paths"][path][method.lower()]["requestBody"]
+        schema = closed(deref(body["content"]["application/json"]["schema"]))
+        requests[f"{method} {path}"] = {"required": body.get("required", False), "schema": schema}
     examples = {name: spec["components"]["examples"][name]["value"] for name in EXAMPLES}
-    OUT.write_text(
-        json.dumps({"source": SOURCE, "responses": responses, "examples": examples}, indent=1)
-        + "\n"
-    )
+    doc = {"source": SOURCE, "responses": responses, "requests": requests, "examples": examples}
+    OUT.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {OUT} ({OUT.stat().st_size:,} bytes)")
+
+
+def closed(schema: Any) -> Any:
+    """The schema with every object closed to properties it does not name: GitHub ignores a
+    field it does not know, so a misspelt one (`commitid`) would otherwise pass silently."""
+    if isinstance(schema, list):
+        return [closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: closed(v) for k, v in schema.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""Writes tests/cassettes/llm/*.yaml: Responses API exchanges in the shapes the API publishes.
+"""Writes tests/cassettes/llm/*.yaml (Responses API exchanges) and tests/cassettes/llm/chat/*.yaml
+(the same scenarios, and some of its own, over Chat Completions) in the shapes the APIs publish.
 
 No machine here reaches the model, so these are written, not recorded. Every body is built by
-`response()` / `openai_error()` / `aimlapi_error()` below, and tests/test_cassette_shapes.py
-validates each one against the `openai` package's own types (`Response`, `ErrorObject`), so a
-shape we invent by mistake fails the suite. Run `.venv/bin/python -m tests.llm_cassettes` after
+`response()` / `completion()` / `openai_error()` / `aimlapi_error()` / `vllm_error()` below, and
+tests/test_cassette_shapes.py validates each one against the `openai` package's own types
+(`Response`, `ChatCompletion`, `ErrorObject`), so a shape we invent by mistake fails the suite. Run `.venv/bin/python -m tests.llm_cassettes` after
 changing a scenario; tests only replay.
 """
 
@@ -17,12 +18,14 @@ import yaml
 
 OUT = Path(__file__).resolve().parent / "cassettes" / "llm"
 URL = "https://api.aimlapi.com/v1/responses"
+CHAT_URL = "https://api.aimlapi.com/v1/chat/completions"
 MODEL = "openai/gpt-5-3-codex"
 REASONS = {
     200: "OK",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
+    404: "Not Found",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -120,11 +123,13 @@ def aimlapi_error(status: int, message: str, request_id: str = "r0") -> dict[str
     }
 
 
-def interaction(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def interaction(
+    status: int, body: Any, headers: dict[str, str] | None = None, url: str = URL
+) -> dict[str, Any]:
     return {
         "request": {
             "method": "POST",
-            "uri": URL,
+            "uri": url,
             "body": None,
             "headers": {"content-type": ["application/json"], "user-agent": ["reviewbot/0.1"]},
         },
@@ -291,12 +296,15 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, interactions in SCENARIOS.items():
-        doc = {"version": 1, "interactions": interactions}
-        (OUT / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
-    print(f"wrote {len(SCENARIOS)} cassettes to {OUT}")
+def main(root: Path = OUT) -> None:
+    from tests.llm_chat_cassettes import CHAT_SCENARIOS
+
+    for out, scenarios in ((root, SCENARIOS), (root / "chat", CHAT_SCENARIOS)):
+        out.mkdir(parents=True, exist_ok=True)
+        for name, interactions in scenarios.items():
+            doc = {"version": 1, "interactions": interactions}
+            (out / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+        print(f"wrote {len(scenarios)} cassettes to {out}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Run `.venv/bin/python -m tests.pr_cassettes` after changing a scenario; tests on
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -80,12 +81,12 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def main(out: Path = OUT) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     for name, interactions in SCENARIOS.items():
         doc = {"version": 1, "interactions": interactions}
-        (OUT / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
-    print(f"wrote {len(SCENARIOS)} cassettes to {OUT}")
+        (out / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+    print(f"wrote {len(SCENARIOS)} cassettes to {out}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from reviewbot.github import GitHubClient
 from tests import make_cassettes as mc
 from tests.conftest import CASSETTES, DATA, FAKE_KEY, FakeResponses, responses_body
 
-FAKE_TOKEN = "ghs_faketokenfaketokenfaketoken0123"
+FAKE_TOKEN = "ghs_faketokenfaketokenfaketoken0123"  # an installation token, as Actions gives
+PAT = "ghp_fakepersonaltokenfakepersonal012345"  # a personal access token
 EVENTS = DATA / "events"
 
 
@@ -118,6 +119,7 @@ def comment_payload(
         "html_url": "https://github.com/Codertocat/Hello-World/pull/2",
     }
     p["comment"]["body"] = body
+    p["comment"]["id"] = mc.COMMAND_ID
     p["comment"]["user"]["login"] = login
     p["comment"]["user"]["type"] = user_type
     return p
@@ -240,7 +242,7 @@ def test_github_request_count_for_a_small_pr_is_in_single_digits(act: Act) -> No
     assert len(r.github) <= 9  # with the walkthrough posted by the PR's first review
     assert r.github[:2] == [
         "GET /collaborators/octocat/permission",
-        "POST /issues/comments/492700400/reactions",
+        f"POST /issues/comments/{mc.COMMAND_ID}/reactions",
     ]
     assert [s.json() for s in r.sent if "reactions" in s.url] == [{"content": "eyes"}]
     assert len(r.review_posts()) == 1
@@ -495,7 +497,7 @@ def test_review_post_that_landed_despite_a_502_is_not_posted_twice(act: Act) -> 
     assert r.code == 0, r.out
     assert r.github.count("POST /pulls/2/reviews") == 1
     assert r.github[-2:] == ["GET /pulls/2/reviews?page=1&per_page=100", "POST /issues/2/comments"]
-    assert r.outputs["review_url"].endswith("#pullrequestreview-80")
+    assert r.outputs["review_url"].endswith(f"#pullrequestreview-{mc.EARLIER_REVIEW_ID}")
 
 
 def test_a_marker_in_a_humans_review_is_not_trusted(act: Act) -> None:
@@ -512,7 +514,9 @@ def test_every_github_request_pins_the_rest_api_version(act: Act) -> None:
 
 
 def test_a_personal_access_tokens_own_marker_is_trusted(act: Act) -> None:
-    r = act("pat_rerun_same_head", "pull_request", payload("pull_request.opened.json"))
+    r = act(
+        "pat_rerun_same_head", "pull_request", payload("pull_request.opened.json"), github_token=PAT
+    )
     assert r.code == 0, r.out
     assert r.github[-1] == "GET /user" and r.model_calls == 0
     assert r.outputs["status"] == "skipped" and "already reviewed" in r.summary
@@ -847,6 +851,7 @@ def test_a_reply_by_the_author_is_answered_in_the_thread(act: Act) -> None:
         f"GET /contents/.github/reviewbot.yml?ref={mc.BASE}",
         f"GET /pulls/comments/{mc.ROOT_ID}",
         "GET /pulls/2/comments?page=1&per_page=100",
+        "GET /pulls/2/comments?page=1&per_page=100",  # the budget, counted again before posting
         f"POST /pulls/2/comments/{mc.ROOT_ID}/replies",
     ]
     request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
@@ -912,55 +917,114 @@ def test_a_reply_on_a_forks_pull_request_says_why_it_cannot_be_answered(act: Act
     assert "read-only token and no secrets" in r.summary
 
 
+def sent_lines(r: Result, end: str) -> list[str]:
+    return [s.line for s in r.sent if s.line.endswith(end)]
+
+
+def mutations(r: Result) -> list[dict[str, Any]]:
+    return [
+        s.json()["variables"]
+        for s in r.sent
+        if s.line == "POST /graphql" and "resolveReviewThread" in s.json()["query"]
+    ]
+
+
 def test_a_push_that_fixes_one_of_two_findings_resolves_exactly_that_thread(act: Act) -> None:
-    data = push_payload()
-    r = act("push_fixes_one_of_two", "pull_request", data)
+    r = act("push_fixes_one_of_two", "pull_request", push_payload())
     assert r.code == 0, r.out
     request = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)
     text = request["input"]
     # every earlier finding is listed, so none is raised again, reworded or not
     assert "- hello.py:2: Greeting is misspelled (open)" in text
     assert "- hello.py:3: Return value unused (reopened)" in text
-    assert "- hello.py:1: Add a docstring (dismissed)" in text
-    # only the open ones on changed code are offered for re-checking, by id
+    assert "- hello.py:1: Add a docstring (dismissed)" in text  # the PR author's "won't fix"
+    # a "wontfix" from someone without write access decides nothing
+    assert "- hello.py:1: Name the parameter (open, its lines unchanged by this push)" in text
+    # only open findings whose lines this push rewrote are offered for re-checking, by id
     recheck = text.split("list in `resolved` the ids")[1].split("FILE:")[0]
-    assert f"id: {mc.TYPO_FP}" in recheck and "id: 0123456789ab" in recheck
-    assert "aaaaaaaaaaaa" not in recheck and "bbbbbbbbbbbb" not in recheck
+    assert f"id: {mc.TYPO_FP}" in recheck and f"id: {mc.FP_B}" in recheck
+    assert all(fp not in recheck for fp in (mc.FP_C, mc.FP_D, mc.FP_E))
     assert request["text"]["format"]["schema"]["required"] == [
         "summary",
         "findings",
         "resolved",
         "file_summaries",
     ]
-    # the model named four ids; one was offered and open: exactly that thread is resolved
+    # the model named four ids; one was offered: exactly that thread is resolved, GitHub
+    # confirms it, and only then the thread, the review and the walkthrough say "resolved"
+    assert mutations(r) == [{"id": "PRRT_a"}]
     [reply] = [s.json() for s in r.sent if s.line.endswith("/replies")]
-    assert [s.line for s in r.sent if s.line.endswith("/replies")] == [
-        "POST /pulls/2/comments/501/replies"
-    ]
+    assert sent_lines(r, "/replies") == [f"POST /pulls/2/comments/{mc.IDS + 1}/replies"]
     assert reply["body"] == "Addressed in `5b1d3c1`.\n<!-- reviewbot:v1 resolved -->"
-    mutation = [
-        s.json()
-        for s in r.sent
-        if s.line == "POST /graphql" and "resolveReviewThread" in s.json()["query"]
-    ]
-    assert [m["variables"] for m in mutation] == [{"id": "PRRT_a"}]
     [review] = r.review_posts()
     assert "1 earlier finding(s) fixed by this push: resolved." in review["body"]
     assert "1 earlier finding(s) fixed by this push: resolved." in r.summary
+    [(_, walk)] = walkthrough_writes(r)
+    assert "| `5b1d3c1` | incremental | reviewed | 0 | 1 |" in walk
+    assert r.github.index("POST /graphql", 3) < r.github.index("POST /pulls/2/reviews")
 
 
-def test_a_token_that_may_not_resolve_threads_still_gets_the_review_posted(
-    act: Act, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("cassette", ["resolve_not_allowed", "resolve_refused"])
+def test_a_token_that_may_not_resolve_says_addressed_once_and_claims_nothing(
+    act: Act, cassette: str
 ) -> None:
-    data = push_payload()
-    r = act("resolve_not_allowed", "pull_request", data)
+    r = act(cassette, "pull_request", push_payload())
     assert r.code == 0, r.out
-    assert len(r.review_posts()) == 1
-    assert [s.line for s in r.sent if s.line.endswith("/replies")] == [
-        "POST /pulls/2/comments/501/replies"
+    # GitHub said beforehand that this token may not resolve: no mutation is even tried
+    assert mutations(r) == ([] if cassette == "resolve_not_allowed" else [{"id": "PRRT_a"}])
+    [reply] = [s.json()["body"] for s in r.sent if s.line.endswith("/replies")]
+    assert reply.startswith("Addressed in `5b1d3c1`. GitHub did not let this token resolve the")
+    assert reply.endswith("\n<!-- reviewbot:v1 addressed -->")
+    [review] = r.review_posts()
+    assert ": resolved." not in review["body"] and ": resolved." not in r.summary
+    assert "1 earlier finding(s) fixed by this push but left open" in review["body"]
+    [(_, walk)] = walkthrough_writes(r)
+    assert "| `5b1d3c1` | incremental | reviewed | 0 | 0 |" in walk  # none resolved
+
+
+def test_a_fixed_but_open_thread_is_neither_reopened_nor_offered_again(act: Act) -> None:
+    r = act("fixed_open_next_push", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "- hello.py:2: Greeting is misspelled (fixed)" in text
+    recheck = text.split("list in `resolved` the ids")[1].split("FILE:")[0]
+    assert mc.TYPO_FP not in recheck
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []  # said once, not again
+
+
+def test_a_push_that_only_says_it_fixed_things_resolves_nothing(act: Act) -> None:
+    r = act("resolve_injection", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "list in `resolved` the ids" not in text  # nothing is offered: no line was rewritten
+    # the model named every id; none was offered, so nothing is resolved or replied to
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []
+    [review] = r.review_posts()
+    assert "fixed by this push" not in review["body"]
+
+
+def test_threads_past_the_first_hundred_are_read(act: Act) -> None:
+    r = act("many_threads", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    pages = [
+        s.json()
+        for s in r.sent
+        if s.line == "POST /graphql" and "reviewThreads" in s.json()["query"]
     ]
-    assert "could not resolve the thread on hello.py" in caplog.text
-    assert "Resource not accessible by integration" in caplog.text
+    assert [p["variables"].get("after") for p in pages] == [None, "Y3Vyc29yOnYyOpK5MTAw"]
+    assert mutations(r) == [{"id": "PRRT_a"}]  # our thread, on the second page
+
+
+def test_a_reopen_past_the_fiftieth_comment_is_seen(act: Act) -> None:
+    r = act("long_thread", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    page = [
+        s.json() for s in r.sent if s.line == "POST /graphql" and "node(id:" in s.json()["query"]
+    ]
+    assert [p["variables"] for p in page] == [{"id": "PRRT_a", "after": "Y3Vyc29yOnYyOpHOAAAAMg=="}]
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "- hello.py:2: Greeting is misspelled (reopened)" in text
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []
 
 
 def test_a_failed_threads_read_never_fails_the_review(act: Act) -> None:
@@ -1037,7 +1101,12 @@ def test_a_walkthrough_post_that_landed_despite_a_502_is_not_posted_again(act: A
     r = act("walkthrough_post_landed", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
     assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"]
-    assert r.github[-2:] == ["POST /issues/2/comments", "POST /graphql"]  # looked before leaving
+    # looked before sending it again, and found ours (not the other bot's copy)
+    assert r.github[-3:] == [
+        "POST /issues/2/comments",
+        "GET /issues/2/comments?page=1&per_page=100",
+        "POST /graphql",  # `viewer`: is the other bot's copy ours? (no)
+    ]
     assert r.outputs["status"] == "reviewed"
     assert f"- Walkthrough posted: {mc.WALKTHROUGH_URL}" in r.summary
 
@@ -1045,7 +1114,9 @@ def test_a_walkthrough_post_that_landed_despite_a_502_is_not_posted_again(act: A
 def test_a_lost_walkthrough_post_is_one_line_and_never_fails_the_review(act: Act) -> None:
     r = act("walkthrough_post_lost", "pull_request", payload("pull_request.opened.json"))
     assert r.code == 0, r.out
-    assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"]
+    # four attempts, each after checking that the one before did not land
+    assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"] * 4
+    assert r.github.count("GET /issues/2/comments?page=1&per_page=100") == 3
     assert r.outputs["status"] == "reviewed" and len(r.review_posts()) == 1
     assert "- Walkthrough not posted: GitHub refused to post the walkthrough comment (502)" in (
         r.summary
@@ -1072,3 +1143,162 @@ def test_two_walkthroughs_from_runs_at_once_become_one(act: Act) -> None:
     ]
     assert f"DELETE /issues/comments/{mc.WALKTHROUGH_ID + 1}" in r.github
     assert "(removed 1 duplicate(s))" in r.summary
+
+
+# ------------------------------------------------------------------ who is "us"
+
+
+def test_another_bots_markers_are_never_taken_for_ours(act: Act) -> None:
+    r = act("other_bot_markers", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    # its review "of" this head does not make the bot skip it; ours of HEAD makes it incremental
+    [review] = r.review_posts()
+    assert "Incremental review: only the changes since ec26c3e." in review["body"]
+    # its walkthrough copies are neither edited nor removed; ours is edited
+    assert [line for line, _ in walkthrough_writes(r)] == [
+        f"PATCH /issues/comments/{mc.WALKTHROUGH_ID}"
+    ]
+    assert not any(s.method == "DELETE" for s in r.sent)
+    # its thread carries our finding's marker: not offered, not resolved, not replied to
+    text = next(s.json() for s in r.sent if s.url == mc.MODEL_URL)["input"]
+    assert "Findings already raised" not in text
+    assert mutations(r) == [] and sent_lines(r, "/replies") == []
+
+
+def test_a_reply_in_another_bots_thread_with_our_marker_is_left_alone(act: Act) -> None:
+    r = act("reply_in_other_bots_thread", "pull_request_review_comment", reply_payload())
+    assert r.code == 0 and r.model_calls == 0
+    assert "a reply in a thread reviewbot did not start" in r.summary
+
+
+def test_a_personal_access_tokens_own_reply_starts_nothing(act: Act) -> None:
+    # the bot's reply, written with a PAT, is a User's comment: its author is the token's user
+    r = act(
+        "pat_own_reply",
+        "pull_request_review_comment",
+        reply_payload("review-robot", "User"),
+        github_token=PAT,
+    )
+    assert r.code == 0 and r.model_calls == 0
+    assert r.github == ["GET /user"]
+    assert "the reply is by review-robot, the account reviewbot writes as" in r.summary
+
+
+def test_a_reply_that_carries_our_marker_starts_nothing_without_a_request(act: Act) -> None:
+    data = reply_payload("review-robot", "User")
+    data["comment"]["body"] = "Sure.\n<!-- reviewbot:v1 reply -->"
+    r = act(None, "pull_request_review_comment", data, github_token=PAT)
+    assert r.code == 0 and r.sent == []
+    assert "carries reviewbot's marker is its own" in r.summary
+
+
+# ------------------------------------------------------------------ retries
+
+
+def test_every_write_waits_out_a_secondary_rate_limit(act: Act) -> None:
+    r = act("writes_rate_limited", "pull_request", push_payload())
+    assert r.code == 0, r.out
+    assert mutations(r) == [{"id": "PRRT_a"}] * 2  # 403 secondary limit, then resolved
+    assert sent_lines(r, "/replies") == [f"POST /pulls/2/comments/{mc.IDS + 1}/replies"] * 2
+    assert r.github.count("POST /pulls/2/reviews") == 2
+    assert [line for line, _ in walkthrough_writes(r)] == [
+        f"PATCH /issues/comments/{mc.WALKTHROUGH_ID}"
+    ] * 2
+    assert r.github.count(f"DELETE /issues/comments/{mc.WALKTHROUGH_ID + 1}") == 2
+    # the history read answered 502 once, the context read RATE_LIMITED once: both again
+    reads = [s.json()["query"] for s in r.sent if s.line == "POST /graphql"]
+    assert sum("reviewThreads" in q for q in reads) == 2
+    assert sum("object(expression:" in q for q in reads) == 2
+    assert "1 earlier finding(s) fixed by this push: resolved." in r.summary
+    assert "(removed 1 duplicate(s))" in r.summary and r.outputs["status"] == "reviewed"
+
+
+def test_a_reaction_and_a_new_walkthrough_wait_out_rate_limits(act: Act) -> None:
+    r = act("command_writes_rate_limited", "issue_comment", comment_payload())
+    assert r.code == 0, r.out
+    assert r.github.count(f"POST /issues/comments/{mc.COMMAND_ID}/reactions") == 2
+    assert [line for line, _ in walkthrough_writes(r)] == ["POST /issues/2/comments"] * 2
+    assert f"- Walkthrough posted: {mc.WALKTHROUGH_URL}" in r.summary
+
+
+def test_a_failed_reply_post_is_checked_before_it_is_sent_again(act: Act) -> None:
+    r = act("reply_post_fails", "pull_request_review_comment", reply_payload())
+    assert r.code == 1
+    assert sent_lines(r, "/replies") == [f"POST /pulls/2/comments/{mc.ROOT_ID}/replies"] * 4
+    # each retry only after the comments list showed the reply had not landed
+    assert r.github.count("GET /pulls/2/comments?page=1&per_page=100") == 2 + 3
+
+
+# ------------------------------------------------------------------ budgets and gates
+
+
+def test_parallel_replies_recount_the_budget_before_posting(act: Act) -> None:
+    r = act("reply_budget_race", "pull_request_review_comment", reply_payload())
+    assert r.code == 0, r.out
+    assert r.model_calls == 1 and sent_lines(r, "/replies") == []
+    assert "used up by other answers meanwhile (1 of 1)" in r.summary
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 0), ("major", 3)])
+def test_a_finding_outside_the_pr_does_not_trip_fail_on(act: Act, fail_on: str, code: int) -> None:
+    r = act(
+        "finding_outside_pr", "pull_request", payload("pull_request.opened.json"), fail_on=fail_on
+    )
+    assert r.code == code, r.out
+    [review] = r.review_posts()
+    assert "`elsewhere.py:40`" in review["body"]  # still said, in the body
+    if code == 3:
+        assert "::error::reviewbot: 1 finding(s) at or above major" in r.out
+
+
+def test_a_small_prs_large_file_is_not_downloaded_whole(
+    act: Act, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reviewbot.filetexts
+
+    # the first answer (texts with sizes) may be this large; the cassette's is larger
+    monkeypatch.setattr(reviewbot.filetexts, "AT_ONCE_BYTES", 2_000)
+    r = act("big_file_in_small_pr", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    first, sizes, texts = [s.json() for s in r.sent if s.line == "POST /graphql"]
+    assert " text" in first["query"] and " text" not in sizes["query"]
+    assert list(texts["variables"].values())[2:] == [f"{mc.BASE}:AGENTS.md"]  # not hello.py
+    [review] = r.review_posts()
+    assert "1 file(s) over 512 KB keep their plain hunk context." in review["body"]
+    assert len(r.github) == 9  # the rare case: two more reads than a small PR's one
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "me"),
+    [
+        (FAKE_TOKEN, None, "github-actions[bot]"),  # installation token: no request at all
+        ("v1.0123456789abcdef", 403, "github-actions[bot]"),  # GET /user refused
+        (PAT, 200, "review-robot"),
+    ],
+)
+def test_who_we_are_is_asked_once_and_only_for_other_tokens(
+    monkeypatch: pytest.MonkeyPatch, token: str, status: int | None, me: str
+) -> None:
+    from reviewbot.errors import Refused
+    from reviewbot.github_http import GitHubHttp
+
+    asked: list[str] = []
+
+    def request(self: GitHubHttp, method: str, url: str, what: str, **kw: Any) -> Any:
+        asked.append(url)
+        if status == 403:
+            raise Refused("refused", 403)
+        return {"login": "review-robot"}
+
+    monkeypatch.setattr(GitHubHttp, "request", request)
+    gh = GitHubClient(token, "Codertocat/Hello-World")
+    assert gh.identity() == me and gh.identity() == me
+    assert asked == ([] if status is None else ["/user"])
+    assert GitHubClient(token, "o/r", login="my-app[bot]").identity() == "my-app[bot]"
+
+
+def test_a_github_apps_token_trusts_its_own_reviews(act: Act) -> None:
+    r = act("app_token_rerun_same_head", "pull_request", payload("pull_request.opened.json"))
+    assert r.code == 0, r.out
+    assert r.github[-1] == "POST /graphql" and r.model_calls == 0  # asked `viewer` once
+    assert r.outputs["status"] == "skipped" and "already reviewed" in r.summary

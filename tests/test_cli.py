@@ -1,4 +1,5 @@
-"""End-to-end runs of `reviewbot review`, as a user runs it (a subprocess)."""
+"""End-to-end runs of `reviewbot review`: in-process through `main(argv, env)`, and as a user
+runs it (a subprocess) where a terminal or a signal needs a real process."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from tests.conftest import (
     FakeResponses,
     cli_env,
     git_repo,
+    main_cli,
     responses_body,
-    run_cli,
 )
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
@@ -31,7 +32,7 @@ def run(
     *args: str, key: str | None = None, stdin: bytes | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {"REVIEWBOT_API_KEY": key} if key is not None else {}
-    return run_cli(*args, cwd=cwd, stdin=stdin, **env)
+    return main_cli(*args, cwd=cwd, stdin=stdin, **env)
 
 
 def demo(*extra: str) -> subprocess.CompletedProcess[str]:
@@ -259,9 +260,12 @@ def test_config_file_with_unknown_key_names_it(tmp_path: Path) -> None:
     assert "unknown key 'max_coments'" in p.stderr
 
 
-@pytest.mark.parametrize("flag", ["--max-comments=1"])
-def test_max_comments_moves_the_rest_to_the_body(flag: str) -> None:
-    p = demo(flag, "--format", "json")
+@pytest.mark.parametrize("how", ["flag", "config file"])
+def test_max_comments_moves_the_rest_to_the_body(how: str, tmp_path: Path) -> None:
+    config = tmp_path / "reviewbot.yml"
+    config.write_text("max_comments: 1\n")
+    setting = ["--max-comments=1"] if how == "flag" else ["--config", str(config)]
+    p = demo(*setting, "--format", "json")
     doc = json.loads(p.stdout)
     assert len(doc["comments"]) == 1 and doc["comments"][0]["line"] == 12
     assert sum(f["anchored"] for f in doc["findings"]) == 1
@@ -354,3 +358,30 @@ def test_ctrl_c_stops_at_once_while_a_request_is_in_flight(fake_responses: FakeR
     assert time.monotonic() - sent < 3
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "reviewbot: interrupted"
+
+
+def test_main_reads_the_environment_it_is_given_not_the_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`main(argv, env)`: the key, and git's own variables, come from `env` alone."""
+    from reviewbot.cli import main
+
+    repo, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    repo.mkdir(), elsewhere.mkdir()
+    git = git_repo(repo)
+    (repo / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "one")
+    (repo / "a.py").write_text("x = 2\n")
+    git("commit", "-qam", "two")
+    monkeypatch.setenv("REVIEWBOT_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "no-repository-here"))
+    monkeypatch.chdir(elsewhere)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    assert main(["review", "--diff", str(DEMO_DIFF)], env) == 2
+    assert "no API key: set REVIEWBOT_API_KEY" in capsys.readouterr().err
+    env |= {"GIT_DIR": str(repo / ".git"), "GIT_WORK_TREE": str(repo)}
+    assert main(["review", "--git", "HEAD~1..HEAD", "--dry-run"], env) == 0
+    out = capsys.readouterr().out
+    assert "L1 - x = 1" in out and "R1 + x = 2" in out
+    assert "Pull request title: two" in out  # the commit messages, read with the same env

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, git_repo, responses_body, run_cli
+from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, git_repo, main_cli, responses_body
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
@@ -30,7 +30,7 @@ index 1111111..2222222 100644
 """
 
 
-run = run_cli
+run = main_cli
 
 
 def finding(**kw: object) -> dict[str, object]:

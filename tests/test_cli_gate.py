@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, git_repo, responses_body, run_cli
+from tests.conftest import DATA, FAKE_KEY, ROOT, FakeResponses, git_repo, main_cli, responses_body
 
 DEMO_DIFF = ROOT / "examples" / "demo.diff"
 DEMO_RESPONSE = ROOT / "examples" / "demo-response.json"
@@ -58,7 +58,7 @@ def review(
     fake.default = (200, {}, responses_body({"summary": "Averages.", "findings": list(findings)}))
     path = tmp_path / "change.diff"
     path.write_text(diff)
-    return run_cli(
+    return main_cli(
         "review",
         "--diff",
         str(path),
@@ -134,7 +134,7 @@ def test_a_partial_review_names_what_it_did_not_see(
 
 
 def test_a_whole_review_is_a_successful_sarif_run_that_notes_the_default_skips() -> None:
-    p = run_cli(
+    p = main_cli(
         "review",
         "--diff",
         str(DEMO_DIFF),
@@ -156,8 +156,10 @@ def test_a_whole_review_is_a_successful_sarif_run_that_notes_the_default_skips()
     assert "reviewbot: not reviewed: 2 file(s): " in p.stderr
 
 
-def test_an_empty_diff_is_still_nothing_to_review_exit_0(tmp_path: Path) -> None:
-    p = run_cli("review", "--diff", "-", "--format", "sarif", stdin=b"", REVIEWBOT_API_KEY=FAKE_KEY)
+def test_an_empty_diff_is_still_nothing_to_review_exit_0() -> None:
+    p = main_cli(
+        "review", "--diff", "-", "--format", "sarif", stdin=b"", REVIEWBOT_API_KEY=FAKE_KEY
+    )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["runs"][0]["invocations"][0]["executionSuccessful"] is True
 
@@ -184,7 +186,7 @@ def test_fail_on_none_is_accepted(fake_responses: FakeResponses, tmp_path: Path)
 
 @pytest.mark.parametrize("flag", ["--model", "--base-url"])
 def test_an_empty_model_or_base_url_is_refused(flag: str) -> None:
-    p = run_cli("review", "--diff", str(DEMO_DIFF), flag, "", REVIEWBOT_API_KEY=FAKE_KEY)
+    p = main_cli("review", "--diff", str(DEMO_DIFF), flag, "", REVIEWBOT_API_KEY=FAKE_KEY)
     assert p.returncode == 2
     assert p.stderr.strip().splitlines() == [
         f"reviewbot: error: {flag} must not be empty: leave it out for the default"
@@ -193,7 +195,7 @@ def test_an_empty_model_or_base_url_is_refused(flag: str) -> None:
 
 @pytest.mark.parametrize("source", [("--staged",), ("--git", "HEAD~1")])
 def test_git_sources_outside_a_repository_say_so(tmp_path: Path, source: tuple[str, ...]) -> None:
-    p = run_cli("review", *source, "--dry-run", cwd=tmp_path)
+    p = main_cli("review", *source, "--dry-run", cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr.strip().splitlines() == [
         f"reviewbot: error: {source[0]}: not a git repository (run it inside one, or use --diff)"
@@ -223,13 +225,13 @@ def test_several_commits_patches_are_refused_with_a_hint(
 ) -> None:
     repo = two_commits(tmp_path)
     patches = subprocess.run(["git", *command], cwd=repo, capture_output=True, check=True).stdout
-    p = run_cli("review", "--diff", "-", "--dry-run", stdin=patches)
+    p = main_cli("review", "--diff", "-", "--dry-run", stdin=patches)
     assert p.returncode == 2
     [line] = p.stderr.strip().splitlines()
     assert line.startswith("reviewbot: error: this holds 2 commits' patches")
     assert "--git FIRST^..LAST" in line
     one = subprocess.run(["git", "show", "HEAD"], cwd=repo, capture_output=True, check=True)
-    single = run_cli("review", "--diff", "-", "--dry-run", stdin=one.stdout)
+    single = main_cli("review", "--diff", "-", "--dry-run", stdin=one.stdout)
     assert single.returncode == 0, single.stderr  # one commit's patch is one diff
     assert "R2 + y = 3" in single.stdout
 
@@ -238,16 +240,16 @@ def test_a_git_range_gives_the_model_its_commit_messages_as_untrusted_pr_text(
     tmp_path: Path,
 ) -> None:
     repo = two_commits(tmp_path)
-    p = run_cli("review", "--git", "HEAD~2..HEAD", "--dry-run", cwd=repo)
+    p = main_cli("review", "--git", "HEAD~2..HEAD", "--dry-run", cwd=repo)
     assert p.returncode == 0, p.stderr
     data = p.stdout.rsplit("<<<BEGIN UNTRUSTED DATA", 1)[1]  # inside the untrusted block
     assert "Pull request title: Make x two (and 1 more commit)" in data
     assert "Commit 1 of 2: Make x two\n\nBecause the caller needs an even number." in data
     assert "Commit 2 of 2: Make y three" in data
     assert "Start" not in data  # outside the range
-    one = run_cli("review", "--git", "HEAD~1", "--dry-run", cwd=repo)
+    one = main_cli("review", "--git", "HEAD~1", "--dry-run", cwd=repo)
     assert "Pull request title: Make y three" in one.stdout.rsplit("<<<BEGIN UNTRUSTED DATA", 1)[1]
-    own = run_cli("review", "--git", "HEAD~1", "--dry-run", "--title", "Mine", cwd=repo)
+    own = main_cli("review", "--git", "HEAD~1", "--dry-run", "--title", "Mine", cwd=repo)
     assert "Pull request title: Mine" in own.stdout and "Make y three" not in own.stdout
 
 
@@ -277,7 +279,7 @@ def test_a_split_request_is_labelled_readably(
     fake_responses.default = (200, {}, responses_body({"summary": "ok", "findings": []}))
     path = tmp_path / "m.diff"
     path.write_text(diff)
-    p = run_cli(
+    p = main_cli(
         "review",
         "--diff",
         str(path),

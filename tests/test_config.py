@@ -124,3 +124,8 @@ def test_nesting_a_config_needs_still_parses() -> None:
     )
     assert values["path_instructions"] == (("src/**", "Check bounds.\n"),)
     assert values["include"] == ("src/**", "lib/**")
+
+
+def test_an_integer_of_thousands_of_digits_is_one_clear_line() -> None:
+    with pytest.raises(ConfigError, match="too large to read"):
+        parse_config_file("max_comments: " + "9" * 5000 + "\n", ".github/reviewbot.yml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,11 +14,12 @@ from reviewbot.anchor import anchor_findings
 from reviewbot.config import Config
 from reviewbot.context import widen
 from reviewbot.diff import parse_diff
+from reviewbot.filetexts import MAX_CONTEXT_BYTES, TEXTS_AT_ONCE, GitHubFiles
 from reviewbot.findings import Finding
-from reviewbot.flow import MAX_CONTEXT_BYTES, TEXTS_AT_ONCE, GitHubFiles
+from reviewbot.gather import prepare_from
 from reviewbot.pulls import Blob
 from reviewbot.review import prepare
-from reviewbot.scopes import enclosing, language_of
+from reviewbot.scopes import ScopeFinder, enclosing, language_of
 from tests.conftest import DATA, git_repo, run_cli
 
 SCOPES = DATA / "scopes"
@@ -47,6 +49,24 @@ def test_enclosing_scope_per_language(name: str, line: int, want: tuple[int, int
     assert scope is not None and (scope.start, scope.end, scope.kind) == want
 
 
+# file, a line → every enclosing definition, innermost first: (start, end, kind, is a function)
+CHAINS = [
+    ("sample.py", 11, [(8, 12, "decorated_definition", True), (4, 12, "class_definition", False)]),
+    ("sample.py", 8, [(8, 12, "decorated_definition", True), (4, 12, "class_definition", False)]),
+    ("sample.py", 7, [(4, 12, "class_definition", False)]),
+    ("Sample.java", 9, [(6, 12, "method_declaration", True), (3, 13, "class_declaration", False)]),
+    ("Sample.java", 4, [(3, 13, "class_declaration", False)]),
+]
+
+
+@pytest.mark.parametrize(("name", "line", "want"), CHAINS, ids=[f"{c[0]}:{c[1]}" for c in CHAINS])
+def test_enclosing_chain_tells_functions_from_classes(
+    name: str, line: int, want: list[tuple[int, int, str, bool]]
+) -> None:
+    finder = ScopeFinder(name, (SCOPES / name).read_text())
+    assert [(s.start, s.end, s.kind, s.function) for s in finder.chain(line, line)] == want
+
+
 def test_every_listed_language_has_its_grammar_installed() -> None:
     for ext in (".py", ".js", ".ts", ".tsx", ".go", ".java", ".rs", ".c", ".cpp", ".rb"):
         assert language_of(f"x{ext}") is not None
@@ -73,8 +93,9 @@ class FakeRepo:
         self.old, self.new, self.guides = old, new, guidance or {}
         self.prefetched: list[tuple[str, str]] = []
 
-    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> None:
+    def prefetch(self, wanted: Sequence[tuple[str, str]]) -> list[str]:
         self.prefetched += wanted
+        return []
 
     def text(self, path: str, side: str) -> str | None:
         return self.new if side == "RIGHT" else self.old
@@ -97,7 +118,7 @@ def test_a_hunk_is_widened_to_its_whole_function_labelled_apart_from_the_diff() 
     assert [n for n, _ in h.after][-1] == 13
     assert (stats.hunks, stats.with_scope, stats.whole_scope) == (1, 1, 1)
     text = (
-        prepare(diff_of("cart.go", old, new), Config(), repo=contents_for(old, new))
+        prepare_from(contents_for(old, new), diff_of("cart.go", old, new), Config())
         .requests[0]
         .input
     )
@@ -189,7 +210,7 @@ def test_guidance_from_the_base_branch_reaches_the_right_requests() -> None:
     config = Config().with_overrides(
         {"path_instructions": [{"path": "**/*.go", "instructions": "No naked returns."}]}
     )
-    prepared = prepare(diff_of("cart.go", old, new), config, repo=FakeRepo(old, new, guides))
+    prepared = prepare_from(FakeRepo(old, new, guides), diff_of("cart.go", old, new), config)
     [req] = prepared.requests
     assert "## From AGENTS.md\nPrefer explicit errors" in req.instructions
     assert "Check every error." in req.input and "No naked returns." in req.input
@@ -225,7 +246,9 @@ class RecordingObjects:
         self.blobs = blobs
         self.calls: list[tuple[list[str], bool]] = []
 
-    def objects(self, specs: Sequence[str], with_text: bool) -> dict[str, Blob]:
+    def objects(
+        self, specs: Sequence[str], with_text: bool, cap: int | None = None
+    ) -> dict[str, Blob]:
         self.calls.append((list(specs), with_text))
         out = {s: self.blobs[s] for s in specs if s in self.blobs}
         return out if with_text else {s: replace(b, text=None) for s, b in out.items()}
@@ -246,12 +269,12 @@ def test_a_small_prs_texts_come_in_one_request_and_big_files_are_not_used() -> N
         }
     )
     files = _files(gh)
-    files.prefetch([("a.py", "RIGHT"), ("big.py", "RIGHT")])
+    problems = files.prefetch([("a.py", "RIGHT"), ("big.py", "RIGHT")])
     assert [with_text for _, with_text in gh.calls] == [True]
     assert files.text("a.py", "RIGHT") == "a = 1"
     assert files.text("big.py", "RIGHT") is None
     assert files.guidance_texts()["AGENTS.md"] == "Be kind."
-    assert files.notes == ["1 file(s) over 512 KB keep their plain hunk context."]
+    assert problems == ["1 file(s) over 512 KB keep their plain hunk context."]
 
 
 def test_a_larger_prs_sizes_come_first_so_big_and_binary_files_are_never_downloaded() -> None:
@@ -288,3 +311,218 @@ def test_instruction_files_of_a_small_pr_take_one_more_request() -> None:
     files.prefetch([("a.py", "RIGHT")])
     assert [(len(specs), t) for specs, t in gh.calls] == [(4, True), (1, True)]
     assert files.guidance_texts()[".github/instructions/py.instructions.md"] == "Use types"
+
+
+# ---------------------------------------------------------------- linear, capped, under a deadline
+
+
+def hunk_diff(path: str, old: list[str], new: list[str], rows: Sequence[int]) -> str:
+    """A diff with one hunk per 1-based row of `rows` (each row replaced, one line around it),
+    written directly: difflib is too slow for the big files these tests are about."""
+    out = [f"diff --git a/{path} b/{path}", f"--- a/{path}", f"+++ b/{path}"]
+    for r in rows:
+        out += [
+            f"@@ -{r - 1},3 +{r - 1},3 @@",
+            f" {old[r - 2]}",
+            f"-{old[r - 1]}",
+            f"+{new[r - 1]}",
+        ]
+        out.append(f" {old[r]}")
+    return "\n".join(out) + "\n"
+
+
+def deep_case(path: str, opener: str, closer: str, depth: int) -> tuple[str, str, str]:
+    """A file nested `depth` deep (one opener a line), and a diff changing a line in the middle."""
+    lines = [opener] * depth + [closer * depth, ""]
+    new = list(lines)
+    row = depth // 2
+    new[row - 1] = opener.replace("a", "b", 1)
+    return "\n".join(lines), "\n".join(new), hunk_diff(path, lines, new, [row])
+
+
+@pytest.mark.parametrize(
+    ("path", "opener", "closer", "depth"),
+    [
+        ("deep.py", "x = f(", ")", 125_000),  # 1 MB of brackets, no definition at all
+        ("deep.js", "function a(){", "}", 36_000),  # 500 KB of nested functions
+    ],
+)
+def test_a_deeply_nested_file_under_a_one_minute_deadline_is_fast_and_says_it_fell_back(
+    path: str, opener: str, closer: str, depth: int
+) -> None:
+    old, new, diff = deep_case(path, opener, closer, depth)
+    config = Config(timeout_minutes=1)
+    start = time.monotonic()
+    prepared = prepare_from(FakeRepo(old, new), diff, config)
+    took = time.monotonic() - start
+    [f] = prepared.files
+    assert f.hunks[0].before == () and f.hunks[0].after == ()  # plain hunk context
+    assert prepared.notes == (
+        "Scope context left out for 1 file(s), which keep their plain hunk context: "
+        f"{path} (nested deeper than 256 levels).",
+    )
+    assert len(prepared.requests) == 1  # and the change is still reviewed
+    assert took < 15, took  # measured ~1 s; the quadratic walk took minutes to hours
+
+
+def test_scope_context_stops_at_its_deadline_and_the_review_says_so() -> None:
+    old = (SCOPES / "sample.go").read_text()
+    new = old.replace("t += i\n", "t += i * 2\n")
+    files = parse_diff(diff_of("a.go", old, new) + diff_of("b.go", old, new))
+    wide, stats = widen(files, contents_for(old, new), 80, deadline=time.monotonic() - 1)
+    assert all(h.before == () for f in wide for h in f.hunks)
+    assert stats.plain == (
+        ("a.go", "the time for scope context ran out"),
+        ("b.go", "the time for scope context ran out"),
+    )
+    assert "a.go (the time for scope context ran out)" in stats.note()
+
+
+def test_a_file_slower_than_the_cap_keeps_plain_context() -> None:
+    ticks = iter(range(0, 1000, 3))  # every clock reading is 3 s after the last
+    old = (SCOPES / "sample.go").read_text()
+    new = old.replace("t += i\n", "t += i * 2\n")
+    files = parse_diff(diff_of("a.go", old, new))
+    [wide], stats = widen(files, contents_for(old, new), 80, 10**6, lambda: next(ticks))
+    assert wide.hunks[0].before == ()
+    assert stats.plain == (("a.go", "indexing took over 2 s"),)
+
+
+def test_the_deadline_passing_inside_a_file_of_many_hunks_stops_there() -> None:
+    old = big_block_file(10, 3)
+    new = [ln.replace("value_1 =", "value_1 = 1 +") for ln in old]
+    diff = hunk_diff("many.lua", old, new, [b * 5 + 3 for b in range(10)])
+    ticks = iter(range(1000))  # one second a clock reading
+    [wide], stats = widen(
+        parse_diff(diff), contents_for("\n".join(old), "\n".join(new)), 80, 6, lambda: next(ticks)
+    )
+    widened = [bool(h.before) for h in wide.hunks]
+    assert widened == [True] * stats.with_scope + [False] * (10 - stats.with_scope)
+    assert 0 < stats.with_scope < 10
+    assert stats.plain == (("many.lua", "the time for scope context ran out"),)
+
+
+def big_block_file(blocks: int, body: int) -> list[str]:
+    """`blocks` Lua functions of `body` indented lines each (no grammar: the simple rule)."""
+    lines = []
+    for b in range(blocks):
+        lines.append(f"function handler_{b}(request)")
+        lines += [f"    local value_{k} = compute(request, {k})" for k in range(body)]
+        lines.append("end")
+    return lines
+
+
+def test_two_thousand_hunks_in_one_big_file_are_fast_and_each_gets_its_own_block() -> None:
+    old = big_block_file(2_000, 6)  # 16,000 lines, ~490 KB
+    new = [ln.replace("value_3 =", "value_3 = 1 +") for ln in old]
+    rows = [b * 8 + 5 for b in range(2_000)]
+    diff = hunk_diff("big.lua", old, new, rows)
+    start = time.monotonic()
+    [wide], stats = widen(parse_diff(diff), contents_for("\n".join(old), "\n".join(new)), 80)
+    took = time.monotonic() - start
+    assert (stats.hunks, stats.with_scope, stats.whole_scope) == (2_000, 2_000, 2_000)
+    for b, h in enumerate(wide.hunks):
+        assert h.before[0] == (b * 8 + 1, f"function handler_{b}(request)")
+        assert h.after[-1] == (b * 8 + 8, "end")
+    assert took < 15, took  # measured well under 1 s; it was 83 s for a 460 KB text file
+
+
+def test_three_thousand_hunks_under_one_top_level_key_are_fast_and_stay_near_their_change() -> None:
+    old = ["items:"] + [f"  - name: item_{k:05d}  # {'x' * 4}" for k in range(24_000)]  # 860 KB
+    rows = [k * 8 + 5 for k in range(3_000)]
+    changed = set(rows)
+    new = [ln + " changed" if n in changed else ln for n, ln in enumerate(old, 1)]
+    diff = hunk_diff("big.yaml", old, new, rows)
+    start = time.monotonic()
+    [wide], stats = widen(parse_diff(diff), contents_for("\n".join(old), "\n".join(new)), 160)
+    took = time.monotonic() - start
+    assert stats.with_scope == 3_000
+    assert wide.hunks[0].before[0] == (1, "items:")  # the block's signature, once
+    shown = [n for h in wide.hunks for n, _ in (*h.before, *h.after) if n]
+    assert len(shown) == len(set(shown))
+    for row, h in zip(rows, wide.hunks, strict=True):
+        assert all(abs(n - row) <= 8 for n, _ in (*h.before, *h.after) if n > 1)
+    assert took < 15, took  # measured ~1 s; scanning the block per hunk took ~30 s
+
+
+def test_two_thousand_hunks_in_one_big_python_file_are_fast() -> None:
+    old = [
+        line
+        for b in range(2_000)
+        for line in (f"def handler_{b}(request):", *(f"    v{k} = f({k})" for k in range(6)), "")
+    ]
+    new = [ln.replace("v3 = f(3)", "v3 = f(33)") for ln in old]
+    diff = hunk_diff("big.py", old, new, [b * 8 + 5 for b in range(2_000)])
+    start = time.monotonic()
+    [wide], stats = widen(parse_diff(diff), contents_for("\n".join(old), "\n".join(new)), 80)
+    took = time.monotonic() - start
+    assert stats.whole_scope == 2_000
+    assert wide.hunks[1_999].before[0] == (15_993, "def handler_1999(request):")
+    assert took < 15, took
+
+
+# ---------------------------------------------------------------- less that is far away
+
+
+def test_a_method_of_a_huge_test_class_gets_the_method_not_the_class() -> None:
+    body = "".join(f"        step_{k}()\n" for k in range(6))
+    methods = [f"    def test_{m}(self):\n{body}        check({m})\n\n" for m in range(300)]
+    old = "class TestEverything:\n" + "".join(methods)
+    new = old.replace("check(150)", "check(151)")
+    [f] = parse_diff(diff_of("test_all.py", old, new))
+    [wide], stats = widen([f], contents_for(old, new), budget=160)
+    h = wide.hunks[0]
+    shown = [n for n, _ in (*h.before, *h.after)]
+    assert h.before[0] == (1352, "    def test_150(self):") and shown == [*range(1352, 1358)]
+    assert stats.whole_scope == 1
+
+
+def test_a_new_method_in_a_huge_class_shows_the_class_signature_and_nearby_lines_only() -> None:
+    methods = [f"    def test_{m}(self):\n        assert make({m})\n\n" for m in range(700)]
+    old = "class TestEverything:\n" + "".join(methods)
+    added = "    def test_new(self):\n        assert make(-1)\n\n"
+    at = old.index("    def test_350(")
+    new = old[:at] + added + old[at:]
+    [f] = parse_diff(diff_of("test_all.py", old, new))
+    [wide], stats = widen([f], contents_for(old, new), budget=160)
+    h = wide.hunks[0]
+    numbered = [n for n, _ in (*h.before, *h.after) if n]
+    assert h.before[:2] == ((1, "class TestEverything:"), (0, "…"))
+    top = min(n for n in (ln.new for ln in h.lines) if n)
+    assert all(abs(n - top) <= 20 for n in numbered[1:])  # the rest is near the change
+    assert len(numbered) <= 21 and stats.whole_scope == 0
+
+
+def test_a_config_key_in_a_class_does_not_bring_its_long_docstring() -> None:
+    doc = "".join(f"    line {i} of the docstring\n" for i in range(75))
+    old = f'class Settings:\n    """\n{doc}    """\n\n    debug = False\n    port = 80\n'
+    new = old.replace("debug = False", "debug = True")
+    [f] = parse_diff(diff_of("settings.py", old, new))
+    [wide], _ = widen([f], contents_for(old, new), budget=160)
+    h = wide.hunks[0]
+    texts = [t for _, t in (*h.before, *h.after)]
+    assert texts[0] == "class Settings:" and len(texts) <= 12
+    assert "    line 10 of the docstring" not in texts
+
+
+@pytest.mark.parametrize("name", ["docs/guide.rst", "README.md", "notes.txt", "LICENSE"])
+def test_prose_gets_no_scope_and_its_text_is_not_read(name: str) -> None:
+    old = "Title\n=====\n\n" + "".join(f"Paragraph {i}.\n  more text\n\n" for i in range(50))
+    new = old.replace("Paragraph 25.", "Paragraph 25, edited.")
+    repo = contents_for(old, new)
+    prepared = prepare_from(repo, diff_of(name, old, new), Config())
+    [f] = prepared.files
+    assert f.hunks[0].before == () and f.hunks[0].after == ()
+    assert repo.prefetched == []
+
+
+def test_a_200_kb_line_in_the_enclosing_function_cuts_the_context_not_the_hunk() -> None:
+    huge = "x" * 200_000
+    old = f'def f():\n    blob = "{huge}"\n    b = 0\n    c = 0\n    a = 1\n    return a\n'
+    new = old.replace("a = 1", "a = 2")
+    prepared = prepare_from(contents_for(old, new), diff_of("blob.py", old, new), Config())
+    assert prepared.plan.not_reviewed == ()
+    [req] = prepared.requests
+    assert "R5 +     a = 2" in req.input and 'S2       blob = "xxx' in req.input
+    assert f"…({len(huge) + 13 - 400:,} more characters)" in req.input
+    assert len(req.input) < 10_000

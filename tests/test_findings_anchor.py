@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.diff import FileDiff, parse_diff
 from reviewbot.findings import (
-    FINDING_FIELDS,
     Finding,
     MalformedOutput,
     dedupe,
@@ -103,7 +102,25 @@ def test_schema_has_the_contract_fields() -> None:
         assert name in props
     assert props["start_line"]["type"] == ["integer", "null"]
     assert props["severity"]["enum"] == ["critical", "major", "minor", "nit"]
-    assert [f.name for f in FINDING_FIELDS] == list(props)
+
+
+def test_every_field_the_schema_asks_for_is_read_back() -> None:
+    """A field the model is asked for that the parser does not read is lost on every finding."""
+    props = response_schema()["properties"]["findings"]["items"]["properties"]
+    item = {
+        "path": "app.py",
+        "line": 3,
+        "start_line": 2,
+        "side": "LEFT",
+        "severity": "critical",
+        "title": "T",
+        "body": "B",
+        "code": "x = 1",
+        "suggestion": "y = 2\n",
+    }
+    assert sorted(props) == sorted(item)  # a new field in the schema needs a value here
+    [f] = parse_output(json.dumps({"summary": "s", "findings": [item]})).findings
+    assert {name: getattr(f, name) for name in props} == item
 
 
 def test_parse_fenced_json() -> None:

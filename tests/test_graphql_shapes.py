@@ -6,47 +6,59 @@ GitHub always sends (or sending one of the wrong type) fails here."""
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 import pytest
 import yaml
-from graphql import ExecutionResult, GraphQLSchema, build_schema, graphql_sync, parse, validate
+from graphql import ExecutionResult, graphql_sync, parse, validate
 
-from reviewbot.github_graphql import GraphQL
+from reviewbot.github_graphql import VIEWER, Reads
 from tests.conftest import ROOT
+from tests.request_shapes import github_schema
 
-SCHEMA_FILE = ROOT / ".cache/npm/node_modules/@octokit/graphql-schema/schema.graphql"
 CASSETTES = ROOT / "tests" / "cassettes" / "action"
 
 
-@cache
-def github_schema() -> GraphQLSchema:
-    assert SCHEMA_FILE.is_file(), "GitHub's GraphQL schema is not installed: run `make test`"
-    # GitHub's SDL defines two fields twice and deprecates some interface fields only in their
-    # implementations; graphql-core's strict schema checks reject both, the queries are unaffected
-    return build_schema(SCHEMA_FILE.read_text(), assume_valid_sdl=True, assume_valid=True)
+class Core:
+    """The adapter's HTTP core, with every GraphQL request recorded and answered from a list."""
 
+    repo = "Codertocat/Hello-World"
+    repo_url = "https://api.github.com/repos/Codertocat/Hello-World"
 
-class Recorder(GraphQL):
-    """The GraphQL half of the adapter, with every request recorded and answered from a list."""
-
-    _repo_name = "Codertocat/Hello-World"
-
-    def __init__(self, *answers: dict[str, Any]) -> None:
+    def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
-        self.answers = list(answers)
+        self.answers: list[dict[str, Any]] = []
 
-    def _request(self, method: str, url: str, what: str, **kw: Any) -> Any:
-        self.sent.append(kw["body"])
-        return self.answers.pop(0) if self.answers else {"data": {}}
+    def graphql(
+        self, query: str, variables: dict[str, Any], what: str, write: bool = False
+    ) -> dict[str, Any]:
+        self.sent.append({"query": query, "variables": variables})
+        return self.answers.pop(0)["data"] if self.answers else {}
 
-    def _identity(self) -> str | None:
-        return None
+    def capped_graphql(
+        self, query: str, variables: dict[str, Any], what: str, cap: int
+    ) -> dict[str, Any]:
+        return self.graphql(query, variables, what)
+
+
+class Recorder(Reads):
+    """The GraphQL part of the adapter over a recording core."""
+
+    def __init__(self) -> None:
+        self.core = Core()
+        super().__init__(self.core)  # type: ignore[arg-type]
 
     @property
-    def _graphql_url(self) -> str:
-        return "https://api.github.com/graphql"
+    def sent(self) -> list[dict[str, Any]]:
+        return self.core.sent
+
+    @property
+    def answers(self) -> list[dict[str, Any]]:
+        return self.core.answers
+
+    @answers.setter
+    def answers(self, value: list[dict[str, Any]]) -> None:
+        self.core.answers = value
 
 
 def queries() -> dict[str, dict[str, Any]]:
@@ -55,16 +67,23 @@ def queries() -> dict[str, dict[str, Any]]:
     sizes.objects(["abc:hello.py", "abc:.github/instructions"], with_text=False)
     texts.objects(["abc:hello.py"], with_text=True)
     more = {"pageInfo": {"hasNextPage": True, "endCursor": "Y3Vyc29y"}, "nodes": []}
-    history.answers = [{"data": {"repository": {"pullRequest": {"comments": more}}}}]
-    history.history(2)  # the first page has no walkthrough and says there is more
+    long = {"id": "PRRT_kwDOA", "comments": more}
+    pages = {"pageInfo": more["pageInfo"], "nodes": [long]}
+    history.answers = [  # every first page says there is more
+        {"data": {"repository": {"pullRequest": {"reviewThreads": pages, "comments": more}}}},
+    ]
+    history.history(2, lambda author, body: False)
     resolve.resolve_thread("PRRT_kwDOA")
-    first, page = history.sent[:2]
+    first, thread_page, threads_page, comments_page = history.sent[:4]
     return {
         "sizes": sizes.sent[0],
         "texts": texts.sent[0],
         "history": first,
-        "comments page": page,
+        "threads page": threads_page,
+        "thread comments page": thread_page,
+        "comments page": comments_page,
         "resolve": resolve.sent[0],
+        "viewer": {"query": VIEWER, "variables": {}},
     }
 
 
@@ -76,7 +95,8 @@ def test_every_query_is_valid_against_githubs_schema(name: str) -> None:
     sent = QUERIES[name]
     schema = github_schema()
     assert validate(schema, parse(sent["query"])) == []
-    result = graphql_sync(schema, sent["query"], root_value={}, variable_values=sent["variables"])
+    root = {"viewer": {"login": "x"}} if name == "viewer" else {}  # a non-null root field
+    result = graphql_sync(schema, sent["query"], root_value=root, variable_values=sent["variables"])
     assert result.errors is None, result.errors  # the variables have the declared types
 
 
@@ -86,7 +106,10 @@ def resolve_field(source: Any, info: Any, **_: Any) -> Any:
 
 
 def resolve_type(value: Any, *_: Any) -> str:
-    """Which type an interface value is: its `__typename` (actors), else Blob or Tree."""
+    """Which type an interface value is: its `__typename` (actors), a review thread (a node
+    with comments), else Blob or Tree."""
+    if "comments" in value:
+        return "PullRequestReviewThread"
     return str(value.get("__typename") or ("Tree" if "entries" in value else "Blob"))
 
 
@@ -106,10 +129,16 @@ def query_for(data: dict[str, Any]) -> dict[str, Any]:
     """The query this answer was written for, by its shape."""
     if "resolveReviewThread" in data:
         return QUERIES["resolve"]
+    if "viewer" in data:
+        return QUERIES["viewer"]
+    if "node" in data:
+        return QUERIES["thread comments page"]
     repository = data.get("repository") or {}
     pull = repository.get("pullRequest")
     if pull is not None:
-        return QUERIES["history" if "reviewThreads" in pull else "comments page"]
+        if "reviewThreads" in pull:
+            return QUERIES["history" if "comments" in pull else "threads page"]
+        return QUERIES["comments page"]
     recorder = Recorder()
     recorder.objects([f"abc:file{i}" for i in range(len(repository))], with_text=True)
     return recorder.sent[0]
@@ -157,6 +186,27 @@ def within(ours: Any, answer: Any) -> bool:
             and all(within(a, b) for a, b in zip(ours, answer, strict=True))
         )
     return bool(ours == answer)
+
+
+def test_ids_are_read_as_64_bit_full_database_ids() -> None:
+    history = QUERIES["history"]["query"]
+    assert "databaseId" not in history.replace("fullDatabaseId", "")
+    assert history.count("fullDatabaseId") == 2  # thread comments and PR comments
+    assert "viewerCanResolve" in history  # asked before any mutation is tried
+    ids = [int(c["fullDatabaseId"]) for where, data in BODIES for c in _comments(data)]
+    assert ids and min(ids) > 2**31  # every fixture id is past 32 bits, as on today's GitHub
+
+
+def _comments(data: dict[str, Any]) -> list[dict[str, Any]]:
+    pull = (data.get("repository") or {}).get("pullRequest") or {}
+    nodes = [
+        c
+        for t in (pull.get("reviewThreads") or {}).get("nodes") or []
+        for c in (t.get("comments") or {}).get("nodes") or []
+    ]
+    nodes += (pull.get("comments") or {}).get("nodes") or []
+    nodes += ((data.get("node") or {}).get("comments") or {}).get("nodes") or []
+    return nodes
 
 
 def test_the_check_catches_a_body_github_would_never_send() -> None:

@@ -21,6 +21,7 @@ DESIGN_INPUTS = {
     "github_token": "${{ github.token }}",
     "model": "openai/gpt-5-3-codex",
     "base_url": "https://api.aimlapi.com/v1",
+    "wire_api": "responses",
     "trigger_phrase": "/review",
     "max_comments": "25",
     "include": "",
@@ -192,7 +193,9 @@ esac
 class Release:
     """A checkout of this repository's release files at a version tag, and a remote to push to."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, tag: str = "v1.2.3", others: tuple[str, ...] = ()) -> None:
+        """`tag` is released; `others` are version tags already there (earlier releases)."""
+        self.tag = tag
         self.tmp, self.work, self.remote = tmp, tmp / "work", tmp / "remote.git"
         self.docker_log, self.summary = tmp / "docker.log", tmp / "summary.md"
         bin_dir = tmp / "bin"
@@ -215,12 +218,13 @@ class Release:
             shutil.copy(ROOT / name, self.work / name)
         self.git("init", "-q", "-b", "main")
         self.git("add", "-A")
-        self.git("-c", "user.name=m", "-c", "user.email=m@example.com", "commit", "-qm", "v1.2.3")
-        self.git("tag", "v1.2.3")
+        self.git("-c", "user.name=m", "-c", "user.email=m@example.com", "commit", "-qm", tag)
+        for name in (*others, tag):
+            self.git("tag", name)
         self.source = self.git("rev-parse", "HEAD")
         self.git("init", "-q", "--bare", str(self.remote))
-        self.git("push", "-q", str(self.remote), "main", "v1.2.3")
-        self.git("checkout", "-q", "--detach", "v1.2.3")  # what actions/checkout does on a tag
+        self.git("push", "-q", str(self.remote), "main", *others, tag)
+        self.git("checkout", "-q", "--detach", tag)  # what actions/checkout does on a tag
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
         p = subprocess.run(
@@ -230,11 +234,12 @@ class Release:
         return p.stdout.strip()
 
     def run(self, release_token: str = "github_pat_fake") -> subprocess.CompletedProcess[str]:
-        """The job's `run` steps as the runner runs them; the last step's process is returned."""
+        """The job's `run` steps as the runner runs them: the last step's exit code and stderr,
+        and what every step printed."""
         wf = yaml.safe_load((self.work / ".github/workflows/release.yml").read_text())
         outputs: dict[str, dict[str, str]] = {}
         context = {
-            "github.ref_name": "v1.2.3",
+            "github.ref_name": self.tag,
             "github.repository": RELEASE_REPO,
             "github.actor": "octocat",
             "secrets.GITHUB_TOKEN": "ghs_fake",
@@ -256,6 +261,7 @@ class Release:
             return re.sub(r"\$\{\{\s*(.+?)\s*\}\}", lambda m: value(m[1]), text)
 
         p = subprocess.CompletedProcess[str]([], 0, "", "")
+        printed = ""  # what every step printed, in order
         for step in wf["jobs"]["image"]["steps"]:
             if "run" not in step or ("if" in step and value(step["if"]) != "true"):
                 continue
@@ -270,11 +276,12 @@ class Release:
                 capture_output=True,
                 text=True,
             )
+            printed += p.stdout
             if p.returncode:
-                return p
+                return subprocess.CompletedProcess(p.args, p.returncode, printed, p.stderr)
             lines = out.read_text().splitlines()
             outputs[step.get("id", "")] = dict(line.split("=", 1) for line in lines)
-        return p
+        return subprocess.CompletedProcess(p.args, p.returncode, printed, p.stderr)
 
     def docker(self) -> list[str]:
         return self.docker_log.read_text().splitlines() if self.docker_log.exists() else []
@@ -320,6 +327,28 @@ def test_a_release_pushes_the_major_image_tag_and_moves_the_major_git_tag(tmp_pa
     p = release.run()
     assert p.returncode == 0 and "is a release commit already" in p.stdout
     assert release.docker() == before and release.remote_tag("v1") == commit
+
+
+@pytest.mark.parametrize(
+    ("tag", "others"),
+    [("v1.1.9", ("v1.2.3",)), ("v2.0.0-rc.1", ("v1.2.3",)), ("v1.10.0-beta", ("v1.9.0",))],
+    ids=["backport", "pre-release", "pre-release-after-a-release"],
+)
+def test_a_backport_or_a_pre_release_leaves_the_major_tag_alone(
+    tmp_path: Path, tag: str, others: tuple[str, ...]
+) -> None:
+    release = Release(tmp_path, tag, others)
+    major_before = {t: release.remote_tag(t) for t in others}
+    p = release.run()
+    assert p.returncode == 0, p.stdout + p.stderr
+    image = "ghcr.io/reviewbot/reviewbot"
+    pushed = [line.split()[1] for line in release.docker() if line.startswith("push ")]
+    assert pushed == [f"{image}:{tag}"]  # the version's own image, and no major tag
+    major = tag.split(".")[0]
+    assert f"{major} stays where it is" in p.stdout
+    tags = release.git("tag", "-l", cwd=release.remote).split()
+    assert major not in tags and release.remote_tag(tag) != release.source
+    assert {t: release.remote_tag(t) for t in others} == major_before
 
 
 def test_a_release_without_its_token_stops_before_publishing(tmp_path: Path) -> None:

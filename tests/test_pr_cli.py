@@ -69,9 +69,10 @@ def review_pr(
     spec: str,
     capsys: pytest.CaptureFixture[str],
     *args: str,
+    env: dict[str, str],
 ) -> tuple[int, str, str]:
     with VCR.use_cassette(f"{cassette}.yaml") as cass:
-        code = main(["review", "--pr", spec, *args])
+        code = main(["review", "--pr", spec, *args], env)
         assert cass.all_played, f"not every recorded request was made: {cass.play_counts}"
     out, err = capsys.readouterr()
     assert FAKE_TOKEN not in out + err and FAKE_KEY not in out + err
@@ -105,10 +106,8 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
     fake_responses: FakeResponses,
     sent: list[tuple[str, str, bytes]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GITHUB_TOKEN", FAKE_TOKEN)
-    monkeypatch.setenv("REVIEWBOT_API_KEY", FAKE_KEY)
+    env = {"GITHUB_TOKEN": FAKE_TOKEN, "REVIEWBOT_API_KEY": FAKE_KEY}
     fake_responses.default = (200, {}, responses_body({"summary": "Typo.", "findings": [TYPO]}))
     code, out, err = review_pr(
         "opened",
@@ -118,6 +117,7 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
         fake_responses.base_url,
         "--format",
         "text",
+        env=env,
     )
     assert code == 0, err
     assert out == "hello.py:2:1: major: Greeting is misspelled\n"
@@ -132,7 +132,7 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
     request = json.loads(body)
     # The base branch's config, the PR's own words as untrusted data, the scope from the head
     # and the guidance from the base: what the Action sends.
-    assert "on its base branch)\nPrefer f-strings." in request["instructions"]
+    assert "Prefer f-strings." in request["instructions"]
     assert mc.AGENTS_MD in request["instructions"]
     text = request["input"].rsplit("<<<BEGIN UNTRUSTED DATA", 1)[1]
     assert "Pull request title: Update the README with new information." in text
@@ -146,18 +146,22 @@ def test_a_short_spec_and_gh_token_and_every_format(
     fake_responses: FakeResponses,
     sent: list[tuple[str, str, bytes]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GH_TOKEN", FAKE_TOKEN)
-    monkeypatch.setenv("REVIEWBOT_API_KEY", FAKE_KEY)
+    env = {"GH_TOKEN": FAKE_TOKEN, "REVIEWBOT_API_KEY": FAKE_KEY}
     fake_responses.default = (200, {}, responses_body({"summary": "Typo.", "findings": [TYPO]}))
     base = ("--base-url", fake_responses.base_url)
-    code, out, _ = review_pr("opened", "Codertocat/Hello-World#2", capsys, *base)
+    code, out, _ = review_pr("opened", "Codertocat/Hello-World#2", capsys, *base, env=env)
     assert code == 0
     assert "🟠 **Major**: Greeting is misspelled" in out  # markdown, as GitHub would show it
     assert '```suggestion\n    print("Hello " + name)\n```' in out
     code, out, _ = review_pr(
-        "opened", "Codertocat/Hello-World#2", capsys, *base, "--format", "json"
+        "opened",
+        "Codertocat/Hello-World#2",
+        capsys,
+        *base,
+        "--format",
+        "json",
+        env=env,
     )
     [f] = json.loads(out)["findings"]
     assert (f["path"], f["line"], f["anchored"]) == ("hello.py", 2, True)
@@ -170,6 +174,7 @@ def test_a_short_spec_and_gh_token_and_every_format(
         "sarif",
         "--fail-on",
         "major",
+        env=env,
     )
     assert code == 3
     assert json.loads(out)["runs"][0]["invocations"][0]["executionSuccessful"] is True
@@ -181,10 +186,8 @@ def test_past_githubs_diff_limits_the_files_api_is_used_and_the_rest_is_named(
     fake_responses: FakeResponses,
     sent: list[tuple[str, str, bytes]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GITHUB_TOKEN", FAKE_TOKEN)
-    monkeypatch.setenv("REVIEWBOT_API_KEY", FAKE_KEY)
+    env = {"GITHUB_TOKEN": FAKE_TOKEN, "REVIEWBOT_API_KEY": FAKE_KEY}
     fake_responses.default = (200, {}, responses_body({"summary": "Typo.", "findings": [TYPO]}))
     code, out, err = review_pr(
         "diff_too_large",
@@ -194,6 +197,7 @@ def test_past_githubs_diff_limits_the_files_api_is_used_and_the_rest_is_named(
         fake_responses.base_url,
         "--format",
         "json",
+        env=env,
     )
     assert code == 0, err
     doc = json.loads(out)
@@ -209,18 +213,19 @@ def test_github_enterprise_through_github_api_url(
     fake_responses: FakeResponses,
     sent: list[tuple[str, str, bytes]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GITHUB_TOKEN", FAKE_TOKEN)
-    monkeypatch.setenv("REVIEWBOT_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("GITHUB_API_URL", pc.ENTERPRISE_API)
+    env = {
+        "GITHUB_TOKEN": FAKE_TOKEN,
+        "REVIEWBOT_API_KEY": FAKE_KEY,
+        "GITHUB_API_URL": pc.ENTERPRISE_API,
+    }
     fake_responses.default = (200, {}, responses_body({"summary": "Typo.", "findings": [TYPO]}))
     base = ("--base-url", fake_responses.base_url, "--format", "text")
     for spec in (
         "Codertocat/Hello-World#2",
         "https://ghe.example.com/Codertocat/Hello-World/pull/2",
     ):
-        code, out, err = review_pr("enterprise", spec, capsys, *base)
+        code, out, err = review_pr("enterprise", spec, capsys, *base, env=env)
         assert code == 0, err
         assert out == "hello.py:2:1: major: Greeting is misspelled\n"
     assert {u.split("/api/")[0] for _, u, _ in sent} == {"https://ghe.example.com"}
@@ -254,12 +259,11 @@ def test_github_refusals_are_one_line_and_exit_1(
     outside_a_repository: Path,
     sent: list[tuple[str, str, bytes]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
     cassette: str,
     line: str,
 ) -> None:
-    monkeypatch.setenv("GITHUB_TOKEN", FAKE_TOKEN)
-    code, out, err = review_pr(cassette, "Codertocat/Hello-World#2", capsys, "--dry-run")
+    env = {"GITHUB_TOKEN": FAKE_TOKEN}
+    code, out, err = review_pr(cassette, "Codertocat/Hello-World#2", capsys, "--dry-run", env=env)
     assert code == 1
     assert out == "" and err.strip().splitlines() == [line]
     assert_only_reads(sent)
@@ -272,7 +276,7 @@ def test_github_refusals_are_one_line_and_exit_1(
 def test_a_bad_pr_spec_is_a_usage_error(
     outside_a_repository: Path, capsys: pytest.CaptureFixture[str], spec: str
 ) -> None:
-    assert main(["review", "--pr", spec, "--dry-run"]) == 2
+    assert main(["review", "--pr", spec, "--dry-run"], {"GITHUB_TOKEN": FAKE_TOKEN}) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("reviewbot: error: --pr takes OWNER/REPO#NUMBER or a pull request URL")
 
@@ -280,7 +284,7 @@ def test_a_bad_pr_spec_is_a_usage_error(
 def test_without_a_token_it_names_both_variables(
     outside_a_repository: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["review", "--pr", "o/r#1", "--dry-run"]) == 2
+    assert main(["review", "--pr", "o/r#1", "--dry-run"], {"REVIEWBOT_API_KEY": FAKE_KEY}) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(
         "reviewbot: error: --pr needs a GitHub token: set GITHUB_TOKEN or GH_TOKEN"
@@ -292,14 +296,12 @@ def test_a_local_config_file_stands_in_for_the_base_branchs(
     fake_responses: FakeResponses,
     sent: list[tuple[str, str, bytes]],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GITHUB_TOKEN", FAKE_TOKEN)
-    monkeypatch.setenv("REVIEWBOT_API_KEY", FAKE_KEY)
+    env = {"GITHUB_TOKEN": FAKE_TOKEN, "REVIEWBOT_API_KEY": FAKE_KEY}
     conf = outside_a_repository / "try.yml"
     conf.write_text("instructions: Trying out local rules.\n")
     base = ("--base-url", fake_responses.base_url, "--config", str(conf))
-    code, _, err = review_pr("local_config", "Codertocat/Hello-World#2", capsys, *base)
+    code, _, err = review_pr("local_config", "Codertocat/Hello-World#2", capsys, *base, env=env)
     assert code == 0, err
     [(_, _, body)] = fake_responses.seen
     assert "Trying out local rules." in json.loads(body)["instructions"]

@@ -292,6 +292,10 @@ def command_problem(words: list[str]) -> str | None:
     if name == "reviewbot":
         from reviewbot.cli import build_parser
 
+        if args[:1] == ["eval"]:  # `reviewbot eval` has its own parser
+            from reviewbot.evaluation.cli import build_parser
+
+            args = args[1:]
         err = io.StringIO()
         try:
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from reviewbot.config import Config
+from reviewbot.diff import parse_diff
 from reviewbot.model import ModelReply, ModelRequest, Usage
 from reviewbot.render import review_body, sanitize
-from reviewbot.review import prepare, run_review
+from reviewbot.review import IncrementalReview, prepare, run_review
 from tests.conftest import FakeResponses
 from tests.test_chunking_prompts import gen_file
 
@@ -226,3 +227,73 @@ def test_parts_summaries_become_one_and_diagnostics_stay_out_of_the_review() -> 
     assert any("severity" in p for p in result.problems)
     body = review_body(result, "m")
     assert body.count("Looks fine.") == 1 and "blocker" not in body and "Problems" not in body
+
+
+def test_the_manifest_names_where_a_renamed_file_came_from() -> None:
+    diff = (
+        "diff --git a/old/name.py b/new/name.py\nsimilarity index 100%\n"
+        "rename from old/name.py\nrename to new/name.py\n"
+        "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1,2 @@\n x\n+y\n"
+    )
+    [req] = prepare(diff, Config()).requests
+    assert "- old/name.py → new/name.py (renamed, +0 -0): not sent: renamed without" in req.input
+
+
+def test_an_incremental_review_lists_untouched_files_as_unchanged_not_unreviewed() -> None:
+    whole = gen_file("src/a.py", 1) + gen_file("src/b.py", 1)
+    incremental = IncrementalReview(tuple(parse_diff(whole)), "a" * 40)
+    prepared = prepare(gen_file("src/a.py", 1), Config(), incremental=incremental)
+    [req] = prepared.requests
+    assert "- src/a.py (modified, +10 -0): in this request" in req.input
+    assert "- src/b.py (modified, +10 -0): not sent: unchanged since the last review" in req.input
+    model = FakeModel(lambda i, r: reply([]))
+    result = run_review(prepared, Config(), model)
+    assert result.status == "reviewed" and result.skipped == ()  # nothing "not reviewed"
+
+
+def test_the_deadline_runs_from_prepare_so_scope_context_counts_against_it() -> None:
+    config = Config(timeout_minutes=1)
+    before = time.monotonic()
+    prepared = prepare(DIFF, config)
+    assert prepared.deadline is not None
+    assert before + 60 <= prepared.deadline <= time.monotonic() + 60
+    seen: list[float | None] = []
+
+    class Recording(FakeModel):
+        def run(
+            self,
+            requests: Sequence[ModelRequest],
+            on_done: Callable[[int, int], None] | None = None,
+            deadline: float | None = None,
+        ) -> list[ModelReply]:
+            seen.append(deadline)
+            return super().run(requests, on_done, deadline)
+
+    run_review(prepared, config, Recording(lambda i, r: reply([])))
+    assert seen == [prepared.deadline]
+
+
+def test_prepare_takes_what_was_read_as_values_and_reads_nothing_itself() -> None:
+    """`prepare` is pure: file texts, guidance and what could not be read come in as one value
+    (reviewbot.gather reads them through an adapter first); the problems become review notes."""
+    from reviewbot.context import FileTexts
+    from reviewbot.review import select
+
+    old = "def area(w, h):\n    x = 1\n    return w * h\n"
+    new = "def area(w, h):\n    x = 1\n    return w * h * 2\n"
+    diff = "--- a/geo.py\n+++ b/geo.py\n@@ -3 +3 @@\n-    return w * h\n+    return w * h * 2\n"
+    config = Config()
+    chosen = select(diff, config)
+    assert chosen.wanted == (("geo.py", "RIGHT"),)  # what a caller reads before prepare
+    texts = FileTexts(
+        {("geo.py", "RIGHT"): new, ("geo.py", "LEFT"): old},
+        {"AGENTS.md": "Prefer integers."},
+        ("GitHub could not send one file.",),
+    )
+    prepared = prepare(chosen, config, texts=texts)
+    [req] = prepared.requests
+    assert "def area(w, h):" in req.input  # widened to its function from the given text
+    assert "Prefer integers." in req.instructions
+    assert prepared.notes[0] == "GitHub could not send one file."
+    plain = prepare(diff, config)  # no texts: no scope, no guidance, nothing read
+    assert "def area(w, h):" not in plain.requests[0].input and plain.notes == ()

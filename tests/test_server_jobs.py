@@ -170,39 +170,65 @@ def test_the_job_checks_the_head_on_github_before_starting(world: World) -> None
     assert world.github.posted(REPO, 5) == [] and world.model.seen == []
 
 
-def test_a_token_that_would_expire_during_the_job_is_replaced_first(world: World) -> None:
+def test_a_cached_token_near_its_end_is_replaced_before_a_job_uses_it(world: World) -> None:
     runner = world.runner()
     assert runner.run(world.push(6, "1" * 40)).status == "reviewed"
     assert runner.run(world.push(7, "2" * 40)).status == "reviewed"
     minted = world.github.log.count("POST /app/installations/1/access_tokens")
-    assert minted == 1  # cached: an hour is longer than a job may take
-    world.clock_offset = 3600 - 25 * 60  # 25 minutes left: less than the job's 30-minute limit
+    assert minted == 1  # cached between jobs and requests
+    world.clock_offset = 3600 - 60  # a minute left: less than the 2 minutes a token must have
     assert runner.run(world.push(8, "3" * 40)).status == "reviewed"
-    assert world.github.log.count("POST /app/installations/1/access_tokens") == 2
+    # (with the clock moved, every new token too looks a minute from its end: more than one)
+    assert world.github.log.count("POST /app/installations/1/access_tokens") > minted
     assert world.github.refused == []
 
 
-def test_a_token_expiring_mid_job_fails_transiently_and_the_retry_posts_once(
-    world: World,
-) -> None:
-    world.github.token_life = 2.0  # GitHub ends this token while the model is thinking
-    world.model.delay = 2.5
+def test_a_token_expiring_during_a_long_job_is_replaced_between_requests(world: World) -> None:
+    """The model takes long; meanwhile the job's token reaches its end (and GitHub stops
+    taking it): the review is posted with a new token, once, without a retry."""
+    world.model.delay = 1.5
     job = world.push(9, "4" * 40)
     runner = world.runner()
+
+    def expire_while_the_model_thinks() -> None:
+        sf.wait_for(lambda: len(world.model.seen) == 1, 10, "the model call")
+        world.github.revoke_all()
+        world.clock_offset = 3600 - 60
+
+    t = threading.Thread(target=expire_while_the_model_thinks)
+    t.start()
+    assert runner.run(job).status == "reviewed"
+    t.join()
+    assert len(world.github.posted(REPO, 9)) == 1
+    assert world.github.refused == []  # no request went out with the dead token
+    assert world.github.log.count("POST /app/installations/1/access_tokens") >= 2
+
+
+def test_a_revoked_token_fails_the_job_transiently_and_the_retry_posts_once(
+    world: World,
+) -> None:
+    world.model.delay = 1.0
+    job = world.push(10, "5" * 40)
+    runner = world.runner()
+
+    def revoke() -> None:
+        sf.wait_for(lambda: len(world.model.seen) == 1, 10, "the model call")
+        world.github.revoke_all()  # GitHub ends it early (the clock says it has an hour)
+
+    t = threading.Thread(target=revoke)
+    t.start()
     with pytest.raises(Transient, match="401"):
         runner.run(job)
-    assert world.github.posted(REPO, 9) == []
-    assert world.github.refused  # the 401s GitHub gave
+    t.join()
+    assert world.github.posted(REPO, 10) == [] and world.github.refused
     assert is_transient(Transient("x"))  # so the queue retries it, with backoff
-    world.github.token_life = 3600.0
-    world.model.delay = 0.0
     assert runner.run(job).status == "reviewed"  # the retry: a new token
-    assert len(world.github.posted(REPO, 9)) == 1
+    assert len(world.github.posted(REPO, 10)) == 1
 
 
 def test_installation_over_its_daily_budget_is_skipped_with_one_notice(world: World) -> None:
     runner = world.runner(REVIEWBOT_MAX_DAILY_TOKENS="100")
-    assert runner.run(world.push(10, "5" * 40)).status == "reviewed"  # 120 tokens: now over
+    assert runner.run(world.push(18, "5" * 40)).status == "reviewed"  # 120 tokens: now over
     first = runner.run(world.push(11, "6" * 40))
     assert first.status == "skipped" and "daily budget of 100" in first.message
     second = runner.run(world.push(11, "7" * 40))

@@ -126,6 +126,9 @@ def readme_example() -> str:
 
 def test_the_readme_shows_the_walkthrough_as_the_code_renders_it() -> None:
     shown = readme_example().rsplit("\n\n", 1)[0]  # the two hidden lines are invisible anyway
+    # what the README quotes is a whole walkthrough, not an empty or cut render
+    for part in ("Renames the greeting helper", "| `hello.py` |", "`poetry.lock`", "5b1d3c1"):
+        assert part in shown, part
     quoted = "\n".join(f"> {line}".rstrip() for line in shown.splitlines())
     assert quoted in (ROOT / "README.md").read_text()
 
@@ -206,14 +209,17 @@ def test_a_key_in_model_text_is_hidden_in_the_body_and_in_the_encoded_state() ->
 
 
 def test_the_walkthrough_a_review_posts_carries_no_key_in_its_state() -> None:
-    """Through the flow's Walkthrough.keep, with the run's redactor, as a review posts it."""
+    """Through the walkthrough flow, with the run's redactor, as a review posts it."""
     from types import SimpleNamespace
     from typing import Any
 
-    from reviewbot.flow import Walkthrough
+    from reviewbot.config import Config
     from reviewbot.model import Usage
+    from reviewbot.publish import GitHubPublisher
     from reviewbot.pulls import History, IssueComment
     from reviewbot.redact import Redactor
+    from reviewbot.run import Run
+    from reviewbot.walkthrough_flow import keep_walkthrough
 
     posted: list[str] = []
 
@@ -233,8 +239,10 @@ def test_the_walkthrough_a_review_posts_carries_no_key_in_its_state() -> None:
         file_summaries=(("a.py", f"Hard-codes {SECRET}."),),
         skipped=(),
     )
-    kept = Walkthrough(GitHub(), pr, False, Redactor())  # type: ignore[arg-type]
-    assert kept.keep(History(), prepared, result, False).startswith("Walkthrough posted")  # type: ignore[arg-type]
+    gh: Any = GitHub()
+    run = Run(Config(), gh, model=None, publisher=GitHubPublisher(gh), redact=Redactor())  # type: ignore[arg-type]
+    line = keep_walkthrough(run, pr, History(), prepared, result, False, 0)  # type: ignore[arg-type]
+    assert line.startswith("Walkthrough posted")
     [body] = posted
     assert SECRET not in body and SECRET not in _decoded_state(body)
     assert read_state(body).summary == "Reads *** from the code."

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 JWT_SECONDS = 540  # GitHub accepts at most 10 minutes
 CLOCK_SKEW = 60  # `iat` this far in the past, as GitHub recommends against clock drift
-MARGIN = 120.0  # seconds a token must outlive the job it is handed to, beyond its time limit
+MARGIN = 120.0  # a token with less left is replaced before the next request is sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +77,12 @@ class AppAuth:
                 self._login = f"{data.get('slug') or ''}[bot]"
             return self._login
 
-    def token(self, installation_id: int, valid_for: float = 0.0) -> str:
-        """An installation token that stays valid for `valid_for` seconds more (a job's
-        time limit): the cached one, or a new one when the cached one would expire first."""
+    def token(self, installation_id: int) -> str:
+        """The installation's token for the next request: the cached one, or a new one when
+        the cached one has less than MARGIN left (jobs ask before every request)."""
         with self._lock:
             cached = self._tokens.get(installation_id)
-            if cached and cached.expires_at - self._clock() > valid_for + MARGIN:
+            if cached and cached.expires_at - self._clock() > MARGIN:
                 return cached.value
             url = f"/app/installations/{installation_id}/access_tokens"
             data = self._call("POST", url, f"get a token for installation {installation_id}")
@@ -90,13 +90,6 @@ class AppAuth:
             if not value:
                 raise GitHubError("GitHub sent no installation token")
             expires = _epoch(str(data.get("expires_at") or "")) or self._clock() + 3600
-            if expires - self._clock() < valid_for + MARGIN:
-                logger.warning(
-                    "installation tokens live %.0f s, less than a job may take (%.0f s): a long "
-                    "job may need a retry with a new token",
-                    expires - self._clock(),
-                    valid_for + MARGIN,
-                )
             self._tokens[installation_id] = InstallationToken(value, expires)
             return value
 

@@ -4,6 +4,7 @@ has it): a job either finishes, raises Busy (run it later) or raises an error.""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import tempfile
@@ -20,9 +21,9 @@ from reviewbot.config import Config, explicit_settings, parse_config_file, resol
 from reviewbot.conversation import answer_in_thread, who_may_talk
 from reviewbot.errors import ConfigError, GitHubError, ReviewbotError
 from reviewbot.event import Reply, read_event
-from reviewbot.flow import Outcome
 from reviewbot.inputs import Inputs
 from reviewbot.model import Model, ModelReply, ModelRequest, Usage
+from reviewbot.outcome import Outcome
 from reviewbot.pulls import GitHub
 from reviewbot.redact import Redactor
 from reviewbot.server.appauth import AppAuth
@@ -67,6 +68,14 @@ class Job:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
+@dataclass(frozen=True, slots=True)
+class Done:
+    """How a job ended: the flow's status (reviewed, partial, skipped), or `superseded`."""
+
+    status: str
+    message: str
+
+
 class Busy(Exception):
     """The pull request or the installation's places are taken: run the job a bit later."""
 
@@ -75,7 +84,7 @@ class Transient(Exception):
     """A failure that waiting may cure (GitHub 5xx or 429, a token GitHub no longer takes)."""
 
 
-MakeGitHub = Callable[[str, str, str, str], GitHub]  # token, repo, api_url, bot login
+MakeGitHub = Callable[["_Tokens", str, str, str], GitHub]  # tokens, repo, api_url, bot login
 MakeModel = Callable[[Config, str], Model]
 
 
@@ -102,32 +111,38 @@ class Runner:
             text = Path(settings.defaults_file).read_text(encoding="utf-8")
             self._defaults = parse_config_file(text, settings.defaults_file)
 
-    def run(self, job: Job) -> Outcome:
+    def run(self, job: Job) -> Done:
         """Run the job; Busy when it must wait its turn, Transient when worth retrying."""
         if job.head_sha and self._superseded(job, self._limits.head(job.repo, job.number)):
             return _superseded(job)
         slot = self._limits.slot(job.installation, self._s.installation_concurrency)
         if slot is None:
             raise Busy(f"installation {job.installation} runs its most jobs at once")
-        with slot:
-            lock = self._limits.pull_lock(job.repo, job.number)
-            if lock is None:
-                raise Busy(f"{job.repo}#{job.number} is being reviewed by another job")
-            with lock:
-                return self._locked(job)
+        try:
+            with slot:
+                lock = self._limits.pull_lock(job.repo, job.number)
+                if lock is None:
+                    raise Busy(f"{job.repo}#{job.number} is being reviewed by another job")
+                with lock:
+                    return self._locked(job)
+        finally:
+            # GitHubClient has no close(): collect the job's clients now, so that a worker
+            # that runs jobs for days does not keep their sockets open until a GC comes.
+            gc.collect()
 
     def _superseded(self, job: Job, newest: str | None) -> bool:
         return newest is not None and newest != job.head_sha
 
-    def _locked(self, job: Job) -> Outcome:
+    def _locked(self, job: Job) -> Done:
         try:
-            token = self._auth.token(job.installation, self._s.job_time_limit_ms / 1000)
+            token = self._auth.token(job.installation)
             bot = self._auth.bot_login()
         except GitHubError as exc:
             raise _classify(exc, self._auth, job) from exc
         redact = Redactor([*self._s.secrets(), token])
         redact.install()  # per job: the root logger's filter is process-wide (one job at a time)
-        inner = self._make_github(token, job.repo, self._s.api_url, bot)
+        tokens = _Tokens(self._auth, job.installation)
+        inner = self._make_github(tokens, job.repo, self._s.api_url, bot)
         gh = cast(GitHub, _AppGitHub(inner, self._pace(job), self._config_text))
         try:
             if job.head_sha:  # the PR's head as GitHub sees it now: a newer push wins
@@ -136,7 +151,10 @@ class Runner:
                     return _superseded(job, current)
             if skip := self._over_budget(job, gh):
                 return skip
-            return self._flow(job, gh, token)
+            outcome = self._flow(job, gh, token)
+            if isinstance(outcome, Done):
+                return outcome
+            return Done(str(outcome.status), outcome.message)
         except GitHubError as exc:
             failure = _classify(exc, self._auth, job)
             if failure is exc:
@@ -158,7 +176,7 @@ class Runner:
         except ReviewbotError as exc:
             logger.warning("could not tell #%s about the failure: %s", job.number, exc)
 
-    def _flow(self, job: Job, gh: GitHub, token: str) -> Outcome:
+    def _flow(self, job: Job, gh: GitHub, token: str) -> Outcome | Done:
         """The Action's own flows, with this job's token, key and event."""
         overrides = {k: v for k, v in self._s.overrides.items() if k in _CONFIG_FIELDS}
         inputs = Inputs(
@@ -192,17 +210,19 @@ class Runner:
             }
             return action._run(env, inputs, lambda *_: gh, model)
 
-    def _answer(self, gh: GitHub, inputs: Inputs, reply: Reply, make_model: MakeModel) -> Outcome:
+    def _answer(
+        self, gh: GitHub, inputs: Inputs, reply: Reply, make_model: MakeModel
+    ) -> Outcome | Done:
         """A reply in one of the bot's threads (forks too: the App's token may answer there)."""
         text = gh.config_file(inputs.config_path, reply.base_sha)
         source = f"{inputs.config_path} ({reply.base_ref})"
         config = resolve(text, source, {**inputs.overrides, "api_key": inputs.api_key})
         if skip := who_may_talk(reply, config, lambda: gh.permission(reply.commenter)):
-            return Outcome("skipped", skip.reason, summary_lines=[skip.summary])
+            return Done("skipped", skip.reason)
         model = make_model(config, "reply")
-        return answer_in_thread(gh, reply, config, model, False, inputs.redactor())
+        return answer_in_thread(action._the_run(inputs, config, gh, model), reply)
 
-    def _over_budget(self, job: Job, gh: GitHub) -> Outcome | None:
+    def _over_budget(self, job: Job, gh: GitHub) -> Done | None:
         """Past the installation's daily tokens: no review; one notice on the PR per day."""
         cap = self._s.max_daily_tokens
         if not cap or self._limits.tokens_today(job.installation) < cap:
@@ -213,7 +233,7 @@ class Runner:
         )
         if self._limits.first_notice(f"{job.repo}#{job.number}"):
             gh.post_comment(job.number, f"reviewbot did not review this pull request: {why}.")
-        return Outcome("skipped", why, summary_lines=[why])
+        return Done("skipped", why)
 
     def _pace(self, job: Job) -> Callable[[], None]:
         def wait() -> None:
@@ -245,11 +265,11 @@ class Runner:
 _CONFIG_FIELDS = frozenset(f.name for f in fields(Config))
 
 
-def _superseded(job: Job, current: str | None = None) -> Outcome:
+def _superseded(job: Job, current: str | None = None) -> Done:
     why = f"{job.head_sha[:7]} was superseded by a newer push" + (
         f" ({current[:7]})" if current else ""
     )
-    return Outcome("superseded", why, summary_lines=[why])
+    return Done("superseded", why)
 
 
 def _classify(exc: GitHubError, auth: AppAuth, job: Job) -> Exception:
@@ -313,22 +333,29 @@ class _Metered:
         return replies
 
 
-def _github(token: str, repo: str, api_url: str, login: str) -> GitHub:
-    import inspect
-
+def _github(tokens: _Tokens, repo: str, api_url: str, login: str) -> GitHub:
     from reviewbot.github import GitHubClient
 
     # Writes are paced per installation by the job (across workers), not per client.
-    extra: dict[str, Any] = {"write_pause": 0.0}
-    if "login" in inspect.signature(GitHubClient).parameters:  # who the App writes as
-        extra["login"] = login
-    return GitHubClient(token, repo, api_url, **extra)
+    return GitHubClient.with_token_provider(tokens, repo, login, api_url, write_pause=0.0)
+
+
+class _Tokens:
+    """The job's installation token, asked before every GitHub request: replaced when it has
+    less than appauth.MARGIN left, so a long job never sends an expired one."""
+
+    def __init__(self, auth: AppAuth, installation: int) -> None:
+        self._auth = auth
+        self._installation = installation
+
+    def token(self) -> str:
+        return self._auth.token(self._installation)
 
 
 def _model(config: Config, purpose: str) -> Model:
     from reviewbot.llm import client_for
 
-    return client_for(config, purpose=purpose)
+    return client_for(config)  # the request carries its schema, whatever the purpose
 
 
 def check_defaults(path: str) -> None:

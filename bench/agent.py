@@ -1,0 +1,288 @@
+"""What agent mode costs, and how fast its snapshot and tools are.
+
+1. Input tokens per review, `context: agent` at the default budgets against `context: scope`,
+   on the last N commits of a repository (goal: at most 3x scope). The model is scripted and
+   greedy: every turn it makes three parallel calls (read a changed file, grep and find_symbol
+   a name from the diff, list its directory) until it is asked for the answer without tools.
+2. The share of input tokens served from cache on turns after the first, with a fake prefix
+   cache as the API documents it: per `prompt_cache_key`, the longest prefix shared with an
+   earlier request, counted in 128-token blocks once it reaches 1,024 tokens (goal >= 75%).
+3. Snapshot preparation (time, peak memory) on a generated archive of a ~100 MB repository
+   (goal: under 5 s and 150 MB), and each tool's latency on it (goal: under 50 ms a call).
+
+Run: `.venv/bin/python bench/agent.py [REPO] [--commits N] [--archive-mb MB]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import random
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from reviewbot.agent.loop import AgentModel, Budgets  # noqa: E402
+from reviewbot.agent.snapshot import git_snapshot  # noqa: E402
+from reviewbot.agent.tools import Limits, Tools  # noqa: E402
+from reviewbot.agent.wiring import cache_key  # noqa: E402
+from reviewbot.chunking import estimate_tokens  # noqa: E402
+from reviewbot.config import Config  # noqa: E402
+from reviewbot.gather import prepare_from  # noqa: E402
+from reviewbot.localdiff import GIT_DIFF, GitContents  # noqa: E402
+from reviewbot.model import FunctionCall, ModelReply, ModelRequest, Usage  # noqa: E402
+from reviewbot.responses import ResponsesCodec  # noqa: E402
+from reviewbot.review import prepare  # noqa: E402
+from reviewbot.runner import ClientSettings  # noqa: E402
+
+SETTINGS = ClientSettings("https://api.example/v1", "k", "m")
+BLOCK, MIN_CACHED = 128, 1024
+ANSWER = json.dumps({"summary": "ok", "findings": [], "resolved": [], "file_summaries": []})
+
+
+def prompt_text(req: ModelRequest) -> str:
+    """The request as the endpoint lays out its prompt: tools, instructions, then the input."""
+    body = ResponsesCodec().body(req, SETTINGS, 1000)
+    items = body["input"]
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    parts = [json.dumps(body.get("tools", [])), body["instructions"]]
+    return "".join(parts + [json.dumps(i) for i in items])
+
+
+class PrefixCache:
+    """Per cache key, the prompts seen; a request's cached tokens are its longest common
+    prefix with one of them, in whole blocks, from 1,024 tokens on."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[str]] = {}
+
+    def cached(self, key: str, text: str) -> int:
+        best = 0
+        for old in self.seen.get(key, []):
+            n = len(os.path.commonprefix([old, text]))  # noqa: RUF071 - text, not paths
+            best = max(best, n)
+        self.seen.setdefault(key, []).append(text)
+        tokens = estimate_tokens(text[:best]) if best else 0
+        return 0 if tokens < MIN_CACHED else tokens // BLOCK * BLOCK
+
+
+class Greedy:
+    """A scripted model that uses every call it is allowed, then answers."""
+
+    def __init__(self, paths: Sequence[str], words: Sequence[str], cache: PrefixCache) -> None:
+        self.paths, self.words, self.cache = list(paths) or ["README.md"], list(words), cache
+        self.turns: list[tuple[int, int, int]] = []  # (turn, input tokens, cached)
+        self.n = 0
+
+    def run(
+        self,
+        requests: Sequence[ModelRequest],
+        on_done: Callable[[int, int], None] | None = None,
+        deadline: float | None = None,
+    ) -> list[ModelReply]:
+        out = []
+        for req in requests:
+            text = prompt_text(req)
+            tokens = estimate_tokens(text)
+            cached = self.cache.cached(req.cache_key, text)
+            turn = 1 + sum(
+                1 for i in req.items if isinstance(i, FunctionCall) and i.call_id[-2:] == "_0"
+            )
+            self.turns.append((turn, tokens, cached))
+            usage = Usage(tokens, 200, cached, 0, 1)
+            if req.tool_choice == "none":
+                out.append(ModelReply(ANSWER, usage))
+                continue
+            calls = []
+            for k in range(3):
+                self.n += 1
+                path = self.paths[self.n % len(self.paths)]
+                word = self.words[self.n % len(self.words)] if self.words else "def"
+                name, args = [
+                    ("read_file", {"path": path, "start_line": 1, "end_line": 400, "side": "head"}),
+                    ("grep", {"pattern": word, "path_glob": None}),
+                    ("find_symbol", {"name": word}),
+                    ("list_dir", {"path": path.rsplit("/", 1)[0] if "/" in path else "."}),
+                ][(self.n + k) % 4]
+                calls.append(FunctionCall(f"c{self.n}_{k}", name, json.dumps(args)))
+            out.append(ModelReply(None, usage, items=tuple(calls)))
+        return out
+
+
+def words_of(diff: str) -> list[str]:
+    import re
+
+    found = re.findall(r"^\+.*?\b([A-Za-z_][A-Za-z0-9_]{3,40})\b", diff, re.M)
+    return list(dict.fromkeys(found))[:20]
+
+
+def cost_bench(repo: str, commits: int, config: Config) -> None:
+    os.chdir(repo)
+    log = subprocess.run(
+        ["git", "log", "--no-merges", "--format=%H", f"-{commits}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    scope_tokens = agent_tokens = later_input = later_cached = reviews = gaps = 0
+    calls = turns = 0
+    for sha in log:
+        if subprocess.run(
+            ["git", "rev-parse", "-q", "--verify", f"{sha}~1"], capture_output=True
+        ).returncode:
+            continue
+        diff = subprocess.run(
+            [*GIT_DIFF, f"{sha}~1", sha, "--"], capture_output=True, check=True
+        ).stdout.decode("utf-8", "replace")
+        contents = GitContents(f"{sha}~1", sha)
+        scoped = prepare_from(contents, diff, Config())
+        contents.close()
+        if not scoped.plan.chunks:
+            continue
+        reviews += 1
+        scope_tokens += sum(estimate_tokens(prompt_text(r)) for r in scoped.requests)
+        plain = prepare(diff, config)
+        snap = git_snapshot(f"{sha}~1", sha)
+        budgets = Budgets(
+            config.agent_turns,
+            config.agent_tool_calls,
+            config.agent_result_bytes,
+            config.agent_tokens,
+        )
+        model = Greedy([f.path for f in plain.files], words_of(diff), PrefixCache())
+        agent = AgentModel(
+            model,
+            Tools(snap, Limits(result_bytes=budgets.result_bytes)),
+            budgets,
+            cache_key("bench", sha),
+        )
+        agent.run(plain.requests)
+        snap.close()
+        agent_tokens += sum(t for _, t, _ in model.turns)
+        later = [(t, c) for turn, t, c in model.turns if turn > 1]
+        later_input += sum(t for t, _ in later)
+        later_cached += sum(c for _, c in later)
+        gaps += sum(1 for r in agent.reports if r.gap)
+        calls += sum(n for r in agent.reports for _, n in r.calls)
+        turns += sum(r.turns for r in agent.reports)
+    if not reviews:
+        sys.exit("no commits with reviewable changes")
+    d = config
+    print(
+        f"agent bench · {Path(repo).name} · {reviews} reviews · budgets: {d.agent_turns} turns, "
+        f"{d.agent_tool_calls} calls, {d.agent_result_bytes:,} B a result, "
+        f"{d.agent_tokens:,} added tokens a part"
+    )
+    print(
+        f"input tokens: scope {scope_tokens:,} · agent {agent_tokens:,} · "
+        f"ratio {agent_tokens / scope_tokens:.2f}x (goal <= 3x) · {turns} turns, {calls} tool "
+        f"calls, {gaps} parts with a coverage gap"
+    )
+    share = later_cached / later_input if later_input else 0.0
+    print(f"cached share of input on turns after the first: {share:.1%} (goal >= 75%)")
+
+
+def make_archive(path: Path, megabytes: int) -> int:
+    """A gzipped tarball like GitHub's: one top directory, source-like files."""
+    rng = random.Random(7)
+    words = ["def", "return", "self", "value", "config", "parse", "items", "for", "in", "if"]
+    total = 0
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        n = 0
+        while total < megabytes * 1024 * 1024:
+            lines = [" ".join(rng.choices(words, k=8)) + f" # {rng.random()}" for _ in range(200)]
+            if n == 4242:
+                lines[100] = "def needle_function(x):  # the one grep finds"
+            data = ("\n".join(lines) + "\n").encode()
+            info = tarfile.TarInfo(f"octo-big-abc1234/pkg{n % 97}/mod{n}.py")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+            total += len(data)
+            n += 1
+    return total
+
+
+def snapshot_bench(megabytes: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "repo.tar.gz"
+        size = make_archive(archive, megabytes)
+        # A fresh process, so its peak memory is the snapshot's alone (and Python's own).
+        code = (
+            "import sys, time, json, resource, tracemalloc, statistics\n"
+            "sys.path.insert(0, sys.argv[2])\n"
+            "from pathlib import Path\n"
+            "from reviewbot.agent.snapshot import tar_snapshot\n"
+            "from reviewbot.agent.tools import Tools\n"
+            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "tracemalloc.start()\n"
+            "t = time.perf_counter()\n"
+            "snap = tar_snapshot(Path(sys.argv[1]))\n"
+            "prep = time.perf_counter() - t\n"
+            "heap = tracemalloc.get_traced_memory()[1]\n"
+            "tracemalloc.stop()\n"
+            "tools = Tools(snap)\n"
+            "calls = [('read_file', {'path': 'pkg71/mod4242.py', 'start_line': 90, "
+            "'end_line': 120, 'side': 'head'}), ('list_dir', {'path': 'pkg3'}), "
+            "('grep', {'pattern': 'needle_function', 'path_glob': 'pkg71/*.py'}), "
+            "('grep', {'pattern': 'needle_function', 'path_glob': None}), "
+            "('find_symbol', {'name': 'needle_function'})]\n"
+            "lat = {}\n"
+            "for name, args in calls:\n"
+            "    t = time.perf_counter(); out = tools.call(name, json.dumps(args))\n"
+            "    key = name + ('(' + str(args.get('path_glob')) + ')' if name == 'grep' else '')\n"
+            "    lat[key] = (time.perf_counter() - t) * 1000\n"
+            "    assert 'needle' in out or name == 'list_dir', out[:200]\n"
+            "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "files = len(snap.entries('head'))\n"
+            "snap.close()\n"
+            "print(json.dumps({'prep': prep, 'heap': heap, 'rss': rss, 'base': base, "
+            "'lat': lat, 'files': files}))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(archive), str(ROOT)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        got = json.loads(out)
+    mb = 1024 * 1024
+    print(
+        f"snapshot of a {size / mb:.0f} MB repository ({archive.name}, {got['files']:,} files): "
+        f"prepared in {got['prep']:.2f} s (goal < 5 s); Python heap peak "
+        f"{got['heap'] / mb:.1f} MB, process peak RSS {got['rss'] / 1024:.0f} MB "
+        f"(goal < 150 MB)"
+    )
+    lat = ", ".join(f"{k} {v:.0f} ms" for k, v in got["lat"].items())
+    print(f"tool latency on it: {lat} (goal < 50 ms a call)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("repo", nargs="?", default=str(ROOT))
+    parser.add_argument("--commits", type=int, default=30)
+    parser.add_argument("--archive-mb", type=int, default=100)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. agent_tokens=20000"
+    )
+    parser.add_argument("--no-archive", action="store_true")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the gaps are counted below, not logged one by one
+    values = dict(kv.split("=", 1) for kv in args.set)
+    config = Config(context="agent").with_overrides(values)
+    cost_bench(args.repo, args.commits, config)
+    if not args.no_archive:
+        snapshot_bench(args.archive_mb)
+
+
+if __name__ == "__main__":
+    main()

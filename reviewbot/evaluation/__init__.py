@@ -1,0 +1,1 @@
+"""`reviewbot eval`: scoring reviews against golden findings, and building labelled sets."""
