@@ -173,7 +173,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] = NO_ENV) -> 
     if argv is not None and list(argv)[:1] in (["serve"], ["worker"]):  # the App server's
         from reviewbot.server.entry import main as server_main
 
-        return server_main(list(argv)[0], list(argv)[1:])
+        command, *rest = argv
+        return server_main(command, rest)
     args = build_parser().parse_args(argv)
     from reviewbot.errors import ReviewbotError
     from reviewbot.redact import Redactor, url_secrets
