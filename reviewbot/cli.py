@@ -38,7 +38,8 @@ EPILOG = f"""examples:
 exit codes:
   0    done (also: nothing to review)
   1    failure: one line on stderr (for example, the model endpoint kept failing, or
-       nothing was reviewed: every file to review failed or was over the budget)
+       nothing was reviewed: every file to review failed or was over the budget, or,
+       with --fail-on, was skipped for its content: a generated header, long lines)
   2    bad usage or configuration (no key, input that is not a diff, a bad config file)
   3    --fail-on: a finding at or above that severity
   130  interrupted (Ctrl-C)
@@ -49,7 +50,8 @@ environment:
   {MODEL_ENV}        like --model
   {WIRE_API_ENV}     like --wire-api
   GITHUB_TOKEN, GH_TOKEN a GitHub token for --pr (read access is enough)
-  GITHUB_API_URL         GitHub Enterprise's API for --pr OWNER/REPO#N (default github.com)
+  GITHUB_API_URL         GitHub Enterprise's API for --pr: the only host besides
+                         api.github.com the token is sent to (a PR URL must be on it)
 """
 
 
@@ -127,6 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
         "repository (--git, --staged, --pr); diff: hunks only; agent: the model reads "
         "and searches the reviewed revision with bounded tool calls (--git, --staged)",
     )
+    r.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check each finding with a second request before printing it (default on); "
+        "dropped findings are listed with the reason",
+    )
+    r.add_argument(
+        "--max-tokens-per-run", type=int, metavar="N", help="stop before N tokens in all"
+    )
+    r.add_argument(
+        "--max-usd-per-run", type=float, metavar="USD", help="the same in US$ (prices in --config)"
+    )
     r.add_argument("--prompts", metavar="DIR", type=Path, help="directory overriding templates")
     r.add_argument("--concurrency", type=int, help="requests in flight at once (default 4)")
     r.add_argument("--max-request-tokens", type=int, help="diff tokens per request (48000)")
@@ -192,15 +207,23 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] = NO_ENV) -> 
                 return run_action(env)
             return review_command(args, env, redact)
         except ReviewbotError as exc:
-            print(f"reviewbot: error: {redact(str(exc))}", file=sys.stderr)
+            say(f"reviewbot: error: {exc}", redact)
             return exc.exit_code
         except KeyboardInterrupt:
-            print("reviewbot: interrupted", file=sys.stderr, flush=True)
+            say("reviewbot: interrupted")
             return 130
         except BrokenPipeError:  # `reviewbot review ... | head`: the reader has all it wants
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             return 0
+
+
+def say(line: str, redact: Any = str) -> None:
+    """One line on stderr, redacted and inert: a file name or model text in it cannot break
+    it in two or start a workflow command when the CLI runs in a CI step."""
+    from reviewbot.redact import inert_line
+
+    print(inert_line(redact(line)), file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -243,6 +266,9 @@ def cli_settings(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, 
         "max_total_tokens": args.max_total_tokens,
         "timeout_minutes": args.timeout_minutes,
         "context": args.context,
+        "verify": getattr(args, "verify", None),
+        "max_tokens_per_run": getattr(args, "max_tokens_per_run", None),
+        "max_usd_per_run": getattr(args, "max_usd_per_run", None),
         "api_key": env.get(KEY_ENV, "").strip() or None,
     }
 
@@ -266,6 +292,7 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
     from reviewbot.errors import UsageError
     from reviewbot.gather import prepare_from
     from reviewbot.review import run_review
+    from reviewbot.verdict import gate, raise_failed, settle
 
     explicit = cli_settings(args, env)
     if not explicit["api_key"] and not args.dry_run and args.sample_response is None:
@@ -282,7 +309,12 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
 
     agent, config, agent_note = cli_agent(source.config, args.git, args.staged, bool(args.pr))
     if agent_note:
-        print(redact(f"reviewbot: {agent_note}"), file=sys.stderr)
+        say(f"reviewbot: {agent_note}", redact)
+    if args.sample_response is not None and config.verify:  # a saved answer checks nothing
+        from dataclasses import replace
+
+        config = replace(config, verify=False)
+        say("reviewbot: verification is off with --sample-response", redact)
     try:
         prepared = prepare_from(
             source.repo, source.diff, config, source.text, missing=source.missing
@@ -293,12 +325,17 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
     if prepared.guidance.names:
         notes.append(f"review guidance from the base: {', '.join(prepared.guidance.names)}")
     for note in notes:
-        print(redact(f"reviewbot: {note}"), file=sys.stderr)
+        say(f"reviewbot: {note}", redact)
     if args.dry_run:
-        from reviewbot.formats import plan_json, plan_text
+        from reviewbot.ledger import dry_run
 
-        plan = plan_json(prepared) if args.format == "json" else plan_text(prepared)
-        _write(args.output, plan, redact)
+        as_json = args.format == "json"
+        _write(
+            args.output,
+            dry_run(prepared, config, as_json),
+            redact,
+            not as_json and _in_actions(env),
+        )
         return 0
     model = _model(config, args.sample_response)
     model = agent.wrap(model, config) if agent else model
@@ -307,58 +344,20 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
 
     for problem in result.problems:  # for the reader of the log, not of the review
         logger.warning("%s", problem_text(problem))
-    result = _settle(prepared, result)
+    result = settle(prepared, result, args.fail_on)
     if result.skipped:  # every format, so a gate's log says what it did not see
         from reviewbot.formats import not_reviewed_line
 
-        print(redact(not_reviewed_line(result.skipped)), file=sys.stderr)
+        say(not_reviewed_line(result.skipped), redact)
     if result.status == "failed":
         # JSON and SARIF say "failed" themselves; any other output would read as "no findings".
         if args.format in ("json", "sarif"):
             _write(args.output, _format(result, prepared, config, args.format), redact)
         raise_failed(result)
-    _write(args.output, _format(result, prepared, config, args.format), redact)
-    return _gate(result, args.fail_on)
-
-
-def _settle(prepared: Prepared, result: ReviewResult) -> ReviewResult:
-    """A review that reviewed none of the changes it had to is a failure, not "nothing to
-    review": e.g. one hunk over the request budget. (No reviewable changes stays a skip.)"""
-    from dataclasses import replace
-
-    from reviewbot.kinds import Status
-
-    cut = prepared.plan.not_reviewed
-    if result.status != Status.SKIPPED or not (prepared.files or cut):
-        return result
-    why = f"{cut[0].path}: {cut[0].reason}" if cut else "no request was made"
-    failure = f"every change to review was left out ({why})"
-    return replace(
-        result, status=Status.FAILED, failure=failure, summary=f"Nothing was reviewed: {failure}."
-    )
-
-
-def _gate(result: ReviewResult, fail_on: str | None) -> int:
-    """3 when a finding reaches `fail_on` (a CI gate that tells "found bugs" from "broke").
-    A finding on a path the diff does not touch is no reason to fail a change."""
-    if fail_on in (None, "none"):
-        return 0
-    limit = SEVERITY_CHOICES.index(fail_on)
-    worst = [
-        p
-        for p in result.placed
-        if p.in_diff and SEVERITY_CHOICES.index(p.finding.severity) <= limit
-    ]
-    if not worst:
-        return 0
-    print(f"reviewbot: {len(worst)} finding(s) at or above {fail_on}", file=sys.stderr)
-    return 3
-
-
-def raise_failed(result: ReviewResult) -> None:
-    from reviewbot.errors import LLMError
-
-    raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")
+    human = args.format in ("markdown", "text")  # the others are data for another tool
+    text = _format(result, prepared, config, args.format)
+    _write(args.output, text, redact, human and _in_actions(env))
+    return gate(result, args.fail_on)
 
 
 def _model(config: Config, sample: Path | None) -> Any:
@@ -368,10 +367,7 @@ def _model(config: Config, sample: Path | None) -> Any:
 
     if sample is None:
         return client_for(config)
-    print(
-        f"reviewbot: no model is called: the saved response {sample} stands in for it.",
-        file=sys.stderr,
-    )
+    say(f"reviewbot: no model is called: the saved response {sample} stands in for it.")
     return client_for(replace(config, api_key=config.api_key or "sample"), replay_transport(sample))
 
 
@@ -392,19 +388,42 @@ def _format(result: ReviewResult, prepared: Prepared, config: Config, fmt: str) 
     if fmt in ("sarif", "rdjson", "text"):
         for p in formats.left_out(result):
             where = f"{p.path}:{p.line}" if p.path else "(no path)"
-            print(
-                f"reviewbot: left out of {fmt}: {where} {p.finding.title!r} "
-                "has no place in the new files",
-                file=sys.stderr,
-            )
+            title = p.finding.title
+            say(f"reviewbot: left out of {fmt}: {where} {title!r} has no place in the new files")
     return formats.as_format(fmt, result, prepared, config.model)
 
 
-def _write(output: Path | None, text: str, redact: Any) -> None:
+def _in_actions(env: Mapping[str, str]) -> bool:
+    """Whether this runs in a GitHub Actions step, whose runner reads every line printed as a
+    possible workflow command."""
+    return env.get("GITHUB_ACTIONS", "") == "true"
+
+
+def _stdout_is_a_file() -> bool:
+    """`> review.md`: what is written there never reaches the runner's log."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError):  # no file descriptor (e.g. redirected in-process)
+        return False
+
+
+def _write(output: Path | None, text: str, redact: Any, inert: bool = False) -> None:
+    """`text` to `output` or stdout; `inert`: text for people, which in a CI log is kept from
+    running workflow commands (PR and model text could otherwise `::add-mask::` or `::error`)
+    between `::stop-commands::TOKEN` and `::TOKEN::`, TOKEN random, so nothing inside can
+    end it."""
     from reviewbot.errors import UsageError
 
     text = redact(text)
     if output is None:
+        if inert and not _stdout_is_a_file():
+            import secrets
+
+            token = secrets.token_hex(16)
+            end = "" if text.endswith("\n") or not text else "\n"
+            text = f"::stop-commands::{token}\n{text}{end}::{token}::\n"
         sys.stdout.write(text)
         sys.stdout.flush()
         return

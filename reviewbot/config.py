@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from reviewbot.cost import Prices, parse_prices
 from reviewbot.errors import ConfigError
 from reviewbot.filters import split_patterns
 from reviewbot.kinds import EFFORTS, SEVERITIES
@@ -49,6 +50,11 @@ class Config:
     max_replies: int = 20  # bot replies per pull request, counted from its threads
     walkthrough: bool = True  # one PR comment with the overview, edited by every review
     wire_api: str = "responses"  # or "chat": Chat Completions, for servers without /responses
+    verify: bool = True  # a second request checks each part's findings (reviewbot.verify)
+    min_confidence: float = 0.5  # findings the model rates below it are listed, not posted
+    max_tokens_per_run: int | None = None  # a hard cap on what a run sends and receives
+    max_usd_per_run: float | None = None  # the same in US$ (needs `prices` for the model)
+    prices: Prices = ()  # (model, US$ per million input, cached input, output tokens)
 
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
@@ -80,6 +86,11 @@ FILE_KEYS = frozenset(
         "reply_to",
         "max_replies",
         "walkthrough",
+        "verify",
+        "min_confidence",
+        "max_tokens_per_run",
+        "max_usd_per_run",
+        "prices",
     }
 )
 
@@ -212,6 +223,16 @@ def _positive(name: str, value: Any) -> float:
     return number
 
 
+def _fraction(name: str, value: Any) -> float:
+    try:
+        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not 0 <= number <= 1:
+        raise ConfigError(f"{name!r} must be a number from 0 to 1, not {_show(value)}")
+    return number
+
+
 def _text(strip: bool = True, required: bool = False) -> Parser:
     def parse(name: str, value: Any) -> str:
         if not isinstance(value, str):
@@ -293,6 +314,11 @@ _PARSERS: dict[str, Parser] = {
     "max_replies": _whole(0),
     "walkthrough": lambda name, value: parse_bool(name, value),
     "wire_api": _choice(("responses", "chat")),
+    "verify": lambda name, value: parse_bool(name, value),
+    "min_confidence": lambda name, value: _fraction(name, value),
+    "max_tokens_per_run": _whole(1),
+    "max_usd_per_run": _positive,
+    "prices": parse_prices,
 }
 assert set(_PARSERS) == {f.name for f in fields(Config)}, "every Config field needs a parser"
 

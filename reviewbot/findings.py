@@ -37,6 +37,11 @@ FINDING_FIELDS: tuple[FieldSpec, ...] = (
         "side", "string", "RIGHT for R lines (new file), LEFT for L lines (old).", enum=SIDES
     ),
     FieldSpec("severity", "string", "How much it matters.", enum=SEVERITIES),
+    FieldSpec(
+        "confidence",
+        "number",
+        "How sure you are, from 0 to 1, that this is a real problem the author should fix.",
+    ),
     FieldSpec("title", "string", "One-line statement of the problem."),
     FieldSpec("body", "string", "Why it is a problem and how to fix it; concise markdown."),
     FieldSpec(
@@ -67,6 +72,7 @@ class Finding:
     body: str
     code: str | None = None
     suggestion: str | None = None
+    confidence: float | None = None  # 0 to 1, as the model rated it (None: it did not say)
 
     @property
     def key(self) -> tuple[str, str, int, int | None, str]:
@@ -233,6 +239,9 @@ def _finding(item: object) -> tuple[Finding | None, str | None]:
         severity = "minor"
     if not path:
         notes.append("no path")
+    confidence = _fraction(item.get("confidence"))
+    if item.get("confidence") is not None and confidence is None:
+        notes.append(f"confidence {_preview(json.dumps(item.get('confidence')), 20)} is not 0 to 1")
     finding = Finding(
         path=path,
         line=line,
@@ -244,6 +253,7 @@ def _finding(item: object) -> tuple[Finding | None, str | None]:
         code=_opt_text(item.get("code")),
         # An empty suggestion would delete the lines; models write "" for "none", so it is none.
         suggestion=_opt_text(item.get("suggestion"), strip=False),
+        confidence=confidence,
     )
     return finding, "; ".join(notes) or None
 
@@ -291,6 +301,13 @@ def _int(v: object) -> int | None:
     if isinstance(v, str) and v.strip().isdigit():
         return int(v.strip())
     return None
+
+
+def _fraction(v: object) -> float | None:
+    """A confidence: a number from 0 to 1 (a percentage above 1 is not guessed at)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    return float(v) if 0 <= v <= 1 else None
 
 
 def _preview(s: str, n: int = 80) -> str:

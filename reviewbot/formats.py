@@ -8,14 +8,34 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from reviewbot import __version__
+from reviewbot import __version__, ledger
 from reviewbot.anchor import Placed
 from reviewbot.diff import RIGHT, Skipped
 from reviewbot.findings import SEVERITIES
 from reviewbot.kinds import Status
 from reviewbot.markers import fingerprint
+from reviewbot.redact import inert_line
 from reviewbot.render import comment_body, problem_text
 from reviewbot.review import Prepared, ReviewResult
+
+# Line breaks JSON leaves raw (it escapes only those below U+0020): escaped, every document
+# line is JSON's own, so none can start with `::` (a workflow command to the Actions runner,
+# which reads stdout line by line) or be split by a reader that splits on them.
+_RAW_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+# The skip reasons of reviewbot/filters.py that the file's own content decides (a generated
+# header, very long lines), not its path: a pull request can choose them for any file.
+CONTENT_DECIDED = frozenset({"generated file (its header says so)", "minified (very long lines)"})
+
+
+def content_decided(reason: str) -> bool:
+    """Whether a file was skipped for what its content says, which its author chose."""
+    return reason in CONTENT_DECIDED
+
+
+def dumps(doc: object) -> str:
+    """`doc` as indented JSON text, one JSON token per line (see `_RAW_BREAKS`)."""
+    return json.dumps(doc, indent=2, ensure_ascii=False).translate(_RAW_BREAKS) + "\n"
 
 
 def as_json(result: ReviewResult) -> str:
@@ -35,6 +55,7 @@ def as_json(result: ReviewResult) -> str:
             "code": f.code,
             "suggestion": f.suggestion,
             "anchored": p.inline,
+            **ledger.finding_fields(result.checked, f),
         }
         if not p.inline:
             item["reason"] = p.reason
@@ -42,6 +63,7 @@ def as_json(result: ReviewResult) -> str:
             if item[key] != model_value:
                 item[f"model_{key}"] = model_value
         findings.append(item)
+    findings += ledger.withheld_json(result.checked)  # not posted: `verified: false`, reason
     doc = {
         "status": result.status,
         "summary": result.summary,
@@ -65,8 +87,9 @@ def as_json(result: ReviewResult) -> str:
             "cached_tokens": result.usage.cached_tokens,
             "requests": result.usage.requests,
         },
+        **ledger.json_fields(result),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc)
 
 
 def sarif_region(p: Placed) -> tuple[int, int] | None:
@@ -137,7 +160,7 @@ def as_sarif(result: ReviewResult, filtered: Collection[Skipped] = ()) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return dumps(log)
 
 
 def _invocation(result: ReviewResult, filtered: Collection[Skipped]) -> dict[str, Any]:
@@ -149,7 +172,8 @@ def _invocation(result: ReviewResult, filtered: Collection[Skipped]) -> dict[str
         why = result.failure or "no request succeeded"
         notes.append(_notification("error", f"Nothing was reviewed: {why}"))
     for s in result.skipped:
-        level = "note" if s in filtered else "error" if failed else "warning"
+        quiet = s in filtered and not (failed and content_decided(s.reason))
+        level = "note" if quiet else "error" if failed else "warning"
         notes.append(_notification(level, f"Not reviewed: {s.reason}", s.path))
     return {
         "executionSuccessful": result.status in (Status.REVIEWED, Status.SKIPPED),
@@ -209,7 +233,7 @@ def as_rdjson(result: ReviewResult) -> str:
         "source": {"name": "reviewbot", "url": "https://github.com/reviewbot/reviewbot"},
         "diagnostics": diagnostics,
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc)
 
 
 def as_text(result: ReviewResult) -> str:
@@ -220,7 +244,8 @@ def as_text(result: ReviewResult) -> str:
         if region is None:
             continue
         title = " ".join(p.finding.title.split())
-        lines.append(f"{p.finding.path}:{region[0]}:1: {p.finding.severity}: {title}")
+        # one line per finding even for a file name with a line break in it
+        lines.append(inert_line(f"{p.finding.path}:{region[0]}:1: {p.finding.severity}: {title}"))
     return "".join(f"{ln}\n" for ln in lines)
 
 
@@ -247,7 +272,7 @@ def plan_json(prepared: Prepared) -> str:
             for s in (*prepared.skipped, *prepared.plan.not_reviewed)
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc)
 
 
 def plan_text(prepared: Prepared) -> str:

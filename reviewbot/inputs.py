@@ -25,6 +25,9 @@ CONFIG_INPUTS = (
     "reasoning_effort",
     "timeout_minutes",
     "context",
+    "verify",
+    "max_tokens_per_run",
+    "max_usd_per_run",
 )
 
 

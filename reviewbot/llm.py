@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from reviewbot.chat import ChatCodec
+from reviewbot.cost import meter_for
 from reviewbot.errors import LLMError
 from reviewbot.responses import ResponsesCodec
 from reviewbot.runner import ClientSettings, Codec, Runner
@@ -33,7 +34,10 @@ def client_for(config: Config, transport: httpx.BaseTransport | None = None) -> 
         concurrency=config.concurrency,
         timeout=config.timeout,
     )
-    return Runner(settings, CODECS[config.wire_api](), transport)
+    meter = meter_for(
+        config.max_tokens_per_run, config.max_usd_per_run, config.prices, config.model
+    )
+    return Runner(settings, CODECS[config.wire_api](), transport, meter)
 
 
 def replay_transport(path: Path) -> httpx.MockTransport:

@@ -113,6 +113,7 @@ def not_a_diff_hint(data: bytes) -> str | None:
 
 
 MAX_FILE_BYTES = 1_000_000  # larger files keep their plain hunk context
+_OBJECT_HEADER = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})? (?P<type>[a-z]+) (?P<size>\d+)")
 
 
 class GitContents:
@@ -183,15 +184,19 @@ class GitContents:
                 return None
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(spec.encode() + b"\n")
-        proc.stdin.flush()
-        header = proc.stdout.readline().split()
-        if len(header) != 3:
+        try:
+            proc.stdin.write(spec.encode() + b"\n")
+            proc.stdin.flush()
+        except OSError:  # git is gone (BrokenPipeError): no file from it
             return None
-        size = int(header[2])
-        data = proc.stdout.read(size)
+        # "<oid> <type> <size>" and the object follow; anything else ("<spec> missing",
+        # "<spec> ambiguous", where the spec may hold spaces) is one line and no object.
+        found = _OBJECT_HEADER.fullmatch(proc.stdout.readline().rstrip(b"\n"))
+        if found is None:
+            return None
+        data = proc.stdout.read(int(found["size"]))
         proc.stdout.read(1)  # the newline after the object
-        return data if header[1] == b"blob" else None
+        return data if found["type"] == b"blob" else None
 
     def _worktree(self, path: str) -> str | None:
         if self._root is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from reviewbot import render
+from reviewbot import ledger, render
 from reviewbot.anchor import in_body
 from reviewbot.diff import parse_diff
 from reviewbot.errors import GitHubError, LLMError
@@ -67,6 +67,8 @@ def review_pull_request(run: Run, pr: PullInfo, go: Go) -> Outcome:
     notes += prepared.notes
     if prepared.guidance.names:
         notes.append(f"Review guidance from the base branch: {', '.join(prepared.guidance.names)}.")
+    if shown := run.publisher.plan(ledger.estimate(prepared, config).line()):
+        notes.append(shown)  # a dry run: what the run may cost, before it asks (reviewbot.ledger)
     result = run_review(prepared, config, run.model)
     if result.status == Status.FAILED:
         raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")

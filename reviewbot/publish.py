@@ -28,6 +28,11 @@ class Publisher(Protocol):
         or None. A publisher that writes nothing skips it."""
         ...
 
+    def plan(self, estimate: str) -> str | None:
+        """What the run may cost, before it asks the model: a dry run shows it and returns it
+        (for the notes); a publisher that writes keeps quiet (None)."""
+        ...
+
     def review(
         self,
         number: int,
@@ -67,6 +72,9 @@ class GitHubPublisher:
 
     def guard(self, check: Callable[[], str | None]) -> str | None:
         return check()
+
+    def plan(self, estimate: str) -> str | None:
+        return None
 
     def review(
         self,
@@ -121,6 +129,10 @@ class DryRunPublisher:
 
     def guard(self, check: Callable[[], str | None]) -> str | None:
         return None
+
+    def plan(self, estimate: str) -> str | None:
+        self._show("what the review may cost", estimate)
+        return estimate
 
     def review(
         self,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from reviewbot.errors import GitHubError, UsageError
 
@@ -38,33 +38,72 @@ class PullRef:
 
 
 def parse_pull_ref(spec: str, env: Mapping[str, str]) -> PullRef:
-    """OWNER/REPO#N (on GITHUB_API_URL, else github.com) or a pull request's URL (github.com,
-    or a GitHub Enterprise host: its API is GITHUB_API_URL, else https://HOST/api/v3)."""
+    """OWNER/REPO#N (on GITHUB_API_URL, else github.com) or a pull request's URL.
+
+    The token goes only where the user chose to send it: api.github.com for a github.com URL,
+    or the API GITHUB_API_URL names, whose host the URL must then name too (GitHub Enterprise).
+    The URL's host is compared, never used as the API: a look-alike link in a chat
+    (`githb.com`, `github.com.evil.example`, `github.com@evil.example`) cannot receive it."""
     spec = spec.strip()
     configured = env.get("GITHUB_API_URL", "").strip().rstrip("/")
     if m := _SHORT.fullmatch(spec):
         return PullRef(m["repo"], int(m["number"]), configured or GITHUB_API)
     parts = urlsplit(spec)
     m = _PATH.fullmatch(parts.path + (f"?{parts.query}" if parts.query else ""))
-    if parts.scheme not in ("https", "http") or not parts.hostname or m is None:
+    if parts.scheme not in ("https", "http") or not parts.netloc or m is None:
         raise UsageError(
             f"--pr takes OWNER/REPO#NUMBER or a pull request URL "
             f"(https://github.com/OWNER/REPO/pull/NUMBER), not {spec[:80]!r}"
         )
-    host = parts.hostname.lower()
+    host, port = _server(parts.scheme, parts.netloc)
     if host in ("github.com", "www.github.com"):
-        api = GITHUB_API
-    elif configured:
-        api_host = (urlsplit(configured).hostname or "").lower()
-        if api_host != host and not api_host.endswith(f".{host}"):
-            raise UsageError(
-                f"--pr names a pull request on {host}, but GITHUB_API_URL is {configured}: "
-                "unset it or point it at that server's API"
-            )
-        api = configured
-    else:  # GitHub Enterprise Server serves its REST API under /api/v3
-        api = f"https://{parts.netloc}/api/v3"
-    return PullRef(m["repo"], int(m["number"]), api)
+        if port is not None:
+            raise UsageError(f"--pr: a github.com pull request URL has no port (:{port})")
+        return PullRef(m["repo"], int(m["number"]), GITHUB_API)
+    if not configured:
+        raise UsageError(
+            f"--pr: {host} is not github.com, and the GitHub token is sent only to "
+            f"api.github.com: for a GitHub Enterprise server, set GITHUB_API_URL to its API "
+            f"(e.g. GITHUB_API_URL=https://{host}/api/v3)"
+        )
+    try:
+        api = urlsplit(configured)
+        api_host, api_port = (api.hostname or "").lower(), _port(api)
+    except ValueError:
+        raise UsageError(f"GITHUB_API_URL is no URL: {configured[:80]!r}") from None
+    if (host, port) not in ((api_host, api_port), (api_host.removeprefix("api."), api_port)):
+        raise UsageError(
+            f"--pr names a pull request on {parts.netloc}, but GITHUB_API_URL is {configured}: "
+            "the token goes only to that API; use a pull request URL on its server, or "
+            "point GITHUB_API_URL at the API of this one"
+        )
+    return PullRef(m["repo"], int(m["number"]), configured)
+
+
+def _server(scheme: str, netloc: str) -> tuple[str, int | None]:
+    """(host, port other than 443) of a pull request URL that may lead to a token: https,
+    no user name or password, and a port only if it is a number."""
+    if scheme != "https":
+        raise UsageError(f"--pr takes an https:// pull request URL, not {scheme}://")
+    if "@" in netloc:
+        raise UsageError(
+            "--pr: a pull request URL has no user name or password (an @ before the host)"
+        )
+    parts = urlsplit(f"https://{netloc}")
+    host = (parts.hostname or "").lower()
+    try:
+        port = _port(parts)
+    except ValueError:
+        raise UsageError(f"--pr: {netloc!r} has no valid port") from None
+    if not host:
+        raise UsageError(f"--pr: no host in the pull request URL {netloc!r}")
+    return host, port
+
+
+def _port(parts: SplitResult) -> int | None:
+    """The URL's port, None for https's own (443) or none given."""
+    port = parts.port
+    return None if port in (None, 443) else port
 
 
 def token_from(env: Mapping[str, str]) -> tuple[str, str]:

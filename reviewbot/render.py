@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from reviewbot import ledger
 from reviewbot.anchor import Placed
 from reviewbot.diff import RIGHT, FileDiff, Skipped
 from reviewbot.findings import Finding
@@ -155,6 +156,7 @@ def review_body(
             "",
             f"{result.below_threshold} finding(s) below the severity threshold are not shown.",
         ]
+    out += ledger.body_lines(result)  # the cost limit, findings not posted, verification
     # Parser diagnostics ("unknown severity") are for the log and step summary, not the PR.
     if notes:
         out += ["", *(f"_{n}_" for n in notes)]

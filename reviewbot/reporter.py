@@ -8,6 +8,7 @@ import secrets
 import sys
 from collections.abc import Mapping, Sequence
 
+from reviewbot import ledger
 from reviewbot.markup import inline_code, sanitize
 from reviewbot.outcome import Outcome
 from reviewbot.redact import Redactor, inert_line, workflow_command
@@ -75,7 +76,7 @@ def review_summary(
     if result.problems:
         problems = [f"- {sanitize(problem_text(p), 500)}" for p in result.problems[:10]]
         lines += ["", "Problems:", *problems]
-    return lines
+    return [*lines, "", *ledger.summary_lines(result)]  # phases, money, findings not posted
 
 
 class Reporter:

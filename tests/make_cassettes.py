@@ -1623,10 +1623,61 @@ OWN_WALKTHROUGH |= {
 }
 
 
+def _review_findings(i: dict[str, Any]) -> int | None:
+    """How many findings a model interaction's review answer holds (None: not a review)."""
+    if i["request"]["uri"] != MODEL_URL or i["response"]["status"]["code"] != 200:
+        return None
+    body = json.loads(i["response"]["body"]["string"])
+    texts = [
+        c.get("text", "")
+        for item in body.get("output", [])
+        if item.get("type") == "message"
+        for c in item.get("content", [])
+    ]
+    try:
+        answer = json.loads(texts[-1]) if texts else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(answer, dict) or "findings" not in answer:
+        return None
+    return len(answer["findings"])
+
+
+def verification_reply(count: int = 10) -> dict[str, Any]:
+    """The verifier keeps every finding of a batch (ids it was not given are ignored)."""
+    verdicts = [
+        {"id": n, "verdict": "keep", "severity": None, "reason": "The cited code has it."}
+        for n in range(1, count + 1)
+    ]
+    body = llm.response(
+        llm.reasoning(),
+        llm.message(json.dumps({"verdicts": verdicts})),
+        input_tokens=900,
+        cached=0,
+        output_tokens=120,
+        reasoning_tokens=60,
+    )
+    return model(200, body)
+
+
+def with_verification(name: str, interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Verification is on by default: after the review's model answers, one request per ten
+    of their findings, before anything else is read or posted."""
+    counts = [_review_findings(i) for i in interactions]
+    found = sum(n or 0 for n in counts)
+    if not found:
+        return interactions
+    at = max(n for n, c in enumerate(counts) if c is not None) + 1
+    while at < len(interactions) and interactions[at]["request"]["uri"] == MODEL_URL:
+        at += 1  # the review's other parts (their failures and retries) come first
+    batches = [verification_reply() for _ in range(0, found, 10)]
+    return [*interactions[:at], *batches, *interactions[at:]]
+
+
 def main(out: Path = OUT) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, interactions in SCENARIOS.items():
-        full = with_walkthrough(name, with_context(name, interactions))
+        full = with_walkthrough(name, with_verification(name, with_context(name, interactions)))
         doc = {"version": 1, "interactions": full}
         (out / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
     print(f"wrote {len(SCENARIOS)} cassettes to {out}")

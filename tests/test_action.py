@@ -217,7 +217,7 @@ def test_opened_pr_gets_one_comment_review(act: Act) -> None:
         "POST /pulls/2/reviews",
         "POST /issues/2/comments",
     ]
-    assert r.model_calls == 1
+    assert r.model_calls == 2  # the review, then the verification of its finding
     [review] = r.review_posts()
     assert review["event"] == "COMMENT" and review["commit_id"] == mc.HEAD
     [comment] = review["comments"]
@@ -737,7 +737,7 @@ def test_fork_prs_policy_lets_chosen_authors_through(
 ) -> None:
     r = act("opened", "pull_request_target", fork_payload(association), fork_prs=policy)
     assert r.code == 0, r.out
-    assert r.model_calls == 1 and len(r.review_posts()) == 1
+    assert r.model_calls == 2 and len(r.review_posts()) == 1  # review + verification
 
 
 def test_an_unknown_fork_policy_is_a_configuration_error(act: Act) -> None:
@@ -771,7 +771,8 @@ def test_a_dry_run_prints_model_text_with_workflow_commands_stopped(act: Act) ->
         assert len(token) == 32 and token not in {b[2] for b in blocks}
         at = lines.index(f"::{token}::", start) + 1
         blocks.append((start, at - 1, token))
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # what the review may cost, the review, the walkthrough
+    assert "Estimate: " in "\n".join(lines[blocks[0][0] : blocks[0][1]])
     hostile = [
         i
         for i, ln in enumerate(lines)
@@ -1073,7 +1074,7 @@ def test_the_first_review_posts_one_walkthrough(act: Act) -> None:
     assert body.startswith("### reviewbot walkthrough\n\nRenames the greeting.")
     # one row per file of the PR, the model's line for it (a pipe cannot break the table)
     assert "| `hello.py` | modified | +3 −1 | Greeting reworded \\| returns the name. |" in body
-    assert "| `ec26c3e` | full | reviewed | 2 | 0 | 1,500 |" in body
+    assert "| `ec26c3e` | full | reviewed | 2 | 0 | 2,520 |" in body  # with verification
     assert body.endswith("\n<!-- reviewbot:v1 walkthrough -->")
     state = walkthrough.read_state(body)
     assert state.files == (("hello.py", "Greeting reworded | returns the name."),)
@@ -1093,7 +1094,7 @@ def test_a_push_edits_our_walkthrough_and_never_a_persons_comment(act: Act) -> N
     assert "gone.py" not in body  # no longer in the PR
     history = body.split("Review history", 1)[1]
     assert "| `ec26c3e` | full | reviewed | 1 | 0 | 1,500 |" in history
-    assert "| `5b1d3c1` | incremental | reviewed | 1 | 0 | 1,500 |" in history
+    assert "| `5b1d3c1` | incremental | reviewed | 1 | 0 | 2,520 |" in history
     assert f"- Walkthrough updated: {mc.WALKTHROUGH_URL}" in r.summary
 
 

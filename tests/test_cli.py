@@ -196,6 +196,7 @@ def test_full_path_against_a_local_endpoint_with_retry(fake_responses: FakeRespo
         fake_responses.base_url,
         "--model",
         "my/model",
+        "--no-verify",  # one review request, retried once (verification: test_verify.py)
         key=FAKE_KEY,
     )
     assert p.returncode == 0, p.stderr

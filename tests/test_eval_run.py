@@ -73,6 +73,10 @@ def scripted(
                 for n, text in zip(pairs[::2], pairs[1::2], strict=True)
             ]
             return 200, {}, responses_body({"verdicts": verdicts})
+        if request["instructions"].startswith("You are reviewbot's verifier"):
+            ids = re.findall(r"^## Finding id (\d+)$", request["input"], flags=re.M)
+            keep = [{"id": int(n), "verdict": "keep", "severity": None, "reason": "s"} for n in ids]
+            return 200, {}, responses_body({"verdicts": keep})
         title = title_of(body)
         asked[title] += 1
         script = SCRIPT if asked[title] == 1 or later is None else later
@@ -110,13 +114,14 @@ def test_frozen_set_scored_by_position_with_the_tolerance_and_one_match_per_gold
     assert by["unrated"]["golden"] == GOLDEN_TOTAL and "precision" in by["unrated"]
     assert len(report["no_finding"]) == 17
     assert report["findings_per_case"] == 0.3
-    assert report["tokens"] == {"input": 2000, "output": 400, "cached": 0, "requests": 20}
+    # 20 reviews and 3 verifications (one per case with findings)
+    assert report["tokens"] == {"input": 2300, "output": 460, "cached": 0, "requests": 23}
     assert report["settings"]["judge_model"] is None
     assert report["settings"]["tolerance"] == 3
     case_a = next(c for c in report["cases"] if c["id"] == "click-9835b0f7612d")
     assert [m["line"] for m in case_a["runs"][0]["matches"]] == [494, 601]
     assert [u["line"] for u in case_a["runs"][0]["unmatched_findings"]] == [543]
-    assert len(fake_responses.seen) == 20
+    assert len(fake_responses.seen) == 23
 
 
 def test_table_is_the_default_and_markdown_is_written(
@@ -187,7 +192,8 @@ def test_runs_repeat_every_case_and_report_the_spread(fake_responses: FakeRespon
     p = eval_run(fake_responses, "--format", "json", "--runs", "2", "--jobs", "1")
     assert p.returncode == 0, p.stderr
     report = json.loads(p.stdout)
-    assert asked[A] == 2 and len(fake_responses.seen) == 40
+    # 2 × 20 reviews; 3 verifications, then 2 (A finds nothing on its second run)
+    assert asked[A] == 2 and len(fake_responses.seen) == 45
     first, second = report["runs"]
     assert (first["findings"], first["findings_matched"]) == (6, 3)
     assert (second["findings"], second["findings_matched"]) == (3, 1)

@@ -117,6 +117,7 @@ def test_every_field_the_schema_asks_for_is_read_back() -> None:
         "body": "B",
         "code": "x = 1",
         "suggestion": "y = 2\n",
+        "confidence": 0.75,
     }
     assert sorted(props) == sorted(item)  # a new field in the schema needs a value here
     [f] = parse_output(json.dumps({"summary": "s", "findings": [item]})).findings

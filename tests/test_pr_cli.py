@@ -109,6 +109,8 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
 ) -> None:
     env = {"GITHUB_TOKEN": FAKE_TOKEN, "REVIEWBOT_API_KEY": FAKE_KEY}
     fake_responses.default = (200, {}, responses_body({"summary": "Typo.", "findings": [TYPO]}))
+    keep = {"id": 1, "verdict": "keep", "severity": None, "reason": "It is misspelled."}
+    fake_responses.by_content["finding_verdicts"] = (200, {}, responses_body({"verdicts": [keep]}))
     code, out, err = review_pr(
         "opened",
         "https://github.com/Codertocat/Hello-World/pull/2",
@@ -128,7 +130,8 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
         ("GET", "/pulls/2"),
         ("POST", "https://api.github.com/graphql"),
     ]
-    [(_, _, body)] = fake_responses.seen
+    [(_, _, body), (_, _, verification)] = fake_responses.seen  # the review, then its check
+    assert b"Greeting is misspelled" in verification
     request = json.loads(body)
     # The base branch's config, the PR's own words as untrusted data, the scope from the head
     # and the guidance from the base: what the Action sends.
@@ -232,13 +235,101 @@ def test_github_enterprise_through_github_api_url(
     assert_only_reads(sent)
 
 
-def test_an_enterprise_url_finds_its_api_without_github_api_url() -> None:
-    from reviewbot.remote import parse_pull_ref
+class Sent(BaseException):
+    """A request left the process (raised, not sent: no test reaches a network)."""
 
-    ref = parse_pull_ref("https://ghe.example.com/o/r/pull/7/files", {})
-    assert (ref.repo, ref.number, ref.api_url) == ("o/r", 7, pc.ENTERPRISE_API)
-    ref = parse_pull_ref("https://github.com/o/r.js/pull/12", {"GITHUB_API_URL": pc.ENTERPRISE_API})
-    assert (ref.repo, ref.number, ref.api_url) == ("o/r.js", 12, "https://api.github.com")
+
+@pytest.fixture
+def nothing_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: requests.Session, req: requests.PreparedRequest, **kw: Any) -> Any:
+        raise Sent(f"{req.method} {req.url} with {req.headers.get('Authorization', '')!r}")
+
+    monkeypatch.setattr(requests.Session, "send", refuse)
+
+
+ENTERPRISE = {"GITHUB_API_URL": pc.ENTERPRISE_API}
+
+
+@pytest.mark.parametrize(
+    ("spec", "env", "says"),
+    [
+        # look-alikes of github.com, with no Enterprise configured
+        ("https://githb.com/o/r/pull/1", {}, "githb.com is not github.com"),
+        ("https://github.com.evil.example/o/r/pull/1", {}, "github.com.evil.example is not"),
+        ("https://ghe.example.com/o/r/pull/7/files", {}, "set GITHUB_API_URL to its API"),
+        # userinfo: the host is what follows the @, whatever comes before it
+        ("https://github.com@evil.example/o/r/pull/42", {}, "no user name or password"),
+        ("https://user:pw@ghe.example.com/o/r/pull/1", ENTERPRISE, "no user name or password"),
+        ("http://github.com/o/r/pull/1", {}, "takes an https:// pull request URL"),
+        ("https://github.com:8443/o/r/pull/1", {}, "has no port (:8443)"),
+        ("https://github.com:x/o/r/pull/1", {}, "has no valid port"),
+        # an Enterprise API is configured: only its own host gets the token
+        ("https://evil.example/o/r/pull/1", ENTERPRISE, "but GITHUB_API_URL is"),
+        ("https://ghe.example.com.evil.example/o/r/pull/1", ENTERPRISE, "but GITHUB_API_URL"),
+        ("https://ghe.example.com:8443/o/r/pull/1", ENTERPRISE, "but GITHUB_API_URL"),
+        ("https://example.com/o/r/pull/1", ENTERPRISE, "but GITHUB_API_URL"),
+    ],
+)
+def test_a_pr_url_on_any_other_host_is_refused_before_the_token_leaves(
+    outside_a_repository: Path,
+    nothing_sent: None,
+    capsys: pytest.CaptureFixture[str],
+    spec: str,
+    env: dict[str, str],
+    says: str,
+) -> None:
+    code = main(["review", "--pr", spec, "--dry-run"], {"GH_TOKEN": FAKE_TOKEN, **env})
+    out, err = capsys.readouterr()
+    assert code == 2
+    [line] = err.splitlines()
+    assert line.startswith("reviewbot: error: --pr") and says in line, line
+    assert out == "" and FAKE_TOKEN not in err
+
+
+def test_the_refusal_says_how_to_allow_an_enterprise_host(
+    outside_a_repository: Path, nothing_sent: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["review", "--pr", "https://ghe.example.com/o/r/pull/7", "--dry-run"], {"GH_TOKEN": "t"})
+    assert capsys.readouterr().err == (
+        "reviewbot: error: --pr: ghe.example.com is not github.com, and the GitHub token is "
+        "sent only to api.github.com: for a GitHub Enterprise server, set GITHUB_API_URL to its "
+        "API (e.g. GITHUB_API_URL=https://ghe.example.com/api/v3)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "env", "api"),
+    [
+        ("https://github.com/o/r.js/pull/12", {}, "https://api.github.com"),
+        ("https://www.github.com/o/r/pull/12/files", {}, "https://api.github.com"),
+        ("https://GitHub.com:443/o/r/pull/12", {}, "https://api.github.com"),
+        ("o/r#12", {}, "https://api.github.com"),
+        # a github.com URL is github.com's, whatever Enterprise API is configured
+        ("https://github.com/o/r/pull/12", ENTERPRISE, "https://api.github.com"),
+        ("o/r#12", ENTERPRISE, pc.ENTERPRISE_API),
+        ("https://ghe.example.com/o/r/pull/12", ENTERPRISE, pc.ENTERPRISE_API),
+        # GHE.com with data residency: the API is api.SUBDOMAIN.ghe.com
+        (
+            "https://octocorp.ghe.com/o/r/pull/12",
+            {"GITHUB_API_URL": "https://api.octocorp.ghe.com"},
+            "https://api.octocorp.ghe.com",
+        ),
+    ],
+)
+def test_the_token_goes_only_to_api_github_com_or_github_api_url(
+    spec: str, env: dict[str, str], api: str
+) -> None:
+    from reviewbot.remote import pull_source
+
+    given: list[tuple[str, str, str]] = []
+
+    def make_github(token: str, repo: str, api_url: str) -> Any:
+        given.append((token, repo, api_url))
+        raise Sent(api_url)
+
+    with pytest.raises(Sent):
+        pull_source(spec, {"GH_TOKEN": FAKE_TOKEN, **env}, {}, make_github=make_github)
+    assert [(token, api_url) for token, _, api_url in given] == [(FAKE_TOKEN, api)]
 
 
 @pytest.mark.parametrize(
