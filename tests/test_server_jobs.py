@@ -58,6 +58,9 @@ class World:
         self.model = FakeResponses(
             (200, {}, responses_body({"summary": "One issue.", "findings": [FINDING]}))
         )
+        # The verification pass (verify: true, the default) keeps the finding.
+        keep = {"verdicts": [{"id": 1, "verdict": "keep", "severity": None, "reason": "real"}]}
+        self.model.by_content["finding_verdicts"] = (200, {}, responses_body(keep))
         key_file = tmp / "app.pem"
         key_file.write_text(key[0])
         self.env = sf.worker_env(redis_url, self.github, self.model.base_url, key_file)
@@ -228,7 +231,8 @@ def test_a_revoked_token_fails_the_job_transiently_and_the_retry_posts_once(
 
 def test_installation_over_its_daily_budget_is_skipped_with_one_notice(world: World) -> None:
     runner = world.runner(REVIEWBOT_MAX_DAILY_TOKENS="100")
-    assert runner.run(world.push(18, "5" * 40)).status == "reviewed"  # 120 tokens: now over
+    assert runner.run(world.push(18, "5" * 40)).status == "reviewed"  # 120+ tokens: now over
+    asked = len(world.model.seen)
     first = runner.run(world.push(11, "6" * 40))
     assert first.status == "skipped" and "daily budget of 100" in first.message
     second = runner.run(world.push(11, "7" * 40))
@@ -236,7 +240,7 @@ def test_installation_over_its_daily_budget_is_skipped_with_one_notice(world: Wo
     assert world.github.posted(REPO, 11) == []
     [notice] = world.github.comments[(REPO, 11)]  # said once on the PR, not on every push
     assert "max_daily_tokens" in notice["body"]
-    assert len(world.model.seen) == 1
+    assert len(world.model.seen) == asked  # no model call past the budget
     # Another installation has its own budget.
     other = world.push(12, "8" * 40, installation=2)
     assert runner.run(other).status == "reviewed"
