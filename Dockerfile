@@ -1,11 +1,12 @@
-# The image behind action.yml: `reviewbot action` on a slim Python, nothing else.
+# One image for the Action (`reviewbot action`, the entrypoint) and the App server
+# (`reviewbot serve` / `reviewbot worker`: deploy/compose.yaml gives the command).
 # Build stage: wheels only (every dependency ships manylinux wheels), no compiler needed.
 FROM python:3.11.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY reviewbot ./reviewbot
 COPY prompts ./prompts
-RUN pip install --no-cache-dir --disable-pip-version-check --prefix=/install .
+RUN pip install --no-cache-dir --disable-pip-version-check --prefix=/install "./[server]"
 
 FROM python:3.11.11-slim-bookworm
 LABEL org.opencontainers.image.title="reviewbot" \
