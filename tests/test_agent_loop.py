@@ -392,3 +392,37 @@ def test_an_endpoint_without_tools_gets_one_clear_line(
     agent = AgentModel(client_for(config, transport), Tools(snap))
     with pytest.raises(LLMError, match=r"^agent mode needs tool calling .*use context: scope"):
         agent.run([REQ])
+
+
+def test_a_token_cap_reached_between_agent_turns_stops_the_part_at_the_cost_limit(
+    repo: tuple[str, Snapshot],
+) -> None:
+    """Every turn goes through the runner's meter: a cap that holds the first turn's worst case
+    but not the second's sends one request, and the part is not reviewed "at the cost limit"."""
+    from dataclasses import replace
+
+    from reviewbot.cost import COST_LIMIT, Meter, Ticket
+
+    diff, snap = repo
+    config = Config(api_key=FAKE_KEY, context="agent", verify=False)
+    held: list[Ticket] = []
+
+    class Recording(Meter):
+        def reserve(self, *args: Any, **kwargs: Any) -> Ticket:
+            held.append(super().reserve(*args, **kwargs))
+            return held[-1]
+
+    probe = client_for(config, httpx.MockTransport(Replay("parallel_calls.yaml")))
+    probe.meter = Recording()
+    tools = Tools(snap, fence=lambda: "F00D")
+    run_review(prepare(diff, config), config, AgentModel(probe, tools, None, "k"))
+    assert len(held) == 3  # three turns, each reserved before it was sent
+    first = held[0].input_tokens + held[0].output_tokens
+
+    capped = replace(config, max_tokens_per_run=first)
+    replay = Replay("parallel_calls.yaml")
+    model = AgentModel(client_for(capped, httpx.MockTransport(replay)), tools, None, "k")
+    result = run_review(prepare(diff, capped), capped, model)
+    assert len(replay.requests) == 1  # the second turn's worst case did not fit
+    assert result.checked.capped and [s.reason for s in result.skipped] == [COST_LIMIT]
+    assert result.placed == ()
