@@ -5,6 +5,7 @@ is not the result) and the errors that stop a run (OpenAI's and the AI/ML API's 
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from reviewbot.model import (
@@ -133,7 +134,7 @@ def parse_response(data: dict[str, Any]) -> ModelReply:
         return ModelReply(None, usage, REFUSED, items=items)
     if status == "incomplete":
         details = data.get("incomplete_details")
-        reason = str(details.get("reason", "unknown")) if isinstance(details, dict) else "unknown"
+        reason = _plain(details.get("reason") if isinstance(details, dict) else None)
         return ModelReply(
             None,
             usage,
@@ -145,7 +146,7 @@ def parse_response(data: dict[str, Any]) -> ModelReply:
         err = data.get("error")
         if isinstance(err, dict) and err.get("message"):
             logger.warning("the response %s: %s", status, str(err["message"])[:500])
-        return ModelReply(None, usage, f"the response {status}", items=items)
+        return ModelReply(None, usage, f"the response {_plain(status)}", items=items)
     if any(isinstance(i, FunctionCall) for i in items):
         return ModelReply(None, usage, items=items)
     if not texts:
@@ -201,3 +202,10 @@ def _usage(u: object) -> Usage:
         reasoning_tokens=usage_number(u.get("output_tokens_details"), "reasoning_tokens"),
         requests=1,
     )
+
+
+def _plain(word: object) -> str:
+    """A status or reason the endpoint gave, for a problem text that is published: a plain
+    identifier, or "unknown" (never the server's free text)."""
+    text = str(word) if word is not None else ""
+    return text if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text) else "unknown"

@@ -133,3 +133,25 @@ def test_only_this_machine_may_get_the_key_over_plain_http(host: str, local: boo
     else:
         with pytest.raises(ConfigError, match="must use https"):
             resolve(None, "k", {"base_url": url})
+
+
+def test_a_servers_status_and_incomplete_reason_reach_the_problem_text_only_as_words() -> None:
+    def answer(status: str, reason: str) -> httpx.Response:
+        body = {
+            "id": "resp_1",
+            "object": "response",
+            "created_at": 1,
+            "model": "m",
+            "status": status,
+            "incomplete_details": {"reason": reason},
+            "output": [],
+        }
+        return httpx.Response(200, json=body)
+
+    hostile = "x [click](https://evil.example) <!--"
+    problem = ask(runner("responses", lambda _r: answer("incomplete", hostile))).problem
+    assert "evil" not in problem and "incomplete (unknown)" in problem
+    problem = ask(runner("responses", lambda _r: answer(hostile, "x"))).problem
+    assert "evil" not in problem and "the response unknown" in problem
+    problem = ask(runner("responses", lambda _r: answer("incomplete", "content_filter"))).problem
+    assert "incomplete (content_filter)" in problem
