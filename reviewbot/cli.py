@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -356,6 +357,11 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
         raise_failed(result)
     human = args.format in ("markdown", "text")  # the others are data for another tool
     text = _format(result, prepared, config, args.format)
+    if agent and args.format == "json":  # what each part's conversation did, gaps included
+        from reviewbot.agent.wiring import report_json
+        from reviewbot.formats import dumps
+
+        text = dumps(json.loads(text) | {"agent": report_json(model.reports)})
     _write(args.output, text, redact, human and _in_actions(env))
     return gate(result, args.fail_on)
 

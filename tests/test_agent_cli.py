@@ -42,6 +42,10 @@ def test_agent_mode_reads_the_commit_not_the_working_tree(
     assert '2|     print("Helo")' in output and "not committed" not in output
     assert first["prompt_cache_key"] == second["prompt_cache_key"] != "reviewbot-review-v1"
     assert all(FAKE_KEY.encode() not in body for _, _, body in fake_responses.seen)
+    # what the conversation did, in the JSON a CI job reads: two turns, one read, no gap
+    assert json.loads(done.stdout)["agent"] == [
+        {"part": 1, "turns": 2, "calls": {"read_file": 1}, "gap": None}
+    ]
     assert json.loads(done.stdout)["status"] == "reviewed"
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
-from reviewbot.agent.loop import AgentModel, Budgets
+from reviewbot.agent.loop import AgentModel, Budgets, PartReport
 from reviewbot.agent.snapshot import (
     MAX_ARCHIVE_BYTES,
     Snapshot,
@@ -141,3 +141,12 @@ def _progress() -> Callable[[str], None] | None:
         print(f"\rreviewbot: agent: {line}\x1b[K", end="", file=sys.stderr, flush=True)
 
     return show
+
+
+def report_json(reports: Sequence[PartReport]) -> list[dict[str, Any]]:
+    """`--format json`'s `agent`: per part, its turns, tool calls by tool, and the budget that
+    ran out (`gap`, null when none did: a coverage gap is never silent)."""
+    return [
+        {"part": n, "turns": r.turns, "calls": dict(r.calls), "gap": r.gap or None}
+        for n, r in enumerate(reports, 1)
+    ]
