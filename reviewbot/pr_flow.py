@@ -48,6 +48,11 @@ def review_pull_request(
     gh, config = run.github, run.config
     fetched = gh.diff(pr.number)
     notes: list[str] = []
+    if config.context == "agent":  # no snapshot of a pull request yet (README: "Agent mode")
+        config = replace(config, context="scope")
+        notes.append(
+            "Agent mode is not available for pull requests yet: reviewed with scope context."
+        )
     if fetched.via_files_api:
         notes.append("GitHub could not send this diff whole; it was rebuilt from the files API.")
     source, scope, changes = fetched, None, None
