@@ -91,7 +91,7 @@ def review_pull_request(
     notes += prepared.notes
     if prepared.guidance.names:
         notes.append(f"Review guidance from the base branch: {', '.join(prepared.guidance.names)}.")
-    if shown := run.publisher.plan(ledger.estimate(prepared, config).line()):
+    if shown := run.publisher.plan(lambda: ledger.estimate(prepared, config).line()):
         notes.append(shown)  # a dry run: what the run may cost, before it asks (reviewbot.ledger)
     result = run_review(prepared, config, run.model)
     if result.status == Status.FAILED:

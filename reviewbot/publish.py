@@ -28,9 +28,9 @@ class Publisher(Protocol):
         or None. A publisher that writes nothing skips it."""
         ...
 
-    def plan(self, estimate: str) -> str | None:
-        """What the run may cost, before it asks the model: a dry run shows it and returns it
-        (for the notes); a publisher that writes keeps quiet (None)."""
+    def plan(self, estimate: Callable[[], str]) -> str | None:
+        """What the run may cost, before it asks the model: a dry run works it out, shows it
+        and returns it (for the notes); a publisher that writes keeps quiet (None)."""
         ...
 
     def review(
@@ -73,7 +73,7 @@ class GitHubPublisher:
     def guard(self, check: Callable[[], str | None]) -> str | None:
         return check()
 
-    def plan(self, estimate: str) -> str | None:
+    def plan(self, estimate: Callable[[], str]) -> str | None:
         return None
 
     def review(
@@ -130,9 +130,10 @@ class DryRunPublisher:
     def guard(self, check: Callable[[], str | None]) -> str | None:
         return None
 
-    def plan(self, estimate: str) -> str | None:
-        self._show("what the review may cost", estimate)
-        return estimate
+    def plan(self, estimate: Callable[[], str]) -> str | None:
+        line = estimate()
+        self._show("what the review may cost", line)
+        return line
 
     def review(
         self,
