@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from reviewbot import gate
 from reviewbot.config import Config, resolve
@@ -192,7 +193,8 @@ def _answer(
 def _the_run(inputs: Inputs, config: Config, gh: GitHub, model: Model) -> Run:
     """What the flow needs, with its writes posted, or shown in the log for a dry run."""
     publisher = DryRunPublisher(print_dry_run) if inputs.dry_run else GitHubPublisher(gh)
-    return Run(config, gh, model, publisher, inputs.redactor())
+    workspace = Path(inputs.workspace) if inputs.workspace else None
+    return Run(config, gh, model, publisher, inputs.redactor(), workspace=workspace)
 
 
 def _config(gh: GitHub, inputs: Inputs, base_ref: str, base_sha: str) -> Config:

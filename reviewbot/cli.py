@@ -291,9 +291,6 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
     """`reviewbot review`: the pipeline on a local diff or a pull request, printed instead of
     posted."""
     from reviewbot.errors import UsageError
-    from reviewbot.gather import prepare_from
-    from reviewbot.review import run_review
-    from reviewbot.verdict import gate, raise_failed, settle
 
     explicit = cli_settings(args, env)
     if not explicit["api_key"] and not args.dry_run and args.sample_response is None:
@@ -306,11 +303,34 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
         source = pull_source(args.pr, env, explicit, args.config)
     else:
         source = _local(args, explicit, env)
-    from reviewbot.agent.wiring import cli_agent  # agent mode: a snapshot, or scope and a note
+    from reviewbot.agent.wiring import cli_agent, pull_agent  # a snapshot, or scope and a note
 
-    agent, config, agent_note = cli_agent(source.config, args.git, args.staged, bool(args.pr))
+    if source.pull is not None:  # --pr: the head commit's archive
+        agent, config, agent_note = pull_agent(source.config, *source.pull)
+    else:
+        agent, config, agent_note = cli_agent(source.config, args.git, args.staged)
     if agent_note:
         say(f"reviewbot: {agent_note}", redact)
+    try:
+        return _review(args, env, redact, source, config, agent)
+    finally:
+        if agent is not None:
+            agent.snapshot.close()
+
+
+def _review(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    redact: Any,
+    source: Any,
+    config: Config,
+    agent: Any,
+) -> int:
+    """The review of `source`, in agent mode when `agent` is its snapshot."""
+    from reviewbot.gather import prepare_from
+    from reviewbot.review import run_review
+    from reviewbot.verdict import gate, raise_failed, settle
+
     if args.sample_response is not None and config.verify:  # a saved answer checks nothing
         from dataclasses import replace
 
@@ -331,16 +351,16 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
         from reviewbot.ledger import dry_run
 
         as_json = args.format == "json"
-        _write(
-            args.output,
-            dry_run(prepared, config, as_json),
-            redact,
-            not as_json and _in_actions(env),
-        )
+        text = dry_run(prepared, config, as_json)
+        if agent is not None:  # and what agent mode adds: the tools, the first request
+            from reviewbot.agent.wiring import dry_run_agent
+
+            text = dry_run_agent(text, prepared.requests, as_json)
+        _write(args.output, text, redact, not as_json and _in_actions(env))
         return 0
-    model = _model(config, args.sample_response)
-    model = agent.wrap(model, config) if agent else model
-    result = run_review(prepared, config, model, _progress())
+    plain = _model(config, args.sample_response)
+    model = agent.wrap(plain, config) if agent else plain
+    result = run_review(prepared, config, model, _progress(), verifier=plain)
     from reviewbot.render import problem_text
 
     for problem in result.problems:  # for the reader of the log, not of the review

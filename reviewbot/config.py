@@ -56,6 +56,11 @@ class Config:
     max_usd_per_run: float | None = None  # the same in US$ (needs `prices` for the model)
     prices: Prices = ()  # (model, US$ per million input, cached input, output tokens)
 
+    @property
+    def scope_context(self) -> bool:
+        """Hunks widened to their enclosing scope: `scope`, and `agent` (which adds tools)."""
+        return self.context in ("scope", "agent")
+
     def with_overrides(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (already named) settings checked and applied."""
         return replace(self, **{k: _check(k, v) for k, v in values.items() if v is not None})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from reviewbot.errors import NotFound, Refused, Rejected, TooLarge, TooSlow, Unauthorized
@@ -102,6 +102,11 @@ class Pulls:
             return Incremental(None, f"300 or more files changed since {old_head[:7]}")
         text, missing = files_to_diff(files)
         return Incremental(FetchedDiff(text, missing))
+
+    def archive(self, ref: str, into: IO[bytes], max_bytes: int) -> int:
+        """The repository's files at `ref` as GitHub's tarball, written to `into` (its size)."""
+        what = f"download the code at {ref[:7]}"
+        return self._http.download(f"{self._url}/tarball/{quote(ref)}", what, into, max_bytes)
 
     def permission(self, user: str) -> str:
         """The user's permission on the repository: admin, maintain, write, read or none."""
@@ -257,6 +262,9 @@ class GitHubClient:
 
     def incremental_diff(self, old_head: str, new_head: str) -> Incremental:
         return self._pulls.incremental_diff(old_head, new_head)
+
+    def archive(self, ref: str, into: IO[bytes], max_bytes: int) -> int:
+        return self._pulls.archive(ref, into, max_bytes)
 
     def permission(self, user: str) -> str:
         return self._pulls.permission(user)

@@ -11,7 +11,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException
@@ -71,6 +72,10 @@ class _ProvidedAuth(Auth.Auth):
         token = self.token
         if token:  # no token: anonymous requests (public repositories' reads)
             headers["Authorization"] = f"{self.token_type} {token}"
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_048_576:,.0f} MB"
 
 
 def classify(status: int | None, data: object, what: str, text: str) -> GitHubError:
@@ -250,6 +255,75 @@ class GitHubHttp:
             yield from items
             if len(items) < 100:
                 return
+
+    def download(
+        self, url: str, what: str, into: IO[bytes], max_bytes: int, timeout: float = 300.0
+    ) -> int:
+        """A file the API hands out by redirect (a repository archive), written to `into`:
+        the API answers 302 with where to fetch it, and that second request goes without the
+        token (the token goes only to the API; for a private repository the URL carries a
+        short-lived one of its own). Reading stops past `max_bytes` (AnswerTooLarge) or after
+        `timeout` seconds; a 5xx or a lost connection is tried again from the start."""
+        for attempt in range(self._attempts):
+            into.seek(0)
+            into.truncate()
+            try:
+                return self._download(url, what, into, max_bytes, time.monotonic() + timeout)
+            except (requests.RequestException, errors.Unavailable) as exc:
+                if attempt == self._attempts - 1 or isinstance(exc, errors.TooSlow):
+                    if isinstance(exc, GitHubError):
+                        raise
+                    raise errors.Unavailable(f"could not {what}: {type(exc).__name__}") from exc
+                wait = self._backoff * 2.0 ** (attempt + 1)
+                logger.warning("could not %s; trying again in %.0fs", what, wait)
+                self._sleep(wait)
+        raise GitHubError(f"could not {what}")  # pragma: no cover - the loop returns or raises
+
+    def _download(
+        self, url: str, what: str, into: IO[bytes], max_bytes: int, deadline: float
+    ) -> int:
+        token = self._tokens.token()
+        auth = {"Authorization": f"token {token}"} if token else {}
+        with self._session.get(
+            url, headers=auth, allow_redirects=False, stream=True, timeout=30
+        ) as first:
+            if first.status_code not in (301, 302, 303, 307, 308):
+                return self._save(first, what, into, max_bytes, deadline)
+            location = first.headers.get("Location", "")
+        where = urlsplit(location)
+        api = urlsplit(self.repo_url)
+        if where.scheme != "https" and (where.scheme, api.scheme) != ("http", "http"):
+            raise errors.Refused(f"GitHub sent no usable address to {what}", first.status_code)
+        # No Authorization here, and none on any further redirect (requests drops it).
+        with self._session.get(location, stream=True, timeout=30) as second:
+            return self._save(second, what, into, max_bytes, deadline)
+
+    @staticmethod
+    def _save(
+        r: requests.Response, what: str, into: IO[bytes], max_bytes: int, deadline: float
+    ) -> int:
+        if r.status_code >= 400:
+            text = r.text[:500] if r.status_code < 500 else r.reason or ""
+            data = json_or_text(text)
+            failed = GithubException(r.status_code, data, dict(r.headers))
+            raise classify(r.status_code, data, what, error_message(failed))
+        if r.status_code != 200:
+            raise errors.Refused(f"GitHub answered {r.status_code} to {what}", r.status_code)
+        declared = r.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise AnswerTooLarge(
+                f"could not {what}: it is {_mb(int(declared))}, over the {_mb(max_bytes)} allowed"
+            )
+        size = 0
+        for chunk in r.iter_content(1 << 20):
+            size += len(chunk)
+            if size > max_bytes:
+                raise AnswerTooLarge(f"could not {what}: it passed the {_mb(max_bytes)} allowed")
+            if time.monotonic() > deadline:
+                raise errors.TooSlow(f"could not {what} in time (a slow download)")
+            into.write(chunk)
+        into.flush()
+        return size
 
     def graphql(
         self, query: str, variables: dict[str, Any], what: str, write: bool = False

@@ -44,6 +44,7 @@ class Inputs:
     overrides: dict[str, Any]
     fork_prs: str = "members"
     fail_on: Severity | None = None  # exit 3 after posting when a finding reaches it
+    workspace: str = ""  # GITHUB_WORKSPACE: a checkout that may hold the PR's commits
 
     def redactor(self) -> Redactor:
         """Hides the key, the token and a base_url password in everything the run writes."""
@@ -84,6 +85,7 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         overrides=overrides,
         fork_prs=fork_prs,
         fail_on=None if fail_on == "none" else Severity(fail_on),
+        workspace=env.get("GITHUB_WORKSPACE", ""),
     )
 
 

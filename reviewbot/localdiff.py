@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from reviewbot.context import RepoFiles
     from reviewbot.diff import Skipped
     from reviewbot.prompts import PullRequestText
+    from reviewbot.pulls import GitHub, PullInfo
 
 # Whatever the user's git config says (mnemonic or no prefixes, colours, external diff tools,
 # textconv filters, relative paths), the diff reviewbot reads looks the same.
@@ -296,6 +297,7 @@ class Source:
     repo: RepoFiles | None = None
     missing: tuple[Skipped, ...] = ()
     notes: tuple[str, ...] = ()  # for stderr, e.g. "rebuilt from the files API"
+    pull: tuple[GitHub, PullInfo] | None = None  # the pull request it is (agent mode's archive)
 
     def close(self) -> None:
         if isinstance(self.repo, GitContents):

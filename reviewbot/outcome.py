@@ -21,7 +21,8 @@ class ReviewReport:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What the run did. `notes` are the run's facts (incremental, fallbacks, the
-    walkthrough); `lines` report an outcome that is not a review (a skip, a reply)."""
+    walkthrough); `lines` report an outcome that is not a review (a skip, a reply);
+    `details` are markdown lines for the step summary only (agent mode's tool calls)."""
 
     status: Status
     message: str
@@ -32,3 +33,4 @@ class Outcome:
     notes: tuple[str, ...] = ()
     review: ReviewReport | None = None
     lines: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from reviewbot import ledger, render
 from reviewbot.anchor import in_body
+from reviewbot.config import Config
 from reviewbot.diff import parse_diff
 from reviewbot.errors import GitHubError, LLMError
 from reviewbot.filetexts import MAX_CONTEXT_BYTES, GitHubFiles
@@ -27,7 +28,7 @@ from reviewbot.markup import inline_code
 from reviewbot.outcome import Outcome, ReviewReport
 from reviewbot.prompts import PullRequestText
 from reviewbot.pulls import History, InlineComment, PullInfo, ReviewRejected, Thread
-from reviewbot.review import IncrementalReview, ReviewResult, run_review
+from reviewbot.review import IncrementalReview, Prepared, ReviewResult, run_review
 from reviewbot.run import Run
 from reviewbot.walkthrough_flow import keep_walkthrough
 
@@ -48,11 +49,6 @@ def review_pull_request(
     gh, config = run.github, run.config
     fetched = gh.diff(pr.number)
     notes: list[str] = []
-    if config.context == "agent":  # no snapshot of a pull request yet (README: "Agent mode")
-        config = replace(config, context="scope")
-        notes.append(
-            "Agent mode is not available for pull requests yet: reviewed with scope context."
-        )
     if fetched.via_files_api:
         notes.append("GitHub could not send this diff whole; it was rebuilt from the files API.")
     source, scope, changes = fetched, None, None
@@ -93,7 +89,8 @@ def review_pull_request(
         notes.append(f"Review guidance from the base branch: {', '.join(prepared.guidance.names)}.")
     if shown := run.publisher.plan(lambda: ledger.estimate(prepared, config).line()):
         notes.append(shown)  # a dry run: what the run may cost, before it asks (reviewbot.ledger)
-    result = run_review(prepared, config, run.model)
+    looked = _review(run, pr, prepared, config, notes)
+    result, details = looked.result, looked.details
     if result.status == Status.FAILED:
         raise LLMError(f"nothing was reviewed: {result.failure or 'no request succeeded'}")
 
@@ -139,7 +136,41 @@ def review_pull_request(
         severities=tuple(Severity(f.severity) for f in result.findings if f.path in pr_paths),
         notes=tuple(notes),
         review=report,
+        details=details,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Looked:
+    result: ReviewResult
+    details: tuple[str, ...] = ()  # the step summary's account of agent mode
+
+
+def _review(
+    run: Run, pr: PullInfo, prepared: Prepared, config: Config, notes: list[str]
+) -> _Looked:
+    """The model's review of `prepared`; in agent mode with the read-only tools over a
+    snapshot of the head commit (or with scope context alone, said in `notes`, when there is
+    none), each part's coverage gap in `notes` and its tool calls in the details."""
+    from reviewbot.agent.wiring import first_of, gap_notes, preview, pull_agent, trail_lines
+
+    if not prepared.requests:  # nothing to ask: no archive to download either
+        return _Looked(run_review(prepared, config, run.model))
+    agent, config, why_not = pull_agent(config, run.github, pr, run.workspace)
+    if why_not:
+        notes.append(why_not[0].upper() + why_not[1:] + ".")
+    if agent is None:
+        return _Looked(run_review(prepared, config, run.model))
+    try:
+        if (first := first_of(prepared.requests, agent.cache_key)) is not None:
+            what = "agent mode: the tools and the first request"
+            run.publisher.preview(what, lambda: run.redact(preview(first)))
+        model = agent.wrap(run.model, config)
+        result = run_review(prepared, config, model, verifier=run.model)
+    finally:
+        agent.snapshot.close()
+    notes += gap_notes(model.reports)
+    return _Looked(result, tuple(trail_lines(model.reports)))
 
 
 def _anchored_files(

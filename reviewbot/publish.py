@@ -33,6 +33,12 @@ class Publisher(Protocol):
         and returns it (for the notes); a publisher that writes keeps quiet (None)."""
         ...
 
+    def preview(self, what: str, text: Callable[[], str]) -> None:
+        """Show what the model will be sent that the review will not say (agent mode's tool
+        definitions and first request): a dry run shows it; a publisher that writes does not
+        work it out."""
+        ...
+
     def review(
         self,
         number: int,
@@ -74,6 +80,9 @@ class GitHubPublisher:
         return check()
 
     def plan(self, estimate: Callable[[], str]) -> str | None:
+        return None
+
+    def preview(self, what: str, text: Callable[[], str]) -> None:
         return None
 
     def review(
@@ -134,6 +143,9 @@ class DryRunPublisher:
         line = estimate()
         self._show("what the review may cost", line)
         return line
+
+    def preview(self, what: str, text: Callable[[], str]) -> None:
+        self._show(what, text())
 
     def review(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import IO, Protocol
 
 from reviewbot.diff import Skipped
 from reviewbot.errors import GitHubError
@@ -173,6 +173,11 @@ class GitHub(Protocol):
     def diff(self, number: int) -> FetchedDiff: ...
 
     def incremental_diff(self, old_head: str, new_head: str) -> Incremental: ...
+
+    def archive(self, ref: str, into: IO[bytes], max_bytes: int) -> int:
+        """The repository's files at `ref` as a gzipped tar archive written to `into` (its
+        size); AnswerTooLarge past `max_bytes`. Only agent mode asks for it."""
+        ...
 
     def objects(
         self, specs: Sequence[str], with_text: bool, cap: int | None = None

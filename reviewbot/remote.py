@@ -173,6 +173,7 @@ def pull_source(
         repo=GitHubFiles(gh, pr.head_sha, pr.base_sha),
         missing=fetched.missing,
         notes=tuple(notes),
+        pull=(gh, pr),
     )
 
 

@@ -33,8 +33,9 @@ def summary_lines(outcome: Outcome) -> list[str]:
     cost), or the outcome's own lines."""
     if outcome.review is not None:
         r = outcome.review
-        return review_summary(r.result, r.number, r.head_sha, outcome.notes, outcome.review_url)
-    return list(outcome.lines) or [f"reviewbot: {outcome.message}"]
+        lines = review_summary(r.result, r.number, r.head_sha, outcome.notes, outcome.review_url)
+        return [*lines, *outcome.details]
+    return [*(outcome.lines or [f"reviewbot: {outcome.message}"]), *outcome.details]
 
 
 def review_summary(

@@ -164,7 +164,7 @@ def select(
     if incremental is not None:
         files = restrict_to(files, incremental.pr_files)
     keep, skipped = filter_files(files, config.include, config.exclude)
-    wanted = wanted_files(keep) if config.context == "scope" else []
+    wanted = wanted_files(keep) if config.scope_context else []
     return Selected(tuple(files), tuple(keep), tuple(skipped), tuple(wanted))
 
 
@@ -195,10 +195,10 @@ def prepare(
     files, keep, skipped = list(selected.files), list(selected.keep), list(selected.skipped)
     stats: ContextStats | None = None
     note = ""
-    if config.context == "scope" and texts is not None:
+    if config.scope_context and texts is not None:
         until = min(deadline, start + run_time * CONTEXT_SHARE)
         keep, stats = widen(keep, texts, config.context_lines, until)
-    elif config.context == "scope":
+    elif config.scope_context:
         note = "scope context is off: no file contents (a diff without its repository)"
     guidance = read_guidance(texts.guidance if texts else {}, config.path_instructions)
     plan = plan_chunks(keep, config.max_request_tokens, config.max_total_tokens)
@@ -241,8 +241,10 @@ def run_review(
     config: Config,
     model: Model,
     on_done: Callable[[int, int], None] | None = None,
+    verifier: Model | None = None,
 ) -> ReviewResult:
-    """Call the model for every planned request and turn the replies into placed findings."""
+    """Call the model for every planned request and turn the replies into placed findings;
+    `verifier` checks them (default: `model`; agent mode's verification has no tools)."""
     plan = prepared.plan
     not_reviewed = list(prepared.skipped) + list(plan.not_reviewed)
     if not plan.chunks:
@@ -306,7 +308,7 @@ def run_review(
     capped = any(r.problem == COST_LIMIT for _, _, r in answered)
     files = {f.path: f for f in prepared.files}
     shown, checked = check(
-        shown, files, prepared.renderer, config, model, deadline, (usage, capped)
+        shown, files, prepared.renderer, config, verifier or model, deadline, (usage, capped)
     )
     usage = sum((u for _, u in checked.phases), Usage())
     incremental = prepared.incremental

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from reviewbot.config import Config
 from reviewbot.model import Model
@@ -20,7 +21,8 @@ from reviewbot.redact import Redactor
 class Run:
     """Config (the base branch's, under the entry's settings), GitHub, the model, where
     writes go, the clock deadlines are measured on, and the redactor of everything the run
-    writes (its log records too, while the run is active: `Redactor.active`)."""
+    writes (its log records too, while the run is active: `Redactor.active`), and where a
+    local clone is (the Action's workspace)."""
 
     config: Config
     github: GitHub
@@ -28,6 +30,7 @@ class Run:
     publisher: Publisher
     redact: Redactor = field(default_factory=Redactor)
     clock: Callable[[], float] = time.monotonic
+    workspace: Path | None = None  # a clone that may hold the reviewed commits (agent mode)
 
     @property
     def us(self) -> Us:

@@ -39,6 +39,8 @@ ENDPOINTS = [
     ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", "200"),
     ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "200"),
 ]
+# Endpoints that answer with a redirect (no body): the status and the documented Location.
+REDIRECTS = [("GET", "/repos/{owner}/{repo}/tarball/{ref}", "302")]
 # The endpoints reviewbot sends a JSON body to (GraphQL is checked against its own schema).
 REQUESTS = [
     ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
@@ -101,8 +103,18 @@ def main(spec_path: str) -> None:
         body = spec["paths"][path][method.lower()]["requestBody"]
         schema = closed(deref(body["content"]["application/json"]["schema"]))
         requests[f"{method} {path}"] = {"required": body.get("required", False), "schema": schema}
+    redirects = {}
+    for method, path, status in REDIRECTS:
+        location = spec["paths"][path][method.lower()]["responses"][status]["headers"]["Location"]
+        redirects[f"{method} {path}"] = {"status": int(status), "location": location["example"]}
     examples = {name: spec["components"]["examples"][name]["value"] for name in EXAMPLES}
-    doc = {"source": SOURCE, "responses": responses, "requests": requests, "examples": examples}
+    doc = {
+        "source": SOURCE,
+        "responses": responses,
+        "redirects": redirects,
+        "requests": requests,
+        "examples": examples,
+    }
     OUT.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {OUT} ({OUT.stat().st_size:,} bytes)")
 

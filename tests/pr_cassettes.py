@@ -77,6 +77,8 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
     ],
     "local_config": [OPENED[0], *OPENED[2:]],  # --config FILE: the base's file is not read
     "not_found": [mc.gh("GET", "/pulls/2", 404, mc.NOT_FOUND)],
+    # --context agent: the head commit's archive (a 302 to codeload), then the file reads
+    "agent": [*OPENED[:3], mc.tarball(), mc.codeload(), *OPENED[3:]],
     "bad_credentials": [unauthorized()],
 }
 

@@ -1421,14 +1421,3 @@ def test_an_apps_token_decides_again_when_the_history_read_says_who_it_is(act: A
     assert "Incremental review" not in review["body"]  # not "since" a review that is not ours
     assert 2 in [c["line"] for c in review["comments"]]  # its fingerprint hides nothing
     assert r.model_calls == 2  # once: the review, then its verification
-
-
-def test_agent_mode_asked_of_the_action_reviews_with_scope_and_says_so(act: Act) -> None:
-    """The Action has no snapshot of the pull request yet: `context: agent` must not quietly
-    become a review without tools or context."""
-    r = act("opened", "pull_request", payload("pull_request.opened.json"), context="agent")
-    assert r.code == 0, r.out
-    [request, *_] = [s.json() for s in r.sent if s.url == mc.MODEL_URL]
-    assert "tools" not in request and "@@" in request["input"]
-    note = "Agent mode is not available for pull requests yet: reviewed with scope context."
-    assert note in r.summary and note in r.review_posts()[0]["body"]

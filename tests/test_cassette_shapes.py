@@ -130,6 +130,52 @@ def test_github_bodies_have_the_published_shape(name: str, key: str, body: Any) 
     assert not errors, f"{name}: {errors[0].message[:300]} at {list(errors[0].absolute_path)}"
 
 
+def github_redirects() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every redirect the GitHub API answers in a cassette: (name, request path, headers)."""
+    out = []
+    for path in sorted(CASSETTES.rglob("*.yaml")):
+        for n, it in enumerate(yaml.safe_load(path.read_text())["interactions"]):
+            uri, status = it["request"]["uri"], it["response"]["status"]["code"]
+            if uri.startswith("https://api.github.com/") and 300 <= status < 400:
+                url_path = uri.removeprefix("https://api.github.com").split("?")[0]
+                name = f"{path.relative_to(CASSETTES)}#{n}"
+                out.append((name, f"{it['request']['method']} {url_path}", it["response"]))
+    return out
+
+
+REDIRECTS = github_redirects()
+
+
+def test_there_are_redirects_to_check() -> None:
+    assert REDIRECTS, "no cassette has GitHub's archive redirect"
+
+
+@pytest.mark.parametrize(
+    ("name", "request_line", "response"), REDIRECTS, ids=[r[0] for r in REDIRECTS]
+)
+def test_github_redirects_are_documented_ones(
+    name: str, request_line: str, response: dict[str, Any]
+) -> None:
+    """A redirect only where GitHub documents one, with its status, to the documented host."""
+    import re
+    from urllib.parse import urlsplit
+
+    from tests.make_cassettes import path_regex
+
+    method, path = request_line.split(" ", 1)
+    documented = [
+        (key, doc)
+        for key, doc in GITHUB["redirects"].items()
+        if key.split(" ", 1)[0] == method and re.fullmatch(path_regex(key.split(" ", 1)[1]), path)
+    ]
+    assert documented, f"{name}: GitHub documents no redirect for {request_line}"
+    [(_, doc)] = documented
+    assert response["status"]["code"] == doc["status"], name
+    [location] = response["headers"]["Location"]
+    assert urlsplit(location).scheme == "https"
+    assert urlsplit(location).hostname == urlsplit(doc["location"]).hostname, name
+
+
 # ------------------------------------------------------------------ request bodies
 # conftest.py checks every request a test replays against these schemas; here each check is
 # shown to reject a body that differs from a valid one in one mutation.

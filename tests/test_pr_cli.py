@@ -144,6 +144,47 @@ def test_a_pull_request_is_reviewed_like_the_action_and_printed_posting_nothing(
     assert "settings from .github/reviewbot.yml (master)" in err
 
 
+def test_agent_mode_reads_the_head_commits_archive_without_sending_the_token_there(
+    outside_a_repository: Path,
+    fake_responses: FakeResponses,
+    sent: list[tuple[str, str, bytes]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = {"GITHUB_TOKEN": FAKE_TOKEN, "REVIEWBOT_API_KEY": FAKE_KEY}
+    fake_responses.default = (200, {}, responses_body({"summary": "Typo.", "findings": [TYPO]}))
+    keep = {"id": 1, "verdict": "keep", "severity": None, "reason": "It is misspelled."}
+    fake_responses.by_content["finding_verdicts"] = (200, {}, responses_body({"verdicts": [keep]}))
+    headers: dict[str, dict[str, str]] = {}
+    real = requests.Session.send
+
+    def keep_headers(self: requests.Session, req: requests.PreparedRequest, **kw: Any) -> Any:
+        headers[req.url or ""] = dict(req.headers)
+        return real(self, req, **kw)
+
+    monkeypatch.setattr(requests.Session, "send", keep_headers)
+    code, out, err = review_pr(
+        "agent",
+        "Codertocat/Hello-World#2",
+        capsys,
+        "--context",
+        "agent",
+        "--base-url",
+        fake_responses.base_url,
+        "--format",
+        "text",
+        env=env,
+    )
+    assert code == 0, err
+    assert out == "hello.py:2:1: major: Greeting is misspelled\n"
+    assert "agent mode" not in err  # no fallback: the archive was read
+    assert "Authorization" not in headers[mc.CODELOAD]
+    assert headers[f"{mc.API}/tarball/{mc.HEAD}"]["Authorization"] == f"token {FAKE_TOKEN}"
+    review, verification = (json.loads(body) for _, _, body in fake_responses.seen)
+    assert [t["name"] for t in review["tools"]] == ["read_file", "grep", "list_dir", "find_symbol"]
+    assert "tools" not in verification
+
+
 def test_a_short_spec_and_gh_token_and_every_format(
     outside_a_repository: Path,
     fake_responses: FakeResponses,

@@ -61,6 +61,18 @@ FINAL = (
 )
 
 
+def first_request(req: ModelRequest, cache_key: str | None = None) -> ModelRequest:
+    """A part's first request in agent mode: the tools offered, the agent's instructions
+    added, the pull request's prompt cache key (what a dry run shows, too)."""
+    return replace(
+        req,
+        instructions=req.instructions + AGENT_INSTRUCTIONS,
+        tools=TOOLS,
+        tool_choice="auto",
+        cache_key=cache_key or req.cache_key,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Budgets:
     """Per part: turns (requests, the final answer included), tool calls (parallel calls count
@@ -130,13 +142,7 @@ class AgentModel:
 
     def start(self, req: ModelRequest) -> ModelRequest:
         """The first request of a part: the tools offered, the agent's instructions added."""
-        return replace(
-            req,
-            instructions=req.instructions + AGENT_INSTRUCTIONS,
-            tools=TOOLS,
-            tool_choice="auto",
-            cache_key=self._cache_key or req.cache_key,
-        )
+        return first_request(req, self._cache_key)
 
     def run(
         self,
@@ -214,9 +220,9 @@ class AgentModel:
             c.items.append(FunctionCallOutput(call.call_id, output))
         b = self.budgets
         if c.calls >= b.tool_calls:
-            self._stop(c, f"the tool-call budget ({b.tool_calls} calls) was spent")
+            self._stop(c, f"the tool-call budget ({_count(b.tool_calls, 'call')}) was spent")
         elif c.turns + 1 >= b.turns:
-            self._stop(c, f"the turn budget ({b.turns} turns) was spent")
+            self._stop(c, f"the turn budget ({_count(b.turns, 'turn')}) was spent")
         else:
             # The next turn resends everything; the final answer's turn must fit too.
             step = c.last_input + estimate_tokens("x" * new)
@@ -234,6 +240,10 @@ class AgentModel:
         output = self.tools.call(call.name, call.arguments)
         c.trail.append(_trail(call))
         return output
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _trail(call: FunctionCall) -> str:

@@ -1,21 +1,25 @@
 """Agent mode for an entry point: the snapshot the review reads, and the model that wraps.
 
-The CLI builds the snapshot from the local repository (`--git`, `--staged`); the Action will
-build it from the head commit's archive (`tar_snapshot` on the downloaded stream). When there is
-no snapshot, the review goes on with `context: scope` and says why.
+The CLI builds the snapshot from the local repository (`--git`, `--staged`); a pull request's
+(the Action, `--pr`, the App server) comes from a clone that holds its head commit (the
+Action's workspace, when the workflow fetched it) or else from one download of the head
+commit's archive. When there is no snapshot, the review goes on with `context: scope` and says
+why, in the review body and the step summary.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from reviewbot.agent.loop import AgentModel, Budgets, PartReport
+from reviewbot.agent.loop import AgentModel, Budgets, PartReport, first_request
 from reviewbot.agent.snapshot import (
     MAX_ARCHIVE_BYTES,
     Snapshot,
@@ -23,11 +27,18 @@ from reviewbot.agent.snapshot import (
     git_snapshot,
     tar_snapshot,
 )
-from reviewbot.agent.tools import Limits, Tools
+from reviewbot.agent.tools import TOOLS, Limits, Tools
+from reviewbot.errors import GitHubError
+from reviewbot.markup import inline_code
 
 if TYPE_CHECKING:
     from reviewbot.config import Config
-    from reviewbot.model import Model
+    from reviewbot.model import Model, ModelRequest
+    from reviewbot.pulls import GitHub, PullInfo
+
+# GitHub's gzipped tarball of the head commit; past this the download stops (its unpacked
+# size is capped again by MAX_ARCHIVE_BYTES).
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +67,13 @@ def cache_key(*parts: str) -> str:
 
 
 def cli_agent(
-    config: Config, git_range: str | None, staged: bool, remote: bool
+    config: Config, git_range: str | None, staged: bool
 ) -> tuple[Agent | None, Config, str]:
     """The agent for a local review, or None with the config falling back to `scope` and the
-    note that says why. (`--diff` has no repository; `--pr` needs the archive download.)"""
+    note that says why (`--diff` has no repository)."""
     if config.context != "agent":
         return None, config, ""
     scope = replace(config, context="scope")
-    if remote:
-        return None, scope, "agent mode with --pr is not available yet: reviewing with scope"
     if not staged and not git_range:
         return None, scope, "agent mode needs the repository (--git or --staged): using scope"
     revs = revisions(git_range, staged)
@@ -105,6 +114,45 @@ def archive_agent(
     except SnapshotError as exc:
         return None, scope, f"agent mode: {exc}; reviewed with scope context"
     return Agent(snapshot, cache_key(repository, str(number))), config, ""
+
+
+def pull_agent(
+    config: Config,
+    gh: GitHub,
+    pr: PullInfo,
+    workspace: Path | None = None,
+    max_download: int = MAX_DOWNLOAD_BYTES,
+) -> tuple[Agent | None, Config, str]:
+    """The agent for a pull request: its head (and base) commit from `workspace`'s git objects
+    when that clone holds them (nothing downloaded), else the head commit's archive downloaded
+    once from GitHub into a temporary file. None, `scope` and the note that says why when
+    neither works (the review goes on)."""
+    if config.context != "agent":
+        return None, config, ""
+    key = cache_key(pr.base_repo, str(pr.number))
+    if workspace is not None and _has_commit(workspace, pr.head_sha):
+        base = pr.base_sha if _has_commit(workspace, pr.base_sha) else None
+        try:
+            return Agent(git_snapshot(base, pr.head_sha, cwd=workspace), key), config, ""
+        except SnapshotError:
+            pass  # the download below
+    with tempfile.TemporaryFile(prefix="reviewbot-archive-") as fh:
+        try:
+            gh.archive(pr.head_sha, fh, max_download)
+        except GitHubError as exc:
+            return archive_agent(config, None, pr.base_repo, pr.number, _short(exc))
+        fh.seek(0)
+        return archive_agent(config, fh, pr.base_repo, pr.number)
+
+
+def _has_commit(workspace: Path, sha: str) -> bool:
+    if not sha or not all(c in "0123456789abcdef" for c in sha):
+        return False  # only a full object name is looked up, never a ref the PR could name
+    return _git("-C", str(workspace), "cat-file", "-t", sha) == "commit"
+
+
+def _short(exc: GitHubError) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def revisions(git_range: str | None, staged: bool) -> tuple[str | None, str | None] | None:
@@ -150,3 +198,87 @@ def report_json(reports: Sequence[PartReport]) -> list[dict[str, Any]]:
         {"part": n, "turns": r.turns, "calls": dict(r.calls), "gap": r.gap or None}
         for n, r in enumerate(reports, 1)
     ]
+
+
+def definitions() -> list[dict[str, Any]]:
+    """The tools as the model is offered them (name, description, strict JSON schema)."""
+    return [
+        {"name": t.name, "description": t.description, "parameters": dict(t.parameters)}
+        for t in TOOLS
+    ]
+
+
+def preview(first: ModelRequest) -> str:
+    """What a dry run shows of agent mode: the tool definitions, then the first request as
+    the model gets it (instructions and input), whose later turns add tool answers."""
+    tools = [
+        {"name": t.name, "description": t.description, "parameters": t.parameters} for t in TOOLS
+    ]
+    return "\n".join(
+        [
+            f"# agent mode: {len(tools)} read-only tools offered (tool_choice: auto)",
+            "",
+            json.dumps(tools, indent=2),
+            "",
+            "# the first request's instructions",
+            "",
+            first.instructions,
+            "",
+            "# the first request's input",
+            "",
+            first.input,
+        ]
+    )
+
+
+def dry_run_agent(text: str, requests: Sequence[ModelRequest], as_json: bool) -> str:
+    """A dry run's plan and prompts (`text`), with what agent mode adds: the tool definitions
+    and the first request's instructions and input as the model gets them (JSON: `agent`)."""
+    first = first_of(requests, "")
+    if first is None:
+        return text
+    if not as_json:
+        return f"{text.rstrip()}\n\n{preview(first)}\n"
+    from reviewbot.formats import dumps
+
+    tools = [
+        {"name": t.name, "description": t.description, "parameters": t.parameters} for t in TOOLS
+    ]
+    extra = {"tools": tools, "instructions": first.instructions, "tool_choice": first.tool_choice}
+    return dumps(json.loads(text) | {"agent": extra})
+
+
+def first_of(requests: Sequence[ModelRequest], key: str) -> ModelRequest | None:
+    """The first request of the review in agent mode, or None when there is none."""
+    return first_request(requests[0], key) if requests else None
+
+
+def gap_notes(reports: Sequence[PartReport]) -> list[str]:
+    """For the review body and the step summary: each part whose look-up budget ran out
+    (a coverage gap: its answer came from what it had read by then)."""
+    many = len(reports) > 1
+    return [
+        f"⚠️ Coverage gap in agent mode{f' (part {n} of {len(reports)})' if many else ''}: "
+        f"{r.gap}; the model answered from what it had read by then."
+        for n, r in enumerate(reports, 1)
+        if r.gap
+    ]
+
+
+MAX_TRAIL = 20  # tool calls listed per part in the step summary
+
+
+def trail_lines(reports: Sequence[PartReport]) -> list[str]:
+    """For the step summary: per part, its turns and the tool calls it made (tool and main
+    argument, truncated), and its coverage gap."""
+    if not reports:
+        return []
+    lines = ["", "<details><summary>Agent mode: tool calls</summary>", ""]
+    for n, r in enumerate(reports, 1):
+        calls = sum(c for _, c in r.calls)
+        gap = f"; coverage gap: {r.gap}" if r.gap else ""
+        lines.append(f"- Part {n}: {r.turns} turn(s), {calls} tool call(s){gap}")
+        lines += [f"  - {inline_code(t)}" for t in r.trail[:MAX_TRAIL]]
+        if len(r.trail) > MAX_TRAIL:
+            lines.append(f"  - … and {len(r.trail) - MAX_TRAIL} more")
+    return [*lines, "", "</details>"]
