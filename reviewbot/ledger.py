@@ -43,9 +43,11 @@ class Estimate:
     output_tokens: int  # the worst case: every request uses its whole output budget
     usd: float | None  # the worst case of the money, when the model has a price
     cap: str = ""  # what the configured cap means for this plan
+    agent_turns: int = 0  # agent mode: requests a part may take (0: one each)
 
     def line(self) -> str:
-        extra = f" + up to {self.verification} verification" if self.verification else ""
+        extra = f" (agent mode: up to {self.agent_turns} turns each)" if self.agent_turns else ""
+        extra += f" + up to {self.verification} verification" if self.verification else ""
         money = f"; at most {usd(self.usd)}" if self.usd is not None else ""
         return (
             f"Estimate: {self.requests} review request(s){extra}, ~{self.input_tokens:,} input "
@@ -61,6 +63,7 @@ class Estimate:
             "cached_tokens": self.cached_tokens,
             "output_tokens": self.output_tokens,
             "usd": None if self.usd is None else round(self.usd, 4),
+            "agent_turns": self.agent_turns or None,
         }
 
 
@@ -75,6 +78,19 @@ def estimate(prepared: Prepared, config: Config) -> Estimate:
     inputs = [_tokens(r.input) for r in prepared.requests]
     total = sum(inputs) + n * instructions
     cached = _cached(instructions) * max(0, n - 1)
+    turns = 0
+    if config.context == "agent":  # each part: its first request, then at most agent_tokens
+        from reviewbot.agent.loop import AGENT_INSTRUCTIONS
+        from reviewbot.agent.wiring import definitions
+
+        turns = config.agent_turns
+        first = instructions + _tokens(AGENT_INSTRUCTIONS + json.dumps(definitions()))
+        total += n * (first - instructions + config.agent_tokens)
+        later = [min(turns - 1, config.agent_tokens // max(1, first + i)) for i in inputs]
+        cached += sum(
+            min(config.agent_tokens, k * _cached(first + i))
+            for k, i in zip(later, inputs, strict=True)
+        )
     checks = n if config.verify else 0
     if checks:
         v_instr = _tokens(prepared.renderer.render_template("verify_instructions.j2"))
@@ -82,7 +98,7 @@ def estimate(prepared: Prepared, config: Config) -> Estimate:
         per = [min(i, BATCH * (FINDING_TOKENS + CODE_TOKENS)) for i in inputs]
         total += sum(per) + checks * v_instr
         cached += _cached(v_instr) * (checks - 1)
-    out = (n + checks) * config.max_output_tokens
+    out = (n * max(1, turns) + checks) * config.max_output_tokens
     price = price_for(config.prices, config.model)
     money = None
     if price is not None:
@@ -93,7 +109,7 @@ def estimate(prepared: Prepared, config: Config) -> Estimate:
         cap = f"; over max_tokens_per_run ({config.max_tokens_per_run:,}): it may stop early"
     elif money is not None and money > (config.max_usd_per_run or math.inf):
         cap = f"; over max_usd_per_run ({usd(config.max_usd_per_run or 0)}): it may stop early"
-    return Estimate(n, checks, total, cached, out, money, cap)
+    return Estimate(n, checks, total, cached, out, money, cap, turns)
 
 
 def dry_run(prepared: Prepared, config: Config, as_json: bool) -> str:

@@ -111,3 +111,32 @@ def test_an_archive_that_fails_or_is_too_large_falls_back_to_scope(tmp_path: Pat
     assert agent is not None and used.context == "agent" and note == ""
     assert agent.cache_key.startswith("reviewbot-agent-")
     agent.snapshot.close()
+
+
+def test_a_dry_run_shows_the_tools_the_first_request_and_what_the_turns_may_cost(
+    tmp_path: Path,
+) -> None:
+    git = git_repo(tmp_path)
+    (tmp_path / "hello.py").write_text('def greet():\n    print("Hello")\n')
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    (tmp_path / "hello.py").write_text('def greet():\n    print("Helo")\n')
+    git("commit", "-qam", "typo")
+
+    def dry(*args: str) -> str:
+        done = run_cli("review", "--git", "HEAD~1..HEAD", "--dry-run", *args, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    text = dry("--context", "agent")
+    assert '"name": "find_symbol"' in text and "# Looking around (agent mode)" in text
+    assert "(agent mode: up to 8 turns each)" in text
+    agent = json.loads(dry("--context", "agent", "--format", "json"))
+    scope = json.loads(dry("--context", "scope", "--format", "json"))
+    assert [t["name"] for t in agent["agent"]["tools"]][0] == "read_file"
+    assert "# Looking around (agent mode)" in agent["agent"]["instructions"]
+    assert "agent" not in scope and scope["estimate"]["agent_turns"] is None
+    # the worst case: every turn's output, and the first request plus agent_tokens of input
+    assert agent["estimate"]["output_tokens"] == (8 + 1) * 32_000
+    added = agent["estimate"]["input_tokens"] - scope["estimate"]["input_tokens"]
+    assert 24_000 < added < 24_000 + 3_000

@@ -193,7 +193,7 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
 
 
 def run_command(args: argparse.Namespace, redact: Any, env: Mapping[str, str]) -> int:
-    from reviewbot import cli
+    from reviewbot import cli, cli_review
     from reviewbot.evaluation import judge as judging
     from reviewbot.evaluation import report
     from reviewbot.evaluation.cases import load_cases
@@ -214,7 +214,7 @@ def run_command(args: argparse.Namespace, redact: Any, env: Mapping[str, str]) -
         judge_config = replace(config, model=args.judge or config.model)
         judge_name = judge_config.model
         judge = judging.judge_model(judge_config)
-    model = OneAtATime(cli._model(config, sample))
+    model = OneAtATime(cli_review._model(config, sample))
 
     def review(case: Any, n: int) -> CaseRun:
         return review_case(case, n, config, model, args.tolerance, judge)
