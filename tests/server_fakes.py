@@ -179,6 +179,8 @@ class FakeGitHub:
         self.review_comments: dict[int, dict[str, Any]] = {}  # id → comment (threads)
         self.replies: list[dict[str, Any]] = []
         self.configs: dict[str, str] = {}  # repo → .github/reviewbot.yml on the base branch
+        self.archives: dict[str, bytes] = {}  # repo → its tarball (a gzipped tar), any ref
+        self.codeload: list[str] = []  # the Authorization header each archive download sent
         self.reactions: list[str] = []
         self.log: list[str] = []
         self.refused: list[str] = []
@@ -190,8 +192,14 @@ class FakeGitHub:
             protocol_version = "HTTP/1.1"
 
             def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                if isinstance(body, bytes):
+                    data = body
+                else:
+                    data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(status)
+                if status == 302:  # `body` is where to: GitHub's archives go to codeload
+                    self.send_header("location", body)
+                    data = b""
                 self.send_header("content-type", ctype)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -267,6 +275,13 @@ class FakeGitHub:
         auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
         if path.startswith("/app"):
             return self._app(method, path, auth)
+        if path.startswith("/_codeload/"):  # another server in GitHub's world: no token
+            with self.lock:
+                self.codeload.append(auth)
+                data = self.archives.get(path.split("/", 3)[2].replace("+", "/"))
+            if data is None:
+                return 404, "Not Found", "text/plain"
+            return 200, data, "application/x-gzip"
         token = auth.split(" ", 1)[-1]
         with self.lock:
             expiry = self.tokens.get(token)
@@ -385,6 +400,8 @@ class FakeGitHub:
             content = base64.b64encode(text).decode()
             entry = {"type": "file", "size": len(text), "encoding": "base64", "content": content}
             return 200, entry | {"name": rest[-1], "path": "/".join(rest[1:])}, js
+        if rest[:1] == ["tarball"] and repo in self.archives:
+            return 302, f"{self.url}/_codeload/{repo.replace('/', '+')}/{rest[1]}", ""
         if rest[:1] == ["collaborators"]:
             return 200, {"permission": "write", "role_name": "write"}, js
         return 404, {"message": "Not Found"}, js

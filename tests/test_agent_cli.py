@@ -133,7 +133,12 @@ def test_a_dry_run_shows_the_tools_the_first_request_and_what_the_turns_may_cost
     assert "(agent mode: up to 8 turns each)" in text
     agent = json.loads(dry("--context", "agent", "--format", "json"))
     scope = json.loads(dry("--context", "scope", "--format", "json"))
-    assert [t["name"] for t in agent["agent"]["tools"]][0] == "read_file"
+    assert [t["name"] for t in agent["agent"]["tools"]] == [
+        "read_file",
+        "grep",
+        "list_dir",
+        "find_symbol",
+    ]
     assert "# Looking around (agent mode)" in agent["agent"]["instructions"]
     assert "agent" not in scope and scope["estimate"]["agent_turns"] is None
     # the worst case: every turn's output, and the first request plus agent_tokens of input

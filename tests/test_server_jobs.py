@@ -335,3 +335,38 @@ def test_the_deployments_defaults_apply_under_the_repositorys_config(
     assert (REPO, 17) not in world.github.comments  # walkthrough: false from the defaults
     merged = runner._config_text("max_comments: 3\n") or ""
     assert "timeout_minutes: 20" in merged and "max_comments: 3" in merged  # capped
+
+
+def _archive(files: dict[str, str]) -> bytes:
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(f"Codertocat-Hello-World-abc1234/{name}")
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    return gzip.compress(raw.getvalue())
+
+
+def test_agent_mode_on_the_app_server_reads_the_archive_without_the_token(world: World) -> None:
+    world.github.configs[REPO] = "context: agent\n"
+    world.github.archives[REPO] = _archive({"src/app.py": "def total(items):\n    return 0\n"})
+    head = "a9" * 20
+    assert world.runner().run(world.push(21, head)).status == "reviewed"
+    assert f"GET /repos/{REPO}/tarball/{head}" in world.github.log
+    assert world.github.codeload == [""]  # the installation token stayed with the API
+    review, *_ = [body for _, _, body in world.model.seen]
+    assert b'"name": "read_file"' in review or b'"name":"read_file"' in review
+    [posted] = world.github.posted(REPO, 21)
+    assert "Agent mode" not in posted["body"]  # no fallback: the snapshot was read
+
+
+def test_agent_mode_on_the_app_server_without_an_archive_says_so(world: World) -> None:
+    world.github.configs[REPO] = "context: agent\n"  # and no archive: GitHub answers 404
+    assert world.runner().run(world.push(22, "b8" * 20)).status == "reviewed"
+    [posted] = world.github.posted(REPO, 22)
+    assert "Agent mode: the code archive was not available" in posted["body"]
+    assert all(b'"tools"' not in body for _, _, body in world.model.seen)
