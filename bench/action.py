@@ -72,8 +72,14 @@ class FakeGitHub:
             protocol_version = "HTTP/1.1"
 
             def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                if isinstance(body, bytes):
+                    data = body
+                else:
+                    data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(status)
+                if status == 302:  # `body` is where to (an archive: codeload)
+                    self.send_header("location", body)
+                    data = b""
                 self.send_header("content-type", ctype)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -94,6 +100,11 @@ class FakeGitHub:
                     patch = "@@ -1,2 +1,3 @@\n def f():\n+    x = 0\n     return 1"
                     entry = {"filename": "src/mod_0.py", "status": "modified", "patch": patch}
                     return self._send(200, {"status": "ahead", "files": [entry]})
+                if path.startswith(f"{base}/tarball/"):  # agent mode: the head's archive
+                    return self._send(302, f"{fake.url}/codeload/{path.rsplit('/', 1)[1]}")
+                if path.startswith("/codeload/"):  # another host in GitHub's world
+                    fake.seen.pop()  # not an API request
+                    return self._send(200, archive_of(fake.diff), "application/x-gzip")
                 if path.startswith(f"{base}/collaborators/"):
                     return self._send(200, {"permission": "write", "role_name": "write"})
                 if path == "/user":  # an installation token may not ask; a PAT gets its user
@@ -155,6 +166,23 @@ class FakeGitHub:
         }
 
 
+def archive_of(diff: str) -> bytes:
+    """The head commit's tarball: each file the diff names, a few lines each."""
+    import gzip
+    import io
+    import re
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name in re.findall(r"^\+\+\+ b/(.+)$", diff, re.M):
+            data = b"def f():\n    x = 0\n    return 1\n"
+            info = tarfile.TarInfo(f"Codertocat-Hello-World-abc1234/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue())
+
+
 def run_case(
     name: str,
     event: str,
@@ -163,6 +191,7 @@ def run_case(
     runs: int = 5,
     reviews: list[dict[str, Any]] | None = None,
     token: str = "ghs_bench0000000000000000000000000000",  # as the Actions token looks
+    **inputs: str,
 ) -> None:
     walls: list[float] = []
     gh = FakeGitHub()
@@ -181,6 +210,7 @@ def run_case(
             "INPUT_API_KEY": "bench-not-a-key",
             "INPUT_GITHUB_TOKEN": token,
             "INPUT_BASE_URL": model.url,
+            **{f"INPUT_{k.upper()}": v for k, v in inputs.items()},
         }
         for _ in range(runs):
             gh.seen.clear()
@@ -213,6 +243,7 @@ def main() -> None:
     )
     run_case("small PR opened   ", "pull_request", PAYLOAD, files=1)
     run_case("60-file PR opened ", "pull_request", PAYLOAD, files=60)
+    run_case("small PR, agent   ", "pull_request", PAYLOAD, files=1, context="agent")
     comment = {
         "action": "created",
         "repository": PAYLOAD["repository"],
