@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("diff", "scope", "agent"),
         help="scope (default): widen each hunk to its enclosing function, read from the "
         "repository (--git, --staged, --pr); diff: hunks only; agent: the model reads "
-        "and searches the reviewed revision with bounded tool calls (--git, --staged)",
+        "and searches the reviewed revision with bounded tool calls (--git, --staged, --pr)",
     )
     r.add_argument(
         "--verify",

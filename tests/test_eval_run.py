@@ -342,3 +342,41 @@ def test_progress_is_shown_on_a_terminal_only(fake_responses: FakeResponses) -> 
     assert b"case runs done" not in p.stdout
     piped = eval_run(fake_responses)
     assert "case runs done" not in piped.stderr
+
+
+def test_agent_mode_reads_each_cases_repository_and_says_when_a_case_has_none(
+    tmp_path: Path, fake_responses: FakeResponses
+) -> None:
+    """`--context agent` must be agent mode wherever a case allows it, and say where it is
+    not, or a comparison with scope would credit agent mode with scope's results."""
+    from tests.conftest import git_repo
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = git_repo(repo)
+    (repo / "a.py").write_text("def f():\n    return 1\n")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    (repo / "a.py").write_text("def f():\n    return 2\n")
+    git("commit", "-qam", "head")
+    heads = subprocess.run(
+        ["git", "rev-parse", "HEAD~1", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.split()
+    inline = "--- a/b.py\n+++ b/b.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        json.dumps({"id": "in-repo", "repo": str(repo), "base": heads[0], "head": heads[1],
+                    "title": "In a repository", "golden": []}) + "\n"
+        + json.dumps({"id": "inline", "diff": inline, "title": "Inline", "golden": []}) + "\n"
+    )  # fmt: skip
+    fake_responses.default = (200, {}, responses_body({"summary": "ok", "findings": []}))
+    p = run_cli(
+        "eval", "run", str(cases), "--context", "agent", "--format", "json",
+        REVIEWBOT_API_KEY=FAKE_KEY, REVIEWBOT_BASE_URL=fake_responses.base_url,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    by_title = {title_of(body): json.loads(body) for _, _, body in fake_responses.seen}
+    assert [t["name"] for t in by_title["In a repository"]["tools"]][:1] == ["read_file"]
+    assert "tools" not in by_title["Inline"]
+    problems = {c["id"]: c["runs"][0].get("problems", []) for c in json.loads(p.stdout)["cases"]}
+    assert problems == {"in-repo": [], "inline": ["agent mode needs the case's repository: scope"]}

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from reviewbot.config import Config
 from reviewbot.errors import DiffError, ReviewbotError
@@ -15,6 +16,9 @@ from reviewbot.evaluation.cases import Case
 from reviewbot.evaluation.gitrepo import RepoSnapshot, commit_diff
 from reviewbot.evaluation.score import Found, Tally, judge_candidates, match, tally
 from reviewbot.model import Model, ModelReply, ModelRequest, Usage
+
+if TYPE_CHECKING:
+    from reviewbot.review import Prepared, ReviewResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,6 @@ def review_case(
     """Review one case the way `reviewbot review` does, and score it."""
     from reviewbot.gather import prepare_from
     from reviewbot.prompts import PullRequestText
-    from reviewbot.review import run_review
 
     start = time.monotonic()
     snapshot = None
@@ -93,7 +96,7 @@ def review_case(
     except (DiffError, ReviewbotError) as exc:
         empty = tally((), case.golden, ())
         return CaseRun(case.id, number, "error", (), (), empty, Usage(), 0.0, (str(exc),))
-    result = run_review(prepared, config, model)
+    result, notes = _review(case, prepared, config, model)
     found = tuple(
         Found(
             p.path,
@@ -106,7 +109,7 @@ def review_case(
         )
         for p in result.placed
     )
-    problems = list(result.problems)
+    problems = [*notes, *result.problems]
     if result.failure:
         problems.insert(0, result.failure)
     verdicts = None
@@ -129,6 +132,38 @@ def review_case(
         verdicts.usage if verdicts is not None else Usage(),
         verdicts.problem if verdicts is not None else None,
     )
+
+
+def _review(
+    case: Case, prepared: Prepared, config: Config, model: Model
+) -> tuple[ReviewResult, list[str]]:
+    """The case's review; in agent mode with the tools over its repository at `head` (a case
+    with an inline diff has none: scope context, and the note says so, so a comparison of
+    agent and scope never counts such a case as agent mode's)."""
+    from reviewbot.review import run_review
+
+    if config.context != "agent":
+        return run_review(prepared, config, model), []
+    from dataclasses import replace
+
+    from reviewbot.agent.snapshot import SnapshotError, git_snapshot
+    from reviewbot.agent.wiring import Agent, cache_key, gap_notes
+
+    if case.repo is None or not case.base or not case.head:
+        scope = replace(config, context="scope")
+        return run_review(prepared, scope, model), ["agent mode needs the case's repository: scope"]
+    try:
+        snapshot = git_snapshot(case.base, case.head, cwd=case.repo)
+    except SnapshotError as exc:
+        scope = replace(config, context="scope")
+        return run_review(prepared, scope, model), [f"agent mode: {exc}: scope"]
+    agent = Agent(snapshot, cache_key("eval", case.id))
+    try:
+        wrapped = agent.wrap(model, config)
+        result = run_review(prepared, config, wrapped, verifier=model)
+    finally:
+        snapshot.close()
+    return result, gap_notes(wrapped.reports)
 
 
 def run_all(
