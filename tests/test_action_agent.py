@@ -191,6 +191,17 @@ def test_a_workspace_without_the_commit_downloads_the_archive(tmp_path: Path) ->
         agent.snapshot.close()
 
 
+def test_a_partial_clone_is_not_read_blob_by_blob_but_downloaded(tmp_path: Path) -> None:
+    workspace, base, head = _repo(tmp_path)
+    subprocess.run(
+        ["git", "-C", str(workspace), "config", "extensions.partialClone", "origin"], check=True
+    )
+    gh: Any = Archive(mc.archive_bytes())
+    agent, _, _ = pull_agent(Config(context="agent"), gh, _pr(base, head), workspace)
+    assert agent is not None and gh.asked == [head]
+    agent.snapshot.close()
+
+
 def test_a_ref_the_pull_request_could_name_is_never_looked_up(tmp_path: Path) -> None:
     workspace, base, _ = _repo(tmp_path)
     gh: Any = Archive()  # the download fails: scope, and the note says why

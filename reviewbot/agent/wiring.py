@@ -130,7 +130,7 @@ def pull_agent(
     if config.context != "agent":
         return None, config, ""
     key = cache_key(pr.base_repo, str(pr.number))
-    if workspace is not None and _has_commit(workspace, pr.head_sha):
+    if workspace is not None and _has_commit(workspace, pr.head_sha) and _whole(workspace):
         base = pr.base_sha if _has_commit(workspace, pr.base_sha) else None
         try:
             return Agent(git_snapshot(base, pr.head_sha, cwd=workspace), key), config, ""
@@ -149,6 +149,12 @@ def _has_commit(workspace: Path, sha: str) -> bool:
     if not sha or not all(c in "0123456789abcdef" for c in sha):
         return False  # only a full object name is looked up, never a ref the PR could name
     return _git("-C", str(workspace), "cat-file", "-t", sha) == "commit"
+
+
+def _whole(workspace: Path) -> bool:
+    """Not a partial clone (`actions/checkout` with `filter:`): there, reading a blob that was
+    left out makes git fetch it, one request per file a grep reads."""
+    return _git("-C", str(workspace), "config", "--get", "extensions.partialclone") is None
 
 
 def _short(exc: GitHubError) -> str:
