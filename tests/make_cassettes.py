@@ -1917,16 +1917,10 @@ def codeload(data: bytes | None = None, length: int | None = None) -> dict[str, 
 
 def agent_turn(*calls: tuple[str, dict[str, Any]], first: int = 1) -> dict[str, Any]:
     """One turn of the model that calls tools (in parallel when several)."""
+    from tests.agent_cassettes import function_call
+
     items = [
-        {
-            "type": "function_call",
-            "id": f"fc_{n}",
-            "call_id": f"call_{n}",
-            "name": tool,
-            "arguments": json.dumps(arguments),
-            "status": "completed",
-        }
-        for n, (tool, arguments) in enumerate(calls, first)
+        function_call(n, tool, **arguments) for n, (tool, arguments) in enumerate(calls, first)
     ]
     body = llm.response(llm.reasoning(), *items, input_tokens=2400, cached=2048, output_tokens=90)
     return model(200, body)

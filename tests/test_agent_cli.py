@@ -4,6 +4,7 @@ repository the review goes on with scope context and says so."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.agent_cassettes import function_call
@@ -11,15 +12,21 @@ from tests.conftest import FAKE_KEY, FakeResponses, git_repo, run_cli
 from tests.llm_cassettes import response
 
 
-def test_agent_mode_reads_the_commit_not_the_working_tree(
-    tmp_path: Path, fake_responses: FakeResponses
-) -> None:
+def typo_commit(tmp_path: Path) -> Callable[..., None]:
+    """A repository whose last commit misspells a greeting; `git(*args)` runs there."""
     git = git_repo(tmp_path)
     (tmp_path / "hello.py").write_text('def greet():\n    print("Hello")\n')
     git("add", "-A")
     git("commit", "-qm", "base")
     (tmp_path / "hello.py").write_text('def greet():\n    print("Helo")\n')
     git("commit", "-qam", "typo")
+    return git
+
+
+def test_agent_mode_reads_the_commit_not_the_working_tree(
+    tmp_path: Path, fake_responses: FakeResponses
+) -> None:
+    typo_commit(tmp_path)
     (tmp_path / "hello.py").write_text("# not committed\n")
     call = function_call(1, "read_file", path="hello.py", start_line=1, end_line=9, side="head")
     fake_responses.queue.append((200, {}, json.dumps(response(call)).encode()))
@@ -116,12 +123,7 @@ def test_an_archive_that_fails_or_is_too_large_falls_back_to_scope(tmp_path: Pat
 def test_a_dry_run_shows_the_tools_the_first_request_and_what_the_turns_may_cost(
     tmp_path: Path,
 ) -> None:
-    git = git_repo(tmp_path)
-    (tmp_path / "hello.py").write_text('def greet():\n    print("Hello")\n')
-    git("add", "-A")
-    git("commit", "-qm", "base")
-    (tmp_path / "hello.py").write_text('def greet():\n    print("Helo")\n')
-    git("commit", "-qam", "typo")
+    typo_commit(tmp_path)
 
     def dry(*args: str) -> str:
         done = run_cli("review", "--git", "HEAD~1..HEAD", "--dry-run", *args, cwd=tmp_path)
