@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from github import Auth, Github, GithubException
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 API_VERSION = "2022-11-28"  # pinned, so a new default version cannot change what we read
 USER_AGENT = "reviewbot/0.1"
+MAX_REDIRECTS = 5  # a download's: the API's 302 to codeload, a renamed repository's 301
 
 
 class TokenProvider(Protocol):
@@ -282,21 +283,24 @@ class GitHubHttp:
     def _download(
         self, url: str, what: str, into: IO[bytes], max_bytes: int, deadline: float
     ) -> int:
-        token = self._tokens.token()
-        auth = {"Authorization": f"token {token}"} if token else {}
-        with self._session.get(
-            url, headers=auth, allow_redirects=False, stream=True, timeout=30
-        ) as first:
-            if first.status_code not in (301, 302, 303, 307, 308):
-                return self._save(first, what, into, max_bytes, deadline)
-            location = first.headers.get("Location", "")
-        where = urlsplit(location)
+        """Each redirect followed by hand: the token goes along only while the address stays
+        on the API's own origin (a renamed repository's 301), never to another host."""
         api = urlsplit(self.repo_url)
-        if where.scheme != "https" and (where.scheme, api.scheme) != ("http", "http"):
-            raise errors.Refused(f"GitHub sent no usable address to {what}", first.status_code)
-        # No Authorization here, and none on any further redirect (requests drops it).
-        with self._session.get(location, stream=True, timeout=30) as second:
-            return self._save(second, what, into, max_bytes, deadline)
+        for _ in range(MAX_REDIRECTS + 1):
+            where = urlsplit(url)
+            if where.scheme != "https" and (where.scheme, api.scheme) != ("http", "http"):
+                raise errors.Refused(f"GitHub sent no usable address to {what}")
+            same = (where.scheme, where.netloc) == (api.scheme, api.netloc)
+            token = self._tokens.token() if same else ""
+            auth = {"Authorization": f"token {token}"} if token else {}
+            timeout = (10.0, max(1.0, min(30.0, deadline - time.monotonic())))
+            with self._session.get(
+                url, headers=auth, allow_redirects=False, stream=True, timeout=timeout
+            ) as r:
+                if r.status_code not in (301, 302, 303, 307, 308):
+                    return self._save(r, what, into, max_bytes, deadline)
+                url = urljoin(url, r.headers.get("Location", ""))
+        raise errors.Refused(f"GitHub sent too many redirects to {what}")
 
     @staticmethod
     def _save(
@@ -315,7 +319,7 @@ class GitHubHttp:
                 f"could not {what}: it is {_mb(int(declared))}, over the {_mb(max_bytes)} allowed"
             )
         size = 0
-        for chunk in r.iter_content(1 << 20):
+        for chunk in r.iter_content(1 << 16):
             size += len(chunk)
             if size > max_bytes:
                 raise AnswerTooLarge(f"could not {what}: it passed the {_mb(max_bytes)} allowed")

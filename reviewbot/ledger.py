@@ -79,16 +79,18 @@ def estimate(prepared: Prepared, config: Config) -> Estimate:
     total = sum(inputs) + n * instructions
     cached = _cached(instructions) * max(0, n - 1)
     turns = 0
-    if config.context == "agent":  # each part: its first request, then at most agent_tokens
+    if config.context == "agent":  # each part: its first request, agent_tokens, the last
         from reviewbot.agent.loop import AGENT_INSTRUCTIONS
         from reviewbot.agent.wiring import definitions
 
         turns = config.agent_turns
         first = instructions + _tokens(AGENT_INSTRUCTIONS + json.dumps(definitions()))
+        answers = math.ceil(config.agent_tool_calls * config.agent_result_bytes / CHARS_PER_TOKEN)
         total += n * (first - instructions + config.agent_tokens)
+        total += sum(first + i + answers for i in inputs)  # the final answer's request
         later = [min(turns - 1, config.agent_tokens // max(1, first + i)) for i in inputs]
         cached += sum(
-            min(config.agent_tokens, k * _cached(first + i))
+            min(config.agent_tokens, k * _cached(first + i)) + _cached(first + i)
             for k, i in zip(later, inputs, strict=True)
         )
     checks = n if config.verify else 0

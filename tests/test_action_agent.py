@@ -128,6 +128,8 @@ class Archive:
 
     def archive(self, ref: str, into: IO[bytes], max_bytes: int) -> int:
         self.asked.append(ref)
+        if self.data == b"disk full":
+            raise OSError(28, "No space left on device")
         if self.data is None:
             raise GitHubError("GitHub refused to download the code at abc1234 (403): nope", 403)
         into.write(self.data)
@@ -191,6 +193,13 @@ def test_a_workspace_without_the_commit_downloads_the_archive(tmp_path: Path) ->
         agent.snapshot.close()
 
 
+def test_a_full_disk_is_a_fallback_to_scope_not_a_failed_review(tmp_path: Path) -> None:
+    gh: Any = Archive(b"disk full")
+    agent, config, note = pull_agent(Config(context="agent"), gh, _pr("a" * 40, "b" * 40))
+    assert agent is None and config.context == "scope"
+    assert "could not store it: No space left on device" in note
+
+
 def test_a_partial_clone_is_not_read_blob_by_blob_but_downloaded(tmp_path: Path) -> None:
     workspace, base, head = _repo(tmp_path)
     subprocess.run(
@@ -238,6 +247,12 @@ class _Server:
                 outer.seen.append(
                     (self.headers["Host"], self.path, self.headers.get("Authorization", ""))
                 )
+                if self.path.startswith("/repos/old/name/"):  # a renamed repository
+                    self.send_response(301)
+                    self.send_header("Location", f"/repositories/42/{self.path.split('/', 4)[4]}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if "/tarball/" in self.path:
                     self.send_response(302)
                     self.send_header("Location", f"http://localhost:{port}/codeload/x.tar.gz")
@@ -271,10 +286,10 @@ class _Server:
         self.httpd.server_close()
 
 
-def _client(api: str) -> Any:
+def _client(api: str, repo: str = "o/r") -> Any:
     from reviewbot.github import GitHubClient
 
-    return GitHubClient(FAKE_TOKEN, "o/r", api, write_pause=0, secondary_wait=0, backoff=0)
+    return GitHubClient(FAKE_TOKEN, repo, api, write_pause=0, secondary_wait=0, backoff=0)
 
 
 def test_the_token_goes_to_the_api_only_and_a_failed_download_is_tried_again() -> None:
@@ -305,3 +320,18 @@ def test_a_download_past_the_cap_stops_without_a_declared_length() -> None:
             _client(server.api).archive("abc123", io.BytesIO(), 1_048_576)
     finally:
         server.close()
+
+
+def test_a_renamed_repositorys_redirect_keeps_the_token_on_the_api_only() -> None:
+    import io
+
+    server = _Server(b"y" * 1000)
+    try:
+        assert _client(server.api, "old/name").archive("abc123", io.BytesIO(), 10_000) == 1000
+    finally:
+        server.close()
+    assert [(p, auth != "") for _, p, auth in server.seen] == [
+        ("/repos/old/name/tarball/abc123", True),
+        ("/repositories/42/tarball/abc123", True),  # the same origin: the API
+        ("/codeload/x.tar.gz", False),
+    ]

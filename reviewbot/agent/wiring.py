@@ -136,13 +136,17 @@ def pull_agent(
             return Agent(git_snapshot(base, pr.head_sha, cwd=workspace), key), config, ""
         except SnapshotError:
             pass  # the download below
-    with tempfile.TemporaryFile(prefix="reviewbot-archive-") as fh:
-        try:
-            gh.archive(pr.head_sha, fh, max_download)
-        except GitHubError as exc:
-            return archive_agent(config, None, pr.base_repo, pr.number, _short(exc))
-        fh.seek(0)
-        return archive_agent(config, fh, pr.base_repo, pr.number)
+    try:
+        with tempfile.TemporaryFile(prefix="reviewbot-archive-") as fh:
+            try:
+                gh.archive(pr.head_sha, fh, max_download)
+            except GitHubError as exc:
+                return archive_agent(config, None, pr.base_repo, pr.number, _short(exc))
+            fh.seek(0)
+            return archive_agent(config, fh, pr.base_repo, pr.number)
+    except OSError as exc:  # no room on the disk for the download or the snapshot
+        why = f"could not store it: {exc.strerror or type(exc).__name__}"
+        return archive_agent(config, None, pr.base_repo, pr.number, why)
 
 
 def _has_commit(workspace: Path, sha: str) -> bool:
