@@ -144,7 +144,7 @@ def cost_bench(repo: str, commits: int, config: Config) -> None:
         diff = subprocess.run(
             [*GIT_DIFF, f"{sha}~1", sha, "--"], capture_output=True, check=True
         ).stdout.decode("utf-8", "replace")
-        contents = GitContents(f"{sha}~1", sha)
+        contents = GitContents(f"{sha}~1", sha, os.environ)
         scoped = prepare_from(contents, diff, Config())
         contents.close()
         if not scoped.plan.chunks:
