@@ -17,7 +17,7 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from reviewbot.agent.snapshot import (
@@ -40,8 +40,10 @@ def unpack(
     root = Path(tempfile.mkdtemp(prefix="reviewbot-snapshot-", dir=workdir))
     try:
         files = _unpack(archive, root / "pack", max_bytes, max_files)
-        files = _in_path_order(root, files)
-        return Snapshot(PackBackend(root, files), "archive")
+        snapshot = Snapshot(PackBackend(root, _in_path_order(root, files)), "archive")
+        snapshot.files(HEAD)  # the listing in path order and the directory tree, made now,
+        snapshot.children(HEAD, "")  # with the preparation, not in the model's first calls
+        return snapshot
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
@@ -114,10 +116,11 @@ def _unpack(
                     continue
                 offset = out.tell()
                 with source:
-                    head = source.read(BINARY_PROBE)  # judged once, here: searches skip it
-                    out.write(head)
-                    shutil.copyfileobj(source, out, 1024 * 1024)
-                files[path] = Entry(FILE, out.tell() - offset, str(offset), b"\x00" in head)
+                    head = source.read(member.size)  # at most MAX_FILE_BYTES
+                out.write(head)
+                # Judged once, here: searches skip it without reading it.
+                binary = b"\x00" in head[:BINARY_PROBE]
+                files[path] = Entry(FILE, out.tell() - offset, str(offset), binary)
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         raise SnapshotError(f"the archive cannot be read ({type(exc).__name__})") from None
     finally:
@@ -139,7 +142,7 @@ def _strip_top(name: str) -> str | None:
     """The member's path below GitHub's one top directory, normalised; None: left out."""
     if name.startswith("/"):
         return None
-    parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
+    parts = [p for p in name.split("/") if p not in ("", ".")]
     if len(parts) < 2 or ".." in parts or parts[0] == "pax_global_header":
         return None
     return "/".join(parts[1:])

@@ -17,7 +17,7 @@ from typing import Any
 from reviewbot.agent.paths import Refused, clean_path, compile_glob, show
 from reviewbot.agent.search import Selection, Tally, lines_holding, select
 from reviewbot.agent.snapshot import BASE, BINARY_PROBE, FILE, HEAD, LINK, MAX_FILE_BYTES, Snapshot
-from reviewbot.agent.symbols import IDENT, Definitions, word_at
+from reviewbot.agent.symbols import IDENT, Definitions, warm_parsers, word_at
 from reviewbot.model import Tool
 from reviewbot.scopes import ScopeFinder
 
@@ -34,7 +34,7 @@ class Limits:
     grep_hits: int = 80
     list_entries: int = 300
     symbol_files: int = 40  # files parsed by find_symbol
-    symbol_seconds: float = 0.035  # no file's parse begins later in the call than this
+    symbol_seconds: float = 0.025  # no file's parse begins later in the call than this
     symbol_lines: int = 2_000  # lines holding the name (maybe in longer words) looked at
     line_chars: int = 400  # a longer line is cut (minified code)
 
@@ -113,6 +113,9 @@ class Tools:
         self._selected: dict[str | None, Selection] = {}
         self._started = time.monotonic()
         self._parsed: dict[str, ScopeFinder] = {}  # find_symbol's parsed files, kept
+        if snapshot.pack(HEAD) is not None:  # a large snapshot, maybe: prepared now
+            self._selection(None)  # a few ms, not in the model's first search
+            warm_parsers(snapshot.files(HEAD))
 
     def call(self, name: str, arguments: str) -> str:
         """The text the model gets back for one call (never raises on bad input)."""
