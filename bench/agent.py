@@ -288,7 +288,8 @@ def snapshot_bench(megabytes: int, runs: int) -> None:
                 f"after, {os.cpu_count()} cores): snapshot of a {size / mb:.0f} MB repository "
                 f"({archive.stat().st_size / mb:.0f} MB archive, {got['files']:,} files) "
                 f"prepared in {got['prep']:.2f} s (goal < 5 s; the tools' plan included); "
-                f"Python heap peak {got['heap'] / mb:.1f} MB; process peak RSS {got['prep_rss'] / mb:.0f} MB "
+                f"Python heap peak {got['heap'] / mb:.1f} MB; process peak RSS "
+                f"{got['prep_rss'] / mb:.0f} MB "
                 f"after preparing, {got['rss'] / mb:.0f} MB after the calls, of which "
                 f"{got['base'] / mb:.0f} MB before it began (goal < 150 MB)"
             )
