@@ -482,3 +482,31 @@ def test_find_symbol_says_when_it_stopped_or_did_not_parse(
     # The keyword still finds the definition; no parse, so no span, and the answer says so.
     assert "src/app.py:4: def load(path):\n" in answer
     assert "[2 files judged by definition keywords alone, not parsed" in answer
+
+
+def test_walking_the_tree_with_a_glob_finds_what_matching_each_path_finds(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(3)
+    paths = {
+        "/".join("".join(rng.choice("ab.") for _ in range(rng.randint(1, 3))) for _ in range(d))
+        for d in (rng.randint(1, 4) for _ in range(300))
+    }
+    # A name cannot be both a file and a directory: keep the files no other path is under;
+    # `.` and `..` are no names.
+    files = sorted(
+        p
+        for p in paths
+        if not any(q.startswith(p + "/") for q in paths) and not {".", ".."} & set(p.split("/"))
+    )
+    snap = tar_snapshot(_archive_of({p: b"x\n" for p in files}), workdir=tmp_path)
+    assert snap.files("head") == files
+    for _ in range(400):
+        glob = "".join(
+            rng.choice(["a", "b", ".", "/", "*", "?", "**"]) for _ in range(rng.randint(1, 7))
+        )
+        compiled = compile_glob(glob)
+        assert isinstance(compiled, Glob)
+        walked = compiled.walk(lambda d: snap.children("head", d))
+        assert sorted(walked) == [p for p in files if glob_match(compiled, p)], glob
+    snap.close()

@@ -27,6 +27,7 @@ from reviewbot.agent.snapshot import (
     LINK,
     MAX_FILE_BYTES,
     Entry,
+    Pack,
     Snapshot,
     SnapshotError,
 )
@@ -58,7 +59,12 @@ class PackBackend:
         self._root = root
         self._files = files
         self._fd: int | None = os.open(root / "pack", os.O_RDONLY)
-        self._size = os.fstat(self._fd).st_size
+        spans = {
+            path: (int(e.key), int(e.key) + e.size)
+            for path, e in files.items()
+            if e.kind == FILE and e.key and e.size and not e.binary
+        }
+        self._pack = Pack(self._fd, os.fstat(self._fd).st_size, spans)
 
     def entries(self, side: str) -> Mapping[str, Entry] | None:
         return self._files if side == HEAD else None
@@ -68,8 +74,8 @@ class PackBackend:
             return None
         return os.pread(self._fd, entry.size, int(entry.key))
 
-    def pack(self, side: str) -> tuple[int, int] | None:
-        return (self._fd, self._size) if side == HEAD and self._fd is not None else None
+    def pack(self, side: str) -> Pack | None:
+        return self._pack if side == HEAD and self._fd is not None else None
 
     def close(self) -> None:
         if self._fd is not None:

@@ -4,7 +4,7 @@ linear time. Every refusal is a short line the model reads."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -92,34 +92,62 @@ class Glob:
                 out.append(path)
         return out
 
+    def walk(self, children: Callable[[str], Mapping[str, str] | None]) -> set[str]:
+        """The files the glob matches, found by walking the directory tree from the root
+        (`children(dir)`: its entries by name → kind): a directory under which nothing can
+        match is skipped whole, and each directory's parts are matched once."""
+        found: set[str] = set()
+        stack: list[tuple[str, set[int]]] = [("", _skip({0}, self.parts or ()))]
+        last = self.parts[-1] if self.parts else None
+        while stack:
+            directory, states = stack.pop()
+            prefix = f"{directory}/" if directory else ""
+            kids = children(directory) or {}
+            names = [n for n, kind in kids.items() if kind == "file"]
+            if self.parts is None:
+                found.update(p for n in names if _simulate(self.tokens, p := prefix + n))
+            elif self.name_only:
+                assert last is not None
+                found.update(prefix + n for n in names if last.match(n))
+            elif len(self.parts) - 1 in states:
+                if last is None:
+                    found.update(prefix + n for n in names)  # a final `**`: every file
+                else:
+                    found.update(prefix + n for n in names if last.match(n))
+            for name, kind in kids.items():
+                if kind == "dir":
+                    plain = self.name_only or self.parts is None  # every directory
+                    after = states if plain else self._step(states, name)
+                    if after:
+                        stack.append((prefix + name, after))
+        return found
+
     def _dir_verdict(self, directory: str) -> bool | None:
         """After the directory's parts: True (any name matches: a final `**`), None (the
         name decides), False (no file here matches)."""
         assert self.parts is not None
-        states = self._states(directory.split("/") if directory else [])
+        states = _skip({0}, self.parts)
+        for name in directory.split("/") if directory else []:
+            states = self._step(states, name)
         if len(self.parts) - 1 not in states:
             return False
         return True if self.parts[-1] is None else None
 
-    def _states(self, names: list[str]) -> set[int]:
+    def _step(self, states: set[int], name: str) -> set[int]:
+        """The positions after one more path part (a directory's name)."""
         parts, n = self.parts or (), len(self.parts or ())
-        states = _skip({0}, parts)
-        for name in names:
-            nxt: set[int] = set()
-            for s in states:
-                if s >= n:
-                    continue
-                pattern = parts[s]
-                if pattern is None:
-                    nxt.add(s)
-                    if s == n - 1:
-                        nxt.add(n)  # a final `**` has taken one part at least
-                elif pattern.match(name):
-                    nxt.add(s + 1)
-            if not nxt:
-                return nxt
-            states = _skip(nxt, parts)
-        return states
+        nxt: set[int] = set()
+        for s in states:
+            if s >= n:
+                continue
+            pattern = parts[s]
+            if pattern is None:
+                nxt.add(s)
+                if s == n - 1:
+                    nxt.add(n)  # a final `**` has taken one part at least
+            elif pattern.match(name):
+                nxt.add(s + 1)
+        return _skip(nxt, parts) if nxt else nxt
 
 
 def _skip(states: set[int], parts: tuple[re.Pattern[str] | None, ...]) -> set[int]:

@@ -64,19 +64,23 @@ class Tally:
 
 def select(snapshot: Snapshot, side: str, paths: Sequence[str]) -> Selection:
     """The search plan for the files `paths` (in path order) of a side."""
-    if snapshot.pack(side) is None:
+    pack = snapshot.pack(side)
+    if pack is None:
         return Selection(paths, None)
-    entries = snapshot.entries(side) or {}
-    chosen = [(p, entries[p]) for p in paths]
-    large = sum(e.size > MAX_FILE_BYTES for _, e in chosen)
-    binary = sum(bool(e.binary) for _, e in chosen if e.key)
-    texts = [(p, e) for p, e in chosen if e.key and not e.binary and e.size]
-    starts = [int(e.key) for _, e in texts]
-    ends = [o + e.size for o, (_, e) in zip(starts, texts, strict=True)]
+    spans = pack.spans  # made with the pack: few objects are made here, for speed
+    texts = [p for p in paths if p in spans]
+    binary = large = 0
+    if len(texts) != len(paths):
+        entries = snapshot.entries(side) or {}
+        others = [entries[p] for p in paths if p not in spans]
+        binary = sum(bool(e.binary) for e in others)
+        large = sum(e.size > MAX_FILE_BYTES for e in others)
+    bounds = [spans[p] for p in texts]
+    starts = [b[0] for b in bounds]
+    ends = [b[1] for b in bounds]
     cuts = [0, *(i for i in range(1, len(texts)) if starts[i] != ends[i - 1]), len(texts)]
-    names = [p for p, _ in texts]
     runs = tuple(
-        Run(names[a:b], starts[a:b], ends[a:b]) for a, b in itertools.pairwise(cuts) if b > a
+        Run(texts[a:b], starts[a:b], ends[a:b]) for a, b in itertools.pairwise(cuts) if b > a
     )
     return Selection(paths, runs, len(texts), binary, large)
 
@@ -93,7 +97,7 @@ def lines_holding(
             selection.binary,
             selection.large,
         )
-        yield from _pack_lines(pack[0], pack[1], selection.runs, needle)
+        yield from _pack_lines(pack.fd, pack.size, selection.runs, needle)
         return
     entries = snapshot.entries(side) or {}
     for path in selection.paths:

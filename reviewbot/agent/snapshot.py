@@ -43,13 +43,23 @@ class Entry:
     binary: bool | None = None  # None: not known before the bytes are read
 
 
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """A side's files end to end in one open file (`size` bytes): the text files' bytes are
+    [start, end) of it, by path."""
+
+    fd: int
+    size: int
+    spans: Mapping[str, tuple[int, int]]
+
+
 class Backend(Protocol):
     def entries(self, side: str) -> Mapping[str, Entry] | None: ...
 
     def read(self, side: str, entry: Entry) -> bytes | None: ...
 
-    def pack(self, side: str) -> tuple[int, int] | None:
-        """The open pack file (descriptor, size) whose offsets the side's keys are, if any."""
+    def pack(self, side: str) -> Pack | None:
+        """The side's pack file, if it has one (else: read file by file)."""
 
     def close(self) -> None: ...
 
@@ -84,7 +94,7 @@ class Snapshot:
             self._files[side] = sorted(p for p, e in found.items() if e.kind == FILE)
         return self._files[side]
 
-    def pack(self, side: str) -> tuple[int, int] | None:
+    def pack(self, side: str) -> Pack | None:
         return self._backend.pack(side)
 
     def children(self, side: str, directory: str) -> dict[str, str] | None:
@@ -217,7 +227,7 @@ class GitBackend:
         self._proc.stdout.read(1)
         return data if header[1] == b"blob" else None
 
-    def pack(self, side: str) -> tuple[int, int] | None:
+    def pack(self, side: str) -> Pack | None:
         return None  # blobs come one by one from `git cat-file`
 
     def _git(self, args: list[str]) -> bytes | None:

@@ -245,7 +245,8 @@ class Tools:
                 compiled = compile_glob(glob)
                 if isinstance(compiled, Refused):
                     return compiled
-                files = compiled.select(files)
+                chosen = compiled.walk(lambda d: self.snapshot.children(HEAD, d))
+                files = [p for p in files if p in chosen]
             if len(self._selected) >= GLOBS_KEPT:
                 del self._selected[next(iter(self._selected))]
             self._selected[glob] = select(self.snapshot, HEAD, files)
