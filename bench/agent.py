@@ -11,7 +11,8 @@
    (goal: under 5 s and 150 MB), and each tool's latency on it (goal: under 50 ms a call).
 
 Run: `.venv/bin/python bench/agent.py [REPO] [--commits N] [--archive-mb MB] [--runs N]`
-(`--archive-only`: the snapshot figures alone; `--no-archive`: the token figures alone).
+(`--archive-only`: the snapshot figures alone; `--no-archive`: the token figures alone;
+`--archive-from DIR`: the archive made of real source files, e.g. Python's library).
 """
 
 from __future__ import annotations
@@ -193,23 +194,44 @@ def cost_bench(repo: str, commits: int, config: Config) -> None:
     print(f"cached share of input on turns after the first: {share:.1%} (goal >= 75%)")
 
 
-def make_archive(path: Path, megabytes: int) -> int:
-    """A gzipped tarball like GitHub's: one top directory, source-like files."""
+def make_archive(path: Path, megabytes: int, source: Path | None = None) -> int:
+    """A gzipped tarball like GitHub's: one top directory, source-like files. Generated lines
+    of ten words (the hardest case for a substring search: every pair of letters is common),
+    or, with `source`, the real files under it (`*.py`, `*.c`, `*.h`, `*.md`, `*.rst`, `*.txt`)
+    copied again under `copyN/` until the size is reached, beside the generated files the
+    measured calls name (`pkg71/mod4242.py` and `pkg3/`)."""
     rng = random.Random(7)
     words = ["def", "return", "self", "value", "config", "parse", "items", "for", "in", "if"]
     total = 0
+    real = sorted(
+        p
+        for p in (source.rglob("*") if source else [])
+        if p.suffix in {".py", ".c", ".h", ".md", ".rst", ".txt"} and p.is_file()
+    )
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
-        n = 0
-        while total < megabytes * 1024 * 1024:
-            lines = [" ".join(rng.choices(words, k=8)) + f" # {rng.random()}" for _ in range(200)]
-            if n == 4242:
-                lines[100] = "def needle_function(x):  # the one grep finds"
-            data = ("\n".join(lines) + "\n").encode()
-            info = tarfile.TarInfo(f"octo-big-abc1234/pkg{n % 97}/mod{n}.py")
+
+        def add(name: str, data: bytes) -> None:
+            nonlocal total
+            info = tarfile.TarInfo(f"octo-big-abc1234/{name}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
             total += len(data)
+
+        n = 0
+        while total < megabytes * 1024 * 1024 and (not real or n <= 4242):
+            lines = [" ".join(rng.choices(words, k=8)) + f" # {rng.random()}" for _ in range(200)]
+            if n == 4242:
+                lines[100] = "def needle_function(x):  # the one grep finds"
+            if not real or n in (3, 4242):
+                add(f"pkg{n % 97}/mod{n}.py", ("\n".join(lines) + "\n").encode())
             n += 1
+        copy = 0
+        while real and total < megabytes * 1024 * 1024:
+            for file in real:
+                if total >= megabytes * 1024 * 1024:
+                    break
+                add(f"copy{copy}/{file.relative_to(source or file)}", file.read_bytes())
+            copy += 1
     return total
 
 
@@ -225,6 +247,15 @@ from reviewbot.agent.snapshot import tar_snapshot
 from reviewbot.agent.tools import Tools
 
 def rss():
+    # This process's own peak (VmHWM): ru_maxrss would also count the bench's memory, which
+    # the child shares until it executes Python.
+    try:
+        with open("/proc/self/status") as status:
+            for row in status:
+                if row.startswith("VmHWM:"):
+                    return int(row.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 if sys.argv[3] == "heap":  # traced allocations slow Python down: measured on their own
@@ -267,11 +298,12 @@ snap.close()
 """
 
 
-def snapshot_bench(megabytes: int, runs: int) -> None:
+def snapshot_bench(megabytes: int, runs: int, source: Path | None) -> None:
     mb = 1024 * 1024
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "repo.tar.gz"
-        size = make_archive(archive, megabytes)
+        size = make_archive(archive, megabytes, source)
+        made_of = f"real files from {source}" if source else "generated files"
         for run in range(1, runs + 1):
             load = os.getloadavg()[0]
             got = {}
@@ -286,6 +318,7 @@ def snapshot_bench(megabytes: int, runs: int) -> None:
             print(
                 f"run {run}/{runs} (load average {load:.2f} before, {os.getloadavg()[0]:.2f} "
                 f"after, {os.cpu_count()} cores): snapshot of a {size / mb:.0f} MB repository "
+                f"of {made_of} "
                 f"({archive.stat().st_size / mb:.0f} MB archive, {got['files']:,} files) "
                 f"prepared in {got['prep']:.2f} s (goal < 5 s; the tools' plan included); "
                 f"Python heap peak {got['heap'] / mb:.1f} MB; process peak RSS "
@@ -310,6 +343,9 @@ def main() -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. agent_tokens=20000"
     )
     parser.add_argument("--runs", type=int, default=1, help="snapshot runs (fresh processes)")
+    parser.add_argument(
+        "--archive-from", type=Path, help="a directory of real source for the archive"
+    )
     parser.add_argument("--no-archive", action="store_true")
     parser.add_argument("--archive-only", action="store_true", help="skip the token figures")
     args = parser.parse_args()
@@ -319,7 +355,7 @@ def main() -> None:
     if not args.archive_only:
         cost_bench(args.repo, args.commits, config)
     if not args.no_archive:
-        snapshot_bench(args.archive_mb, args.runs)
+        snapshot_bench(args.archive_mb, args.runs, args.archive_from)
 
 
 if __name__ == "__main__":
