@@ -510,3 +510,18 @@ def test_walking_the_tree_with_a_glob_finds_what_matching_each_path_finds(
         walked = compiled.walk(lambda d: snap.children("head", d))
         assert sorted(walked) == [p for p in files if glob_match(compiled, p)], glob
     snap.close()
+
+
+def test_a_search_stopped_early_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PIECE", 64)  # many pieces, searched two at a time
+    files = {f"f{n:03}.txt": b"".join(b"row %d\n" % i for i in range(20)) for n in range(50)}
+    snap = tar_snapshot(_archive_of(files), workdir=tmp_path)
+    tools = Tools(snap, Limits(grep_hits=3), fence=lambda: "N")
+    for _ in range(5):
+        rows = call(tools, "grep", pattern="row", path_glob=None).splitlines()[1:-1]
+        assert rows == ["f000.txt:1: row 0", "f000.txt:2: row 1", "f000.txt:3: row 2", rows[3]]
+        assert rows[3].startswith("[stopped at 3 matches")
+    snap.close()
+    assert not any(tmp_path.iterdir())

@@ -267,6 +267,13 @@ def _memmem() -> Any:
     return fn
 
 
-@functools.cache
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(WORKERS, thread_name_prefix="reviewbot-search")
+    """The search threads of this process (a forked child makes its own: threads do not
+    survive a fork)."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(WORKERS, thread_name_prefix="reviewbot-search"))
+    return _POOL[1]
