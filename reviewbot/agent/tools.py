@@ -371,7 +371,7 @@ class Tools:
         out += [f"references ({len(references)}):", *(shown or ["(none)"])]
         if len(references) > limit:
             out.append(f"[{len(references) - limit} more references not listed: use grep]")
-        if seen >= self.limits.symbol_lines:
+        if seen >= self.limits.symbol_lines and words <= limit * 4:  # stopped by that cap
             out.append(
                 f"[stopped after {seen:,} lines holding {show(name)}, mostly inside longer "
                 "words: use grep with a path_glob]"
