@@ -1,12 +1,12 @@
 """Fixed-string search over many files at once, for grep and find_symbol.
 
 An archive snapshot keeps its text files end to end in one pack file, in path order. A search
-cuts the pack's runs of files into pieces of a few MB, maps each piece read-only (memory stays
-bounded whatever the repository's size; nothing is copied) and looks for the needle with the C
-library's `memmem`: glibc and musl use the two-way algorithm, linear whatever the pattern, and
-it runs without Python's lock, so two pieces are searched at once on two cores. Where there is
-no `memmem`, `bytes.find` (linear too since Python 3.10) does it on one core. A side without a
-pack (git objects) is searched file by file, with the same rules for lines.
+cuts the pack's runs of files into pieces of a few MB, maps each piece read-only (the memory a
+search maps stays bounded whatever the repository's size; nothing is copied) and looks for the
+needle with the C library's `memmem`: glibc and musl use the two-way algorithm, linear whatever
+the pattern, and it runs without Python's lock, so pieces are searched at once, one a core (up
+to four). Where there is no `memmem`, `bytes.find` (linear too since Python 3.10) does it on
+one core. A side without a pack (git objects) is searched file by file, with the same rules.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from reviewbot.agent.snapshot import BINARY_PROBE, MAX_FILE_BYTES, Snapshot
 
 PIECE = 8 * 1024 * 1024  # pack bytes one worker searches at a time (and maps: the memory bound)
 PIECE_HITS = 256  # line starts a worker returns before it is asked for more
-WORKERS = 2
+WORKERS = min(4, os.cpu_count() or 1)  # pieces searched at once (each maps one piece)
 
 Hit = tuple[str, int, bytes]  # path, line number (from 1), the line's bytes without "\n"
 
@@ -158,8 +158,8 @@ def _pack_lines(fd: int, size: int, runs: Sequence[Run], needle: bytes) -> Itera
         current_run, current = None, -1
         data, line, counted, skip_until = b"", 1, 0, -1
         for k, piece in enumerate(pieces):
-            ask(k)
-            ask(k + 1)  # the next piece is searched while this one's hits are read
+            for ahead in range(k, k + WORKERS):  # the next ones are searched meanwhile
+                ask(ahead)
             got = pending.pop(k).result() if k in pending else None
             at_list, resume = got or _starts(
                 fd, size, needle, piece.lo, piece.hi, piece.stop, piece.run.ends
