@@ -197,6 +197,12 @@ def test_pathological_patterns_and_globs_answer_at_once(
     answer = call(tools, "grep", pattern="a" * 150 + "!", path_glob="**/*a*a*a*a*a*a*!.txt")
     assert ":1: " in answer and len(answer.encode()) < tools.limits.result_bytes + 200
     assert time.perf_counter() - start < 2.0
+    archive = tar_snapshot(_archive_of({"a/b.txt": b"a" * 4_000_000 + b"!\n"}), workdir=repo.parent)
+    start = time.perf_counter()
+    for pattern in ("a" * 150 + "!", "a" * 147 + "baa", "b" + "a" * 199):
+        call(Tools(archive), "grep", pattern=pattern, path_glob=None)  # libc's memmem
+    assert time.perf_counter() - start < 2.0
+    archive.close()
     assert "longer than 200 characters" in call(
         tools, "grep", pattern="x" * 100_000, path_glob=None
     )
