@@ -165,10 +165,10 @@ def _in_path_order(root: Path, files: dict[str, Entry]) -> dict[str, Entry]:
     src = os.open(root / "pack", os.O_RDONLY)
     dst = os.open(root / "sorted", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        at = 0
+        at, kernel = 0, True
         for path, entry in sorted(stored, key=lambda pe: bool(pe[1].binary)):  # stable
             moved[path] = Entry(FILE, entry.size, str(at), entry.binary)
-            _copy(src, dst, int(entry.key), entry.size)
+            kernel = _copy(src, dst, int(entry.key), entry.size, kernel)
             at += entry.size
     finally:
         os.close(src)
@@ -177,13 +177,16 @@ def _in_path_order(root: Path, files: dict[str, Entry]) -> dict[str, Entry]:
     return moved
 
 
-def _copy(src: int, dst: int, offset: int, size: int) -> None:
-    """`size` bytes of `src` from `offset`, appended to `dst` (in the kernel where it can)."""
+def _copy(src: int, dst: int, offset: int, size: int, kernel: bool) -> bool:
+    """`size` bytes of `src` from `offset`, appended to `dst`: in the kernel where it can (the
+    answer: whether it still may try), else through a buffer."""
     while size > 0:
-        try:
-            done = os.copy_file_range(src, dst, size, offset)
-        except (AttributeError, OSError):
-            done = 0  # no such call here, or not between these files: copied by hand
+        done = 0
+        if kernel:
+            try:
+                done = os.copy_file_range(src, dst, size, offset)
+            except (AttributeError, OSError):
+                kernel = False  # no such call here, or not between these files
         if done <= 0:
             data = os.pread(src, min(size, 1024 * 1024), offset)
             if not data:
@@ -191,3 +194,4 @@ def _copy(src: int, dst: int, offset: int, size: int) -> None:
             done = os.write(dst, data)
         offset += done
         size -= done
+    return kernel
