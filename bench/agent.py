@@ -298,6 +298,25 @@ snap.close()
 """
 
 
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (Linux `/proc/stat`: user ... steal), or none."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return []
+
+
+def busy_and_stolen(before: list[int], after: list[int]) -> str:
+    """How busy the CPUs were between two readings, and how much the hypervisor took."""
+    if len(before) < 8 or len(after) < 8:
+        return ""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(delta) or 1
+    idle = delta[3] + delta[4]
+    return f", CPUs {1 - idle / total:.0%} busy, {delta[7] / total:.0%} stolen by the host"
+
+
 def snapshot_bench(megabytes: int, runs: int, source: Path | None) -> None:
     mb = 1024 * 1024
     with tempfile.TemporaryDirectory() as tmp:
@@ -305,7 +324,7 @@ def snapshot_bench(megabytes: int, runs: int, source: Path | None) -> None:
         size = make_archive(archive, megabytes, source)
         made_of = f"real files from {source}" if source else "generated files"
         for run in range(1, runs + 1):
-            load = os.getloadavg()[0]
+            load, ticks = os.getloadavg()[0], cpu_times()
             got = {}
             for what in ("time", "heap"):
                 out = subprocess.run(
@@ -317,7 +336,8 @@ def snapshot_bench(megabytes: int, runs: int, source: Path | None) -> None:
                 got.update(json.loads(out))
             print(
                 f"run {run}/{runs} (load average {load:.2f} before, {os.getloadavg()[0]:.2f} "
-                f"after, {os.cpu_count()} cores): snapshot of a {size / mb:.0f} MB repository "
+                f"after, {os.cpu_count()} cores{busy_and_stolen(ticks, cpu_times())}): "
+                f"snapshot of a {size / mb:.0f} MB repository "
                 f"of {made_of} "
                 f"({archive.stat().st_size / mb:.0f} MB archive, {got['files']:,} files) "
                 f"prepared in {got['prep']:.2f} s (goal < 5 s; the tools' plan included); "
