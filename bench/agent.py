@@ -10,7 +10,9 @@
 3. Snapshot preparation (time, peak memory) on a generated archive of a ~100 MB repository
    (goal: under 5 s and 150 MB), and each tool's latency on it (goal: under 50 ms a call).
 
-Run: `.venv/bin/python bench/agent.py [REPO] [--commits N] [--archive-mb MB]`.
+Run: `.venv/bin/python bench/agent.py [REPO] [--commits N] [--archive-mb MB] [--runs N]`
+(`--archive-only`: the snapshot figures alone; `--no-archive`: the token figures alone;
+`--archive-from DIR`: the archive made of real source files, e.g. Python's library).
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ def cost_bench(repo: str, commits: int, config: Config) -> None:
         diff = subprocess.run(
             [*GIT_DIFF, f"{sha}~1", sha, "--"], capture_output=True, check=True
         ).stdout.decode("utf-8", "replace")
-        contents = GitContents(f"{sha}~1", sha)
+        contents = GitContents(f"{sha}~1", sha, os.environ)
         scoped = prepare_from(contents, diff, Config())
         contents.close()
         if not scoped.plan.chunks:
@@ -192,78 +194,164 @@ def cost_bench(repo: str, commits: int, config: Config) -> None:
     print(f"cached share of input on turns after the first: {share:.1%} (goal >= 75%)")
 
 
-def make_archive(path: Path, megabytes: int) -> int:
-    """A gzipped tarball like GitHub's: one top directory, source-like files."""
+def make_archive(path: Path, megabytes: int, source: Path | None = None) -> int:
+    """A gzipped tarball like GitHub's: one top directory, source-like files. Generated lines
+    of ten words (the hardest case for a substring search: every pair of letters is common),
+    or, with `source`, the real files under it (`*.py`, `*.c`, `*.h`, `*.md`, `*.rst`, `*.txt`)
+    copied again under `copyN/` until the size is reached, beside the generated files the
+    measured calls name (`pkg71/mod4242.py` and `pkg3/`)."""
     rng = random.Random(7)
     words = ["def", "return", "self", "value", "config", "parse", "items", "for", "in", "if"]
     total = 0
+    real = sorted(
+        p
+        for p in (source.rglob("*") if source else [])
+        if p.suffix in {".py", ".c", ".h", ".md", ".rst", ".txt"} and p.is_file()
+    )
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
-        n = 0
-        while total < megabytes * 1024 * 1024:
-            lines = [" ".join(rng.choices(words, k=8)) + f" # {rng.random()}" for _ in range(200)]
-            if n == 4242:
-                lines[100] = "def needle_function(x):  # the one grep finds"
-            data = ("\n".join(lines) + "\n").encode()
-            info = tarfile.TarInfo(f"octo-big-abc1234/pkg{n % 97}/mod{n}.py")
+
+        def add(name: str, data: bytes) -> None:
+            nonlocal total
+            info = tarfile.TarInfo(f"octo-big-abc1234/{name}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
             total += len(data)
+
+        n = 0
+        while total < megabytes * 1024 * 1024 and (not real or n <= 4242):
+            lines = [" ".join(rng.choices(words, k=8)) + f" # {rng.random()}" for _ in range(200)]
+            if n == 4242:
+                lines[100] = "def needle_function(x):  # the one grep finds"
+            if not real or n in (3, 4242):
+                add(f"pkg{n % 97}/mod{n}.py", ("\n".join(lines) + "\n").encode())
             n += 1
+        copy = 0
+        while real and total < megabytes * 1024 * 1024:
+            for file in real:
+                if total >= megabytes * 1024 * 1024:
+                    break
+                add(f"copy{copy}/{file.relative_to(source or file)}", file.read_bytes())
+            copy += 1
     return total
 
 
-def snapshot_bench(megabytes: int) -> None:
+# Run in a fresh process, so its peak memory is the snapshot's alone (and Python's own). The
+# calls: the five a model makes most (cold: each the first of its kind), then harder ones (an
+# identifier found nowhere, a `**` glob over every file, a name in most lines, a name inside
+# every `self`), then all of them again (warm).
+CHILD = """
+import json, os, resource, sys, time, tracemalloc
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from reviewbot.agent.snapshot import tar_snapshot
+from reviewbot.agent.tools import Tools
+
+def rss():
+    # This process's own peak (VmHWM): ru_maxrss would also count the bench's memory, which
+    # the child shares until it executes Python.
+    try:
+        with open("/proc/self/status") as status:
+            for row in status:
+                if row.startswith("VmHWM:"):
+                    return int(row.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+if sys.argv[3] == "heap":  # traced allocations slow Python down: measured on their own
+    tracemalloc.start()
+    tar_snapshot(Path(sys.argv[1])).close()
+    print(json.dumps({"heap": tracemalloc.get_traced_memory()[1]}))
+    sys.exit()
+base = rss()
+t = time.perf_counter()
+snap = tar_snapshot(Path(sys.argv[1]))
+tools = Tools(snap)
+prep = time.perf_counter() - t
+prep_rss = rss()
+calls = [
+    ("read_file", {"path": "pkg71/mod4242.py", "start_line": 90, "end_line": 120, "side": "head"}),
+    ("list_dir", {"path": "pkg3"}),
+    ("grep", {"pattern": "needle_function", "path_glob": "pkg71/*.py"}),
+    ("grep", {"pattern": "needle_function", "path_glob": None}),
+    ("find_symbol", {"name": "needle_function"}),
+    ("grep", {"pattern": "load_config", "path_glob": None}),
+    ("grep", {"pattern": "self.confi", "path_glob": "**/*.py"}),
+    ("find_symbol", {"name": "parse"}),
+    ("find_symbol", {"name": "elf"}),
+]
+lat = []
+for warm in (False, True):
+    for name, args in calls:
+        t = time.perf_counter()
+        out = tools.call(name, json.dumps(args))
+        ms = (time.perf_counter() - t) * 1000
+        if "needle" in json.dumps(args):
+            assert "needle_function(x)" in out, out[:300]
+        assert not out.startswith("error"), out[:300]
+        arg = args.get("pattern") or args.get("name") or args.get("path")
+        glob = args.get("path_glob")
+        lat.append((warm, name + "(" + repr(arg) + (", " + repr(glob) if glob else "") + ")", ms))
+print(json.dumps({"prep": prep, "base": base, "prep_rss": prep_rss, "rss": rss(),
+                  "lat": lat, "files": len(snap.entries("head"))}))
+snap.close()
+"""
+
+
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (Linux `/proc/stat`: user ... steal), or none."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return []
+
+
+def busy_and_stolen(before: list[int], after: list[int]) -> str:
+    """How busy the CPUs were between two readings, and how much the hypervisor took."""
+    if len(before) < 8 or len(after) < 8:
+        return ""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(delta) or 1
+    idle = delta[3] + delta[4]
+    return f", CPUs {1 - idle / total:.0%} busy, {delta[7] / total:.0%} stolen by the host"
+
+
+def snapshot_bench(megabytes: int, runs: int, source: Path | None) -> None:
+    mb = 1024 * 1024
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "repo.tar.gz"
-        size = make_archive(archive, megabytes)
-        # A fresh process, so its peak memory is the snapshot's alone (and Python's own).
-        code = (
-            "import sys, time, json, resource, tracemalloc, statistics\n"
-            "sys.path.insert(0, sys.argv[2])\n"
-            "from pathlib import Path\n"
-            "from reviewbot.agent.snapshot import tar_snapshot\n"
-            "from reviewbot.agent.tools import Tools\n"
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            "tracemalloc.start()\n"
-            "t = time.perf_counter()\n"
-            "snap = tar_snapshot(Path(sys.argv[1]))\n"
-            "prep = time.perf_counter() - t\n"
-            "heap = tracemalloc.get_traced_memory()[1]\n"
-            "tracemalloc.stop()\n"
-            "tools = Tools(snap)\n"
-            "calls = [('read_file', {'path': 'pkg71/mod4242.py', 'start_line': 90, "
-            "'end_line': 120, 'side': 'head'}), ('list_dir', {'path': 'pkg3'}), "
-            "('grep', {'pattern': 'needle_function', 'path_glob': 'pkg71/*.py'}), "
-            "('grep', {'pattern': 'needle_function', 'path_glob': None}), "
-            "('find_symbol', {'name': 'needle_function'})]\n"
-            "lat = {}\n"
-            "for name, args in calls:\n"
-            "    t = time.perf_counter(); out = tools.call(name, json.dumps(args))\n"
-            "    key = name + ('(' + str(args.get('path_glob')) + ')' if name == 'grep' else '')\n"
-            "    lat[key] = (time.perf_counter() - t) * 1000\n"
-            "    assert 'needle' in out or name == 'list_dir', out[:200]\n"
-            "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            "files = len(snap.entries('head'))\n"
-            "snap.close()\n"
-            "print(json.dumps({'prep': prep, 'heap': heap, 'rss': rss, 'base': base, "
-            "'lat': lat, 'files': files}))\n"
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", code, str(archive), str(ROOT)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        got = json.loads(out)
-    mb = 1024 * 1024
-    print(
-        f"snapshot of a {size / mb:.0f} MB repository ({archive.name}, {got['files']:,} files): "
-        f"prepared in {got['prep']:.2f} s (goal < 5 s); Python heap peak "
-        f"{got['heap'] / mb:.1f} MB, process peak RSS {got['rss'] / 1024:.0f} MB "
-        f"(goal < 150 MB)"
-    )
-    lat = ", ".join(f"{k} {v:.0f} ms" for k, v in got["lat"].items())
-    print(f"tool latency on it: {lat} (goal < 50 ms a call)")
+        size = make_archive(archive, megabytes, source)
+        made_of = f"real files from {source}" if source else "generated files"
+        for run in range(1, runs + 1):
+            load, ticks = os.getloadavg()[0], cpu_times()
+            got = {}
+            for what in ("time", "heap"):
+                out = subprocess.run(
+                    [sys.executable, "-c", CHILD, str(archive), str(ROOT), what],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+                got.update(json.loads(out))
+            print(
+                f"run {run}/{runs} (load average {load:.2f} before, {os.getloadavg()[0]:.2f} "
+                f"after, {os.cpu_count()} cores{busy_and_stolen(ticks, cpu_times())}): "
+                f"snapshot of a {size / mb:.0f} MB repository "
+                f"of {made_of} "
+                f"({archive.stat().st_size / mb:.0f} MB archive, {got['files']:,} files) "
+                f"prepared in {got['prep']:.2f} s (goal < 5 s; the tools' plan included); "
+                f"Python heap peak {got['heap'] / mb:.1f} MB; process peak RSS "
+                f"{got['prep_rss'] / mb:.0f} MB "
+                f"after preparing, {got['rss'] / mb:.0f} MB after the calls, of which "
+                f"{got['base'] / mb:.0f} MB before it began (goal < 150 MB)"
+            )
+            for warm in (False, True):
+                lat = [(k, v) for w, k, v in got["lat"] if w == warm]
+                worst = max(v for _, v in lat)
+                shown = ", ".join(f"{k} {v:.0f} ms" for k, v in lat)
+                kind = "again (warm)" if warm else "first time"
+                print(f"  tools, {kind}: {shown}; slowest {worst:.0f} ms (goal < 50 ms a call)")
 
 
 def main() -> None:
@@ -274,14 +362,20 @@ def main() -> None:
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. agent_tokens=20000"
     )
+    parser.add_argument("--runs", type=int, default=1, help="snapshot runs (fresh processes)")
+    parser.add_argument(
+        "--archive-from", type=Path, help="a directory of real source for the archive"
+    )
     parser.add_argument("--no-archive", action="store_true")
+    parser.add_argument("--archive-only", action="store_true", help="skip the token figures")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the gaps are counted below, not logged one by one
     values = dict(kv.split("=", 1) for kv in args.set)
     config = Config(context="agent").with_overrides(values)
-    cost_bench(args.repo, args.commits, config)
+    if not args.archive_only:
+        cost_bench(args.repo, args.commits, config)
     if not args.no_archive:
-        snapshot_bench(args.archive_mb)
+        snapshot_bench(args.archive_mb, args.runs, args.archive_from)
 
 
 if __name__ == "__main__":

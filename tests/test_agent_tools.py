@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import subprocess
 import tarfile
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.agent.paths import compile_glob, glob_match
+from reviewbot.agent import search
+from reviewbot.agent.paths import Glob, compile_glob, glob_match
 from reviewbot.agent.snapshot import Snapshot, SnapshotError, git_snapshot, tar_snapshot
 from reviewbot.agent.tools import TOOLS, Limits, Tools
 from tests.conftest import git_repo
@@ -195,6 +197,12 @@ def test_pathological_patterns_and_globs_answer_at_once(
     answer = call(tools, "grep", pattern="a" * 150 + "!", path_glob="**/*a*a*a*a*a*a*!.txt")
     assert ":1: " in answer and len(answer.encode()) < tools.limits.result_bytes + 200
     assert time.perf_counter() - start < 2.0
+    archive = tar_snapshot(_archive_of({"a/b.txt": b"a" * 4_000_000 + b"!\n"}), workdir=repo.parent)
+    start = time.perf_counter()
+    for pattern in ("a" * 150 + "!", "a" * 147 + "baa", "b" + "a" * 199):
+        call(Tools(archive), "grep", pattern=pattern, path_glob=None)  # libc's memmem
+    assert time.perf_counter() - start < 2.0
+    archive.close()
     assert "longer than 200 characters" in call(
         tools, "grep", pattern="x" * 100_000, path_glob=None
     )
@@ -214,12 +222,22 @@ def test_pathological_patterns_and_globs_answer_at_once(
         ("src/**", "src/a/b", True),
         ("?pp.py", "app.py", True),
         ("*.py", "app.pyc", False),
+        ("**/app.py", "app.py", True),
+        ("**/app.py", "src/a/app.py", True),
+        ("**/app.py", "src/myapp.py", False),  # `**/` stands for whole directories only
+        ("src/**", "src", False),
+        ("src/**/b/*.py", "src/b/c.py", True),
+        ("src/**/b/*.py", "src/x/y/b/c.py", True),
+        ("src/**/b/*.py", "src/x/b/y/c.py", False),
+        ("*a*b", "xaybzb", True),
+        ("*a*b", "xay/bzb", False),
+        ("src**.py", "src/a/b.py", True),  # `**` inside a part: simulated by characters
     ],
 )
 def test_globs(glob: str, path: str, matches: bool) -> None:
     compiled = compile_glob(glob)
-    assert not isinstance(compiled, type(None))
-    assert glob_match(compiled, path) is matches  # type: ignore[arg-type]
+    assert isinstance(compiled, Glob)
+    assert glob_match(compiled, path) is matches
 
 
 def test_answers_are_capped_in_lines_and_bytes(
@@ -350,3 +368,175 @@ def test_an_archive_too_large_or_broken_is_refused(tmp_path: Path) -> None:
     snap = tar_snapshot(path, workdir=tmp_path)
     assert sorted(snap.entries("head") or {}) == ["a.txt", "b.txt"]
     snap.close()
+
+
+# Searching an archive's pack: in runs of files, in pieces, across threads.
+
+
+def _archive_of(files: dict[str, bytes], order: list[str] | None = None) -> bytes:
+    top = "octo-app-abc1234/"
+    return _tar([(_member(top + p), files[p]) for p in (order or sorted(files))])
+
+
+def _lines_by_file(files: dict[str, bytes], needle: bytes) -> list[tuple[str, int, bytes]]:
+    """What a search must find: each file on its own, in path order, one hit a line."""
+    out = []
+    for path in sorted(files):
+        for n, text in enumerate(files[path].split(b"\n"), 1):
+            if needle in text:
+                out.append((path, n, text))
+    return out
+
+
+@pytest.mark.parametrize("memmem", [True, False])
+def test_the_pack_search_finds_what_a_file_by_file_search_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memmem: bool
+) -> None:
+    # Tiny pieces and few hits a piece: every boundary (piece, window, file, line) is crossed
+    # many times; files shuffled in the archive, so the pack is rewritten in path order.
+    monkeypatch.setattr(search, "PIECE", 7)
+    monkeypatch.setattr(search, "PIECE_HITS", 2)
+    if not memmem:
+        monkeypatch.setattr(search, "_memmem", lambda: None)
+    rng = random.Random(5)
+    for round_ in range(12):
+        files = {
+            f"d{rng.randint(0, 3)}/f{n}.txt": bytes(
+                rng.choice(b"ab\n") for _ in range(rng.randint(0, 60))
+            )
+            for n in range(rng.randint(1, 12))
+        }
+        order = list(files)
+        rng.shuffle(order)
+        snap = tar_snapshot(_archive_of(files, order), workdir=tmp_path)
+        selection = search.select(snap, "head", snap.files("head"))
+        for needle in (b"a", b"ab", b"ba", b"aab", b"bbb", b"abab"):
+            found = list(search.lines_holding(snap, "head", selection, needle, search.Tally()))
+            assert found == _lines_by_file(files, needle), (round_, needle)
+        snap.close()
+
+
+def test_a_match_across_two_files_is_none(tmp_path: Path) -> None:
+    # In the pack, a.py's last bytes and b.py's first lie side by side.
+    snap = tar_snapshot(_archive_of({"a.py": b"x = 'conf", "b.py": b"ig'\n"}), workdir=tmp_path)
+    tools = Tools(snap, fence=lambda: "N")
+    assert "no line holds 'config'" in call(tools, "grep", pattern="config", path_glob=None)
+    assert "a.py:1: x = 'conf" in call(tools, "grep", pattern="conf", path_glob=None)
+    snap.close()
+
+
+@pytest.mark.parametrize("in_kernel", [True, False])
+def test_an_unordered_archive_is_searched_and_read_in_path_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_kernel: bool
+) -> None:
+    if not in_kernel:  # a file system where copy_file_range fails: copied through a buffer
+
+        def refuse(*args: object) -> int:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    files = {f"src/m{n}.py": f"def f{n}():\n    return 'hit {n}'\n".encode() for n in range(30)}
+    files["logo.png"] = b"\x89PNG\x00hit" * 10
+    snap = tar_snapshot(_archive_of(files, sorted(files, reverse=True)), workdir=tmp_path)
+    tools = Tools(snap, Limits(grep_hits=5), fence=lambda: "N")
+    hits = call(tools, "grep", pattern="hit", path_glob=None).splitlines()[1:-1]
+    assert hits == [
+        "src/m0.py:2:     return 'hit 0'",
+        "src/m1.py:2:     return 'hit 1'",
+        "src/m10.py:2:     return 'hit 10'",
+        "src/m11.py:2:     return 'hit 11'",
+        "src/m12.py:2:     return 'hit 12'",
+        "[1 binary files not searched]",
+        "[stopped at 5 matches: narrow the pattern or the glob]",
+    ]
+    assert "2|     return 'hit 7'" in call(
+        tools, "read_file", path="src/m7.py", start_line=1, end_line=2, side="head"
+    )
+    assert "binary" in call(
+        tools, "read_file", path="logo.png", start_line=1, end_line=1, side="head"
+    )
+    assert [p.name for p in tmp_path.rglob("*") if not p.is_dir()] == ["pack"]
+    snap.close()
+
+
+def test_files_over_the_size_cap_are_said_not_searched(tmp_path: Path) -> None:
+    files = {"big.sql": b"INSERT 1;\n" * 500_000, "small.sql": b"INSERT 2;\n"}  # 5 MB
+    snap = tar_snapshot(_archive_of(files), workdir=tmp_path)
+    answer = call(Tools(snap, fence=lambda: "N"), "grep", pattern="INSERT", path_glob=None)
+    assert "small.sql:1: INSERT 2;" in answer and "big.sql" not in answer
+    assert "[1 files over 4 MB not searched]" in answer
+    snap.close()
+
+
+def test_list_dir_of_an_archive_knows_every_directory(tmp_path: Path) -> None:
+    files = {"a/b/c/d.py": b"x\n", "a/b/e.py": b"y\n", "a/z.py": b"z\n", "top.py": b"t\n"}
+    snap = tar_snapshot(_archive_of(files), workdir=tmp_path)
+    tools = Tools(snap, fence=lambda: "N")
+    assert call(tools, "list_dir", path=".").splitlines()[1:-1] == [
+        "./ (2 entries)",
+        "a/",
+        "top.py",
+    ]
+    assert call(tools, "list_dir", path="a").splitlines()[2:-1] == ["b/", "z.py"]
+    assert call(tools, "list_dir", path="a/b").splitlines()[2:-1] == ["c/", "e.py"]
+    assert call(tools, "list_dir", path="a/b/c").splitlines()[2:-1] == ["d.py"]
+    snap.close()
+
+
+def test_find_symbol_says_when_it_stopped_or_did_not_parse(
+    repo: Path, snapshots: Callable[..., Snapshot]
+) -> None:
+    (repo / "words.py").write_text("".join(f"myself_{n} = {n}\n" for n in range(50)))
+    subprocess.run(["git", "add", "-A"], check=True, cwd=repo)
+    subprocess.run(["git", "commit", "-qm", "words"], check=True, cwd=repo)
+    few = Tools(snapshots(None, "HEAD"), Limits(symbol_lines=10), fence=lambda: "N")
+    answer = call(few, "find_symbol", name="self")  # in every `myself_`, never a word
+    assert "[stopped after 10 lines holding 'self', mostly inside longer words" in answer
+    hasty = Tools(snapshots(None, "HEAD"), Limits(symbol_seconds=0.0), fence=lambda: "N")
+    answer = call(hasty, "find_symbol", name="load")
+    # The keyword still finds the definition; no parse, so no span, and the answer says so.
+    assert "src/app.py:4: def load(path):\n" in answer
+    assert "[2 files judged by definition keywords alone, not parsed" in answer
+
+
+def test_walking_the_tree_with_a_glob_finds_what_matching_each_path_finds(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(3)
+    paths = {
+        "/".join("".join(rng.choice("ab.") for _ in range(rng.randint(1, 3))) for _ in range(d))
+        for d in (rng.randint(1, 4) for _ in range(300))
+    }
+    # A name cannot be both a file and a directory: keep the files no other path is under;
+    # `.` and `..` are no names.
+    files = sorted(
+        p
+        for p in paths
+        if not any(q.startswith(p + "/") for q in paths) and not {".", ".."} & set(p.split("/"))
+    )
+    snap = tar_snapshot(_archive_of({p: b"x\n" for p in files}), workdir=tmp_path)
+    assert snap.files("head") == files
+    for _ in range(400):
+        glob = "".join(
+            rng.choice(["a", "b", ".", "/", "*", "?", "**"]) for _ in range(rng.randint(1, 7))
+        )
+        compiled = compile_glob(glob)
+        assert isinstance(compiled, Glob)
+        walked = compiled.walk(lambda d: snap.children("head", d))
+        assert sorted(walked) == [p for p in files if glob_match(compiled, p)], glob
+    snap.close()
+
+
+def test_a_search_stopped_early_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PIECE", 64)  # many pieces, searched two at a time
+    files = {f"f{n:03}.txt": b"".join(b"row %d\n" % i for i in range(20)) for n in range(50)}
+    snap = tar_snapshot(_archive_of(files), workdir=tmp_path)
+    tools = Tools(snap, Limits(grep_hits=3), fence=lambda: "N")
+    for _ in range(5):
+        rows = call(tools, "grep", pattern="row", path_glob=None).splitlines()[1:-1]
+        assert rows == ["f000.txt:1: row 0", "f000.txt:2: row 1", "f000.txt:3: row 2", rows[3]]
+        assert rows[3].startswith("[stopped at 3 matches")
+    snap.close()
+    assert not any(tmp_path.iterdir())

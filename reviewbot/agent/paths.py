@@ -3,6 +3,8 @@ linear time. Every refusal is a short line the model reads."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -47,15 +49,121 @@ def show(text: str, limit: int = 120) -> str:
 
 
 # Globs: `*` (within one path part), `**` (any parts), `?`, and a literal otherwise. A glob
-# without `/` matches the file name at any depth (like .gitignore). Matched by simulating the
-# glob as a set of positions (an NFA): time linear in the path, whatever the glob.
+# without `/` matches the file name at any depth (like .gitignore).
+#
+# Matched a path part at a time: a part of the glob is `**` (any number of parts) or a pattern
+# of one part, and the parts are simulated as a set of positions (an NFA), so no glob can take
+# more than linear time. The directory's positions are worked out once for all its files. A
+# one-part pattern is a regular expression with atomic groups: `a*b*c` looks for the leftmost
+# `b`, commits to it and never backtracks into it (the leftmost is always right, since the `*`
+# after it can take whatever a later one would have skipped), so it is linear too. A glob with
+# `**` inside a part (`src**.py`) falls back to simulating characters.
 
 STAR, GLOBSTAR, ONE = "\x00*", "\x00**", "\x00?"
 
 
+@dataclass(frozen=True, slots=True)
+class Glob:
+    """A compiled glob: its tokens, whether it applies to the file name only, and its parts
+    (`None`: a `**` inside a part; each part a pattern, or None for a whole-part `**`)."""
+
+    tokens: tuple[str, ...]
+    name_only: bool
+    parts: tuple[re.Pattern[str] | None, ...] | None
+
+    def select(self, paths: Iterable[str]) -> list[str]:
+        """The paths the glob matches, in their order."""
+        if self.name_only:
+            part = self.parts[0] if self.parts else None
+            assert part is not None
+            return [p for p in paths if part.match(p.rpartition("/")[2])]
+        if self.parts is None:
+            return [p for p in paths if _simulate(self.tokens, p)]
+        last = self.parts[-1]
+        at_dir: dict[str, bool | None] = {}  # all of its files / none / by name
+        out = []
+        for path in paths:
+            directory, _, name = path.rpartition("/")
+            if directory in at_dir:
+                verdict = at_dir[directory]
+            else:
+                verdict = at_dir[directory] = self._dir_verdict(directory)
+            if verdict or (verdict is None and last is not None and last.match(name)):
+                out.append(path)
+        return out
+
+    def walk(self, children: Callable[[str], Mapping[str, str] | None]) -> set[str]:
+        """The files the glob matches, found by walking the directory tree from the root
+        (`children(dir)`: its entries by name → kind): a directory under which nothing can
+        match is skipped whole, and each directory's parts are matched once."""
+        found: set[str] = set()
+        stack: list[tuple[str, set[int]]] = [("", _skip({0}, self.parts or ()))]
+        last = self.parts[-1] if self.parts else None
+        while stack:
+            directory, states = stack.pop()
+            prefix = f"{directory}/" if directory else ""
+            kids = children(directory) or {}
+            names = [n for n, kind in kids.items() if kind == "file"]
+            if self.parts is None:
+                found.update(p for n in names if _simulate(self.tokens, p := prefix + n))
+            elif self.name_only:
+                assert last is not None
+                found.update(prefix + n for n in names if last.match(n))
+            elif len(self.parts) - 1 in states:
+                if last is None:
+                    found.update(prefix + n for n in names)  # a final `**`: every file
+                else:
+                    found.update(prefix + n for n in names if last.match(n))
+            for name, kind in kids.items():
+                if kind == "dir":
+                    plain = self.name_only or self.parts is None  # every directory
+                    after = states if plain else self._step(states, name)
+                    if after:
+                        stack.append((prefix + name, after))
+        return found
+
+    def _dir_verdict(self, directory: str) -> bool | None:
+        """After the directory's parts: True (any name matches: a final `**`), None (the
+        name decides), False (no file here matches)."""
+        assert self.parts is not None
+        states = _skip({0}, self.parts)
+        for name in directory.split("/") if directory else []:
+            states = self._step(states, name)
+        if len(self.parts) - 1 not in states:
+            return False
+        return True if self.parts[-1] is None else None
+
+    def _step(self, states: set[int], name: str) -> set[int]:
+        """The positions after one more path part (a directory's name)."""
+        parts, n = self.parts or (), len(self.parts or ())
+        nxt: set[int] = set()
+        for s in states:
+            if s >= n:
+                continue
+            pattern = parts[s]
+            if pattern is None:
+                nxt.add(s)
+                if s == n - 1:
+                    nxt.add(n)  # a final `**` has taken one part at least
+            elif pattern.match(name):
+                nxt.add(s + 1)
+        return _skip(nxt, parts) if nxt else nxt
+
+
+def _skip(states: set[int], parts: tuple[re.Pattern[str] | None, ...]) -> set[int]:
+    """A `**` that is not the last part may also take no part at all."""
+    out, stack = set(states), list(states)
+    while stack:
+        s = stack.pop()
+        if s + 1 < len(parts) and parts[s] is None and s + 1 not in out:
+            out.add(s + 1)
+            stack.append(s + 1)
+    return out
+
+
 @lru_cache(maxsize=64)
-def compile_glob(glob: str) -> tuple[tuple[str, ...], bool] | Refused:
-    """The glob as tokens, and whether it applies to the file name only."""
+def compile_glob(glob: str) -> Glob | Refused:
+    """The glob, compiled, or why it is refused."""
     if len(glob) > MAX_GLOB:
         return Refused(f"the glob is longer than {MAX_GLOB} characters")
     if any(ord(c) < 32 for c in glob) or "\\" in glob:
@@ -81,15 +189,51 @@ def compile_glob(glob: str) -> tuple[tuple[str, ...], bool] | Refused:
         else:
             tokens.append(text[i])
             i += 1
-    return tuple(tokens), name_only
+    return Glob(tuple(tokens), name_only, _parts(tuple(tokens)))
 
 
-def glob_match(compiled: tuple[tuple[str, ...], bool], path: str) -> bool:
-    tokens, name_only = compiled
-    subject = path.rsplit("/", 1)[-1] if name_only else path
+def _parts(tokens: tuple[str, ...]) -> tuple[re.Pattern[str] | None, ...] | None:
+    parts: list[re.Pattern[str] | None] = []
+    part: list[str] = []
+    for tok in (*tokens, "/"):
+        if tok != "/":
+            part.append(tok)
+        elif part == [GLOBSTAR]:
+            parts.append(None)
+            part = []
+        elif GLOBSTAR in part:
+            return None
+        else:
+            parts.append(_part_pattern(part))
+            part = []
+    return tuple(parts)
+
+
+def _part_pattern(tokens: list[str]) -> re.Pattern[str]:
+    """One part (no `/`, no `**`) as an anchored expression that cannot backtrack far:
+    `\\Aa(?>.*?b)(?>.*?c).*d\\Z` for `a*b*c*d`; `?` is any one character."""
+    chunks: list[str] = [""]
+    for tok in tokens:
+        if tok == STAR:
+            chunks.append("")
+        else:
+            chunks[-1] += "." if tok == ONE else re.escape(tok)
+    if len(chunks) == 1:
+        return re.compile(rf"\A{chunks[0]}\Z", re.DOTALL)
+    middle = "".join(f"(?>.*?{c})" for c in chunks[1:-1] if c)
+    return re.compile(rf"\A{chunks[0]}{middle}.*{chunks[-1]}\Z", re.DOTALL)
+
+
+def glob_match(compiled: Glob, path: str) -> bool:
+    """Whether the compiled glob matches `path`."""
+    return bool(compiled.select([path]))
+
+
+def _simulate(tokens: tuple[str, ...], path: str) -> bool:
+    """The glob's characters as a set of positions, for a glob with `**` inside a part."""
     n = len(tokens)
 
-    def close(states: set[int]) -> set[int]:
+    def close(states: set[int], part_start: bool) -> set[int]:
         # A star may match nothing: its position also stands at the token after it.
         out = set(states)
         stack = list(states)
@@ -98,15 +242,15 @@ def glob_match(compiled: tuple[tuple[str, ...], bool], path: str) -> bool:
             if s < n and tokens[s] in (STAR, GLOBSTAR) and s + 1 not in out:
                 out.add(s + 1)
                 stack.append(s + 1)
-            # `**/` also matches no directory at all: `src/**/a.py` matches src/a.py.
+            # `**/` at a part's start also matches no directory: `src/**/a.py`, src/a.py.
             glob_slash = s + 1 < n and tokens[s] == GLOBSTAR and tokens[s + 1] == "/"
-            if glob_slash and s + 2 not in out:
+            if glob_slash and part_start and s + 2 not in out:
                 out.add(s + 2)
                 stack.append(s + 2)
         return out
 
-    states = close({0})
-    for ch in subject:
+    states = close({0}, True)
+    for ch in path:
         nxt: set[int] = set()
         for s in states:
             if s >= n:
@@ -118,5 +262,5 @@ def glob_match(compiled: tuple[tuple[str, ...], bool], path: str) -> bool:
                 nxt.add(s + 1)
         if not nxt:
             return False
-        states = close(nxt)
+        states = close(nxt, ch == "/")
     return n in states

@@ -10,14 +10,12 @@ directory: size-capped, regular files only, no link, nothing outside. Nothing is
 from __future__ import annotations
 
 import os
-import shutil
+import stat
 import subprocess
-import tarfile
-import tempfile
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Protocol
 
 from reviewbot.errors import ReviewbotError
@@ -28,6 +26,7 @@ MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # unpacked; a larger repository is no sna
 MAX_ARCHIVE_FILES = 200_000
 MAX_FILE_BYTES = 4 * 1024 * 1024  # larger files are listed but not unpacked (not read)
 BLOB_CACHE_BYTES = 64 * 1024 * 1024  # git blobs kept in memory for repeated greps
+BINARY_PROBE = 8_000  # a NUL byte in a file's first bytes makes it binary
 
 
 class SnapshotError(ReviewbotError):
@@ -40,13 +39,27 @@ class Entry:
 
     kind: str
     size: int = 0
-    key: str = ""  # where the backend finds the bytes (a blob id, a file name)
+    key: str = ""  # where the backend finds the bytes (a blob id, a file name, an offset)
+    binary: bool | None = None  # None: not known before the bytes are read
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """A side's files end to end in one open file (`size` bytes): the text files' bytes are
+    [start, end) of it, by path."""
+
+    fd: int
+    size: int
+    spans: Mapping[str, tuple[int, int]]
 
 
 class Backend(Protocol):
     def entries(self, side: str) -> Mapping[str, Entry] | None: ...
 
     def read(self, side: str, entry: Entry) -> bytes | None: ...
+
+    def pack(self, side: str) -> Pack | None:
+        """The side's pack file, if it has one (else: read file by file)."""
 
     def close(self) -> None: ...
 
@@ -58,6 +71,7 @@ class Snapshot:
         self._backend = backend
         self.label = label  # e.g. "git HEAD", "archive of abc1234", for the log
         self._dirs: dict[str, dict[str, dict[str, str]]] = {}
+        self._files: dict[str, list[str]] = {}
 
     def entries(self, side: str) -> Mapping[str, Entry] | None:
         return self._backend.entries(side)
@@ -73,18 +87,31 @@ class Snapshot:
             return None
         return self._backend.read(side, entry)
 
+    def files(self, side: str) -> list[str]:
+        """The side's regular files, in path order (made once)."""
+        if side not in self._files:
+            found = self._backend.entries(side) or {}
+            self._files[side] = sorted(p for p, e in found.items() if e.kind == FILE)
+        return self._files[side]
+
+    def pack(self, side: str) -> Pack | None:
+        return self._backend.pack(side)
+
     def children(self, side: str, directory: str) -> dict[str, str] | None:
         """A directory's entries by name → kind ("dir", "file", "link", "submodule");
         None when `directory` is no directory ("" is the root)."""
         if side not in self._dirs:
             tree: dict[str, dict[str, str]] = {"": {}}
             for path, entry in (self._backend.entries(side) or {}).items():
-                parts = path.split("/")
-                for i in range(len(parts) - 1):
-                    parent, name = "/".join(parts[:i]), parts[i]
-                    tree.setdefault(parent, {})[name] = "dir"
-                    tree.setdefault("/".join(parts[: i + 1]), {})
-                tree.setdefault("/".join(parts[:-1]), {})[parts[-1]] = entry.kind
+                parent, _, name = path.rpartition("/")
+                child, fresh = parent, parent not in tree
+                while fresh:  # a new directory, and its new ancestors: each one once
+                    up, _, base = child.rpartition("/")
+                    fresh = up not in tree
+                    tree.setdefault(child, {})
+                    tree.setdefault(up, {})[base] = "dir"
+                    child = up
+                tree[parent][name] = entry.kind
             self._dirs[side] = tree
         return self._dirs[side].get(directory)
 
@@ -154,9 +181,9 @@ class GitBackend:
                 st = os.lstat(self._root / path)
             except OSError:
                 continue  # deleted in the working tree
-            if _is_link(st.st_mode):
+            if stat.S_ISLNK(st.st_mode):
                 found[path] = Entry(LINK)
-            elif _is_file(st.st_mode):
+            elif stat.S_ISREG(st.st_mode):
                 found[path] = Entry(FILE, st.st_size, path)
         return found
 
@@ -200,6 +227,9 @@ class GitBackend:
         self._proc.stdout.read(1)
         return data if header[1] == b"blob" else None
 
+    def pack(self, side: str) -> Pack | None:
+        return None  # blobs come one by one from `git cat-file`
+
     def _git(self, args: list[str]) -> bytes | None:
         try:
             proc = subprocess.run(["git", *args], capture_output=True, check=False, cwd=self._cwd)
@@ -240,31 +270,6 @@ def git_snapshot(base: str | None, head: str | None, cwd: Path | None = None) ->
 # A tar archive (GitHub's tarball of the head commit), unpacked into a temporary directory.
 
 
-class PackBackend:
-    """The head side only: the archive's regular files, one after another in a single pack
-    file in a temporary directory (deleted on close), found by offset. No member name ever
-    becomes a path on disk, so no name can reach outside, and one file is quick to write."""
-
-    def __init__(self, root: Path, files: dict[str, Entry]) -> None:
-        self._root = root
-        self._files = files
-        self._fd: int | None = os.open(root / "pack", os.O_RDONLY)
-
-    def entries(self, side: str) -> Mapping[str, Entry] | None:
-        return self._files if side == HEAD else None
-
-    def read(self, side: str, entry: Entry) -> bytes | None:
-        if side != HEAD or not entry.key or self._fd is None or entry.size > MAX_FILE_BYTES:
-            return None
-        return os.pread(self._fd, entry.size, int(entry.key))
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        shutil.rmtree(self._root, ignore_errors=True)
-
-
 def tar_snapshot(
     archive: IO[bytes] | bytes | Path,
     max_bytes: int = MAX_ARCHIVE_BYTES,
@@ -272,88 +277,11 @@ def tar_snapshot(
     workdir: Path | None = None,
 ) -> Snapshot:
     """The head side from a (gzipped) tar archive, read once as a stream (never whole in
-    memory) into a new temporary directory. GitHub's single top directory (`owner-repo-sha7/`)
-    is dropped.
+    memory) into a new temporary directory (see `archive.py`). Raises SnapshotError when the
+    archive is broken or over `max_bytes` unpacked or `max_files`."""
+    from reviewbot.agent.archive import unpack  # imported here: it builds on this module
 
-    Only regular files are kept; links are listed as links (never followed), devices and the
-    like left out, and a member whose name is absolute or holds `..` is left out. Raises
-    SnapshotError when the archive is broken or over `max_bytes` unpacked or `max_files`."""
-    root = Path(tempfile.mkdtemp(prefix="reviewbot-snapshot-", dir=workdir))
-    try:
-        files = _unpack(archive, root / "pack", max_bytes, max_files)
-        return Snapshot(PackBackend(root, files), "archive")
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
-
-
-def _unpack(
-    archive: IO[bytes] | bytes | Path, pack: Path, max_bytes: int, max_files: int
-) -> dict[str, Entry]:
-    import io
-
-    if isinstance(archive, bytes):
-        stream: IO[bytes] = io.BytesIO(archive)
-    elif isinstance(archive, Path):
-        stream = archive.open("rb")
-    else:
-        stream = archive
-    files: dict[str, Entry] = {}
-    total = 0
-    try:
-        # "r|*": one pass over a stream; the pack is written as the archive is read.
-        with tarfile.open(fileobj=stream, mode="r|*") as tar, open(pack, "xb") as out:
-            for n, member in enumerate(_members(tar)):
-                if n >= max_files:
-                    raise SnapshotError(f"the archive holds more than {max_files:,} entries")
-                path = _strip_top(member.name)
-                if path is None:
-                    continue
-                if member.issym() or member.islnk():
-                    files[path] = Entry(LINK)
-                    continue
-                if not member.isfile():
-                    continue  # directories are implied; devices and fifos are no source
-                if member.size > MAX_FILE_BYTES:
-                    files[path] = Entry(FILE, member.size)  # listed, never read
-                    continue
-                total += member.size
-                if total > max_bytes:
-                    raise SnapshotError(
-                        f"the archive unpacks to more than {max_bytes // (1024 * 1024)} MB"
-                    )
-                source = tar.extractfile(member)
-                if source is None:
-                    continue
-                offset = out.tell()
-                with source:
-                    shutil.copyfileobj(source, out, 1024 * 1024)
-                files[path] = Entry(FILE, out.tell() - offset, str(offset))
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        raise SnapshotError(f"the archive cannot be read ({type(exc).__name__})") from None
-    finally:
-        if isinstance(archive, bytes | Path):
-            stream.close()
-    return files
-
-
-def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
-    member = tar.next()
-    while member is not None:
-        yield member
-        member = tar.next()
-        # A stream is read once: tarfile would keep every TarInfo; drop them as we go.
-        tar.members = []  # type: ignore[attr-defined]
-
-
-def _strip_top(name: str) -> str | None:
-    """The member's path below GitHub's one top directory, normalised; None: left out."""
-    if name.startswith("/"):
-        return None
-    parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
-    if len(parts) < 2 or ".." in parts or parts[0] == "pax_global_header":
-        return None
-    return "/".join(parts[1:])
+    return unpack(archive, max_bytes, max_files, workdir)
 
 
 def _read_no_follow(root: Path, name: str) -> bytes | None:
@@ -365,18 +293,6 @@ def _read_no_follow(root: Path, name: str) -> bytes | None:
         return None
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
-        if not _is_file(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
             return None
         return f.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
-
-
-def _is_file(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
-
-
-def _is_link(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISLNK(mode)

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reviewbot.agent.paths import Refused, clean_path, compile_glob, glob_match, show
-from reviewbot.agent.snapshot import BASE, FILE, HEAD, LINK, Snapshot
-from reviewbot.agent.symbols import IDENT, looks_defined, starts_scope, word_at
+from reviewbot.agent.paths import Refused, clean_path, compile_glob, show
+from reviewbot.agent.search import Selection, Tally, lines_holding, select
+from reviewbot.agent.snapshot import BASE, BINARY_PROBE, FILE, HEAD, LINK, MAX_FILE_BYTES, Snapshot
+from reviewbot.agent.symbols import IDENT, Definitions, warm_parsers, word_at
 from reviewbot.model import Tool
-from reviewbot.scopes import ScopeFinder, language_of
+from reviewbot.scopes import ScopeFinder
 
 MAX_PATTERN = 200
-BINARY_PROBE = 8_000
+GLOBS_KEPT = 16  # the files of the last globs asked for, kept for the next call
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,8 @@ class Limits:
     grep_hits: int = 80
     list_entries: int = 300
     symbol_files: int = 40  # files parsed by find_symbol
+    symbol_seconds: float = 0.025  # no file's parse begins later in the call than this
+    symbol_lines: int = 2_000  # lines holding the name (maybe in longer words) looked at
     line_chars: int = 400  # a longer line is cut (minified code)
 
 
@@ -107,10 +110,17 @@ class Tools:
         self.limits = limits or Limits()
         self._fence = fence
         self.latencies: list[float] = []
+        self._selected: dict[str | None, Selection] = {}
+        self._started = time.monotonic()
+        self._parsed: dict[str, ScopeFinder] = {}  # find_symbol's parsed files, kept
+        if snapshot.pack(HEAD) is not None:  # a large snapshot, maybe: prepared now
+            self._selection(None)  # a few ms, not in the model's first search
+            warm_parsers(snapshot.files(HEAD))
 
     def call(self, name: str, arguments: str) -> str:
         """The text the model gets back for one call (never raises on bad input)."""
         start = time.perf_counter()
+        self._started = time.monotonic()  # scope context's clock, for find_symbol's deadline
         try:
             args = json.loads(arguments or "{}")
         except (json.JSONDecodeError, RecursionError):
@@ -226,40 +236,39 @@ class Tools:
         n = self.limits.line_chars
         return line if len(line) <= n else line[:n] + f"… [{len(line) - n:,} more characters]"
 
+    def _selection(self, glob: str | None) -> Selection | Refused:
+        """The head side's files that `glob` selects (all: None), planned for a search; the
+        last few are kept, as the model often asks again with another pattern."""
+        if glob not in self._selected:
+            files = self.snapshot.files(HEAD)
+            if glob is not None:
+                compiled = compile_glob(glob)
+                if isinstance(compiled, Refused):
+                    return compiled
+                chosen = compiled.walk(lambda d: self.snapshot.children(HEAD, d))
+                files = [p for p in files if p in chosen]
+            if len(self._selected) >= GLOBS_KEPT:
+                del self._selected[next(iter(self._selected))]
+            self._selected[glob] = select(self.snapshot, HEAD, files)
+        return self._selected[glob]
+
     def _scan(
         self, needle: str, glob: str | None, on_hit: Callable[[str, int, str], bool]
-    ) -> tuple[int, int] | Refused:
+    ) -> Tally | Refused:
         """Calls `on_hit(path, line, text)` for each line of a head-side text file that holds
-        `needle` (bytes.find: linear); stops when it returns False. (files, binary skipped)"""
-        compiled = compile_glob(glob) if glob else None
-        if isinstance(compiled, Refused):
-            return compiled
-        files = self.snapshot.entries(HEAD) or {}
-        pattern = needle.encode("utf-8")
-        searched = binary = 0
-        for path in sorted(files):
-            entry = files[path]
-            if entry.kind != FILE or (compiled is not None and not glob_match(compiled, path)):
-                continue
-            data = self.snapshot.read(HEAD, path)
-            if data is None:
-                continue
-            if b"\x00" in data[:BINARY_PROBE]:
-                binary += 1
-                continue
-            searched += 1
-            at = data.find(pattern)
-            line, counted = 1, 0
-            while at != -1:
-                line += data.count(b"\n", counted, at)
-                counted = at
-                begin = data.rfind(b"\n", 0, at) + 1
-                stop = data.find(b"\n", at)
-                stop = len(data) if stop == -1 else stop
-                if not on_hit(path, line, data[begin:stop].decode("utf-8", "replace")):
-                    return searched, binary
-                at = data.find(pattern, stop)  # one hit a line
-        return searched, binary
+        `needle` (a fixed string: linear time), in path order; stops when it returns False."""
+        selection = self._selection(glob)
+        if isinstance(selection, Refused):
+            return selection
+        tally = Tally()
+        hits = lines_holding(self.snapshot, HEAD, selection, needle.encode("utf-8"), tally)
+        try:
+            for path, line, text in hits:
+                if not on_hit(path, line, text.decode("utf-8", "replace")):
+                    break
+        finally:
+            hits.close()  # the search stops now, its workers too
+        return tally
 
     def _pattern(self, raw: object, what: str) -> str | Refused:
         if not isinstance(raw, str) or not raw:
@@ -284,19 +293,18 @@ class Tools:
             hits.append(f"{path}:{line}: {self._cut(text)}")
             return len(hits) <= limit
 
-        scanned = self._scan(pattern, glob or None, hit)
-        if isinstance(scanned, Refused):
-            return scanned
-        files, binary = scanned
+        tally = self._scan(pattern, glob or None, hit)
+        if isinstance(tally, Refused):
+            return tally
         where = f" in files matching {show(glob)}" if glob else ""
-        notes = [f"{binary} binary files not searched"] if binary else []
+        notes = _skipped(tally)
         if len(hits) > limit:
             hits = hits[:limit]
             notes.append(f"stopped at {limit} matches: narrow the pattern or the glob")
         if not hits:
             regexy = any(c in pattern for c in ".*+?[](){}|^$\\")
             hint = " (the pattern is literal text, not a regular expression)" if regexy else ""
-            notes.insert(0, f"no line holds {show(pattern)}{where} ({files} files){hint}")
+            notes.insert(0, f"no line holds {show(pattern)}{where} ({tally.searched} files){hint}")
         return "\n".join([*hits, *(f"[{n}]" for n in notes)])
 
     def _list_dir(self, args: dict[str, Any]) -> str | Refused:
@@ -324,38 +332,62 @@ class Tools:
         name = raw.strip().rsplit(".", 1)[-1] if isinstance(raw, str) else ""
         if not IDENT.fullmatch(name):
             return Refused("name must be one identifier (letters, digits, _ or $)")
-        definitions: list[str] = []
-        references: list[str] = []
         by_file: dict[str, list[tuple[int, str]]] = {}
         limit = self.limits.grep_hits
+        seen = words = 0
 
         def hit(path: str, line: int, text: str) -> bool:
+            nonlocal seen, words
+            seen += 1
             if word_at(text, name):
                 by_file.setdefault(path, []).append((line, text))
-                return sum(map(len, by_file.values())) <= limit * 4
-            return True
+                words += 1
+            # Lines where the name is only part of a longer word count too: `elf` in every
+            # `self` would otherwise keep the search going line after line.
+            return words <= limit * 4 and seen < self.limits.symbol_lines
 
-        scanned = self._scan(name, None, hit)
-        if isinstance(scanned, Refused):
-            return scanned
-        parsed = 0
+        tally = self._scan(name, None, hit)
+        if isinstance(tally, Refused):
+            return tally
+        judge = Definitions(
+            name,
+            by_file,
+            lambda path: self.snapshot.read(HEAD, path),
+            (self.limits.symbol_files, self._started + self.limits.symbol_seconds),
+            self._parsed,
+        )
+        definitions: list[str] = []
+        references: list[str] = []
         for path, found in by_file.items():
-            finder = None
-            if parsed < self.limits.symbol_files and language_of(path):
-                data = self.snapshot.read(HEAD, path) or b""
-                finder = ScopeFinder(path, data.decode("utf-8", "replace"))
-                parsed += 1
             for line, text in found:
                 row = f"{path}:{line}: {self._cut(text)}"
-                if looks_defined(text, name) or (finder and starts_scope(finder, line, text)):
-                    scope = finder.enclosing(line, line) if finder else None
-                    span = f" (lines {scope.start}-{scope.end})" if scope else ""
-                    definitions.append(row + span)
-                else:
+                span = judge.definition(path, line, text)
+                if span is None:
                     references.append(row)
+                else:
+                    definitions.append(row + span)
         out = [f"definitions of {name}:", *(definitions[:limit] or ["(none found)"])]
         shown = references[:limit]
         out += [f"references ({len(references)}):", *(shown or ["(none)"])]
         if len(references) > limit:
             out.append(f"[{len(references) - limit} more references not listed: use grep]")
-        return "\n".join(out)
+        if seen >= self.limits.symbol_lines and words <= limit * 4:  # stopped by that cap
+            out.append(
+                f"[stopped after {seen:,} lines holding {show(name)}, mostly inside longer "
+                "words: use grep with a path_glob]"
+            )
+        if judge.unparsed:
+            out.append(
+                f"[{judge.unparsed} files judged by definition keywords alone, not parsed: "
+                f"at most {self.limits.symbol_files} files a call, begun in its first "
+                f"{self.limits.symbol_seconds * 1000:.0f} ms]"
+            )
+        return "\n".join([*out, *(f"[{n}]" for n in _skipped(tally))])
+
+
+def _skipped(tally: Tally) -> list[str]:
+    """What a search could not look at, said in its answer."""
+    notes = [f"{tally.binary} binary files not searched"] if tally.binary else []
+    if tally.large:
+        notes.append(f"{tally.large} files over {MAX_FILE_BYTES // 2**20} MB not searched")
+    return notes
