@@ -10,7 +10,8 @@
 3. Snapshot preparation (time, peak memory) on a generated archive of a ~100 MB repository
    (goal: under 5 s and 150 MB), and each tool's latency on it (goal: under 50 ms a call).
 
-Run: `.venv/bin/python bench/agent.py [REPO] [--commits N] [--archive-mb MB] [--runs N]`
+Run: `.venv/bin/python bench/agent.py [REPO] [--commits N] [--rev REV] [--archive-mb MB]
+[--runs N] [--set KEY=VALUE]`
 (`--archive-only`: the snapshot figures alone; `--no-archive`: the token figures alone;
 `--archive-from DIR`: the archive made of real source files, e.g. Python's library).
 """
@@ -43,7 +44,6 @@ from reviewbot.gather import prepare_from  # noqa: E402
 from reviewbot.localdiff import GIT_DIFF, GitContents  # noqa: E402
 from reviewbot.model import FunctionCall, ModelReply, ModelRequest, Usage  # noqa: E402
 from reviewbot.responses import ResponsesCodec  # noqa: E402
-from reviewbot.review import prepare  # noqa: E402
 from reviewbot.runner import ClientSettings  # noqa: E402
 
 SETTINGS = ClientSettings("https://api.example/v1", "k", "m")
@@ -128,10 +128,10 @@ def words_of(diff: str) -> list[str]:
     return list(dict.fromkeys(found))[:20]
 
 
-def cost_bench(repo: str, commits: int, config: Config) -> None:
+def cost_bench(repo: str, commits: int, config: Config, rev: str = "HEAD") -> None:
     os.chdir(repo)
     log = subprocess.run(
-        ["git", "log", "--no-merges", "--format=%H", f"-{commits}"],
+        ["git", "log", "--no-merges", "--format=%H", f"-{commits}", rev, "--"],
         capture_output=True,
         text=True,
         check=True,
@@ -148,12 +148,12 @@ def cost_bench(repo: str, commits: int, config: Config) -> None:
         ).stdout.decode("utf-8", "replace")
         contents = GitContents(f"{sha}~1", sha, os.environ)
         scoped = prepare_from(contents, diff, Config())
+        plain = prepare_from(contents, diff, config)  # agent: scope's context, and the tools
         contents.close()
         if not scoped.plan.chunks:
             continue
         reviews += 1
         scope_tokens += sum(estimate_tokens(prompt_text(r)) for r in scoped.requests)
-        plain = prepare(diff, config)
         snap = git_snapshot(f"{sha}~1", sha)
         budgets = Budgets(
             config.agent_turns,
@@ -181,7 +181,8 @@ def cost_bench(repo: str, commits: int, config: Config) -> None:
         sys.exit("no commits with reviewable changes")
     d = config
     print(
-        f"agent bench · {Path(repo).name} · {reviews} reviews · budgets: {d.agent_turns} turns, "
+        f"agent bench · {Path(repo).name} at {rev} · {reviews} reviews · budgets: "
+        f"{d.agent_turns} turns, "
         f"{d.agent_tool_calls} calls, {d.agent_result_bytes:,} B a result, "
         f"{d.agent_tokens:,} added tokens a part"
     )
@@ -358,6 +359,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("repo", nargs="?", default=str(ROOT))
     parser.add_argument("--commits", type=int, default=30)
+    parser.add_argument(
+        "--rev", default="HEAD", help="the newest commit of the set (pin it to compare runs)"
+    )
     parser.add_argument("--archive-mb", type=int, default=100)
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. agent_tokens=20000"
@@ -373,7 +377,7 @@ def main() -> None:
     values = dict(kv.split("=", 1) for kv in args.set)
     config = Config(context="agent").with_overrides(values)
     if not args.archive_only:
-        cost_bench(args.repo, args.commits, config)
+        cost_bench(args.repo, args.commits, config, args.rev)
     if not args.no_archive:
         snapshot_bench(args.archive_mb, args.runs, args.archive_from)
 

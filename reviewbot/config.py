@@ -42,8 +42,8 @@ class Config:
     # agent: hunks, and read-only tools over the reviewed code, within these budgets per part
     agent_turns: int = 8
     agent_tool_calls: int = 16
-    agent_result_bytes: int = 6_000
-    agent_tokens: int = 24_000
+    agent_result_bytes: int = 3_000
+    agent_tokens: int = 10_000
     context_lines: int = 160  # most lines of scope context added around one hunk
     path_instructions: tuple[tuple[str, str], ...] = ()  # (glob, instructions) from the file
     reply_to: str = "writers_and_author"  # who the bot answers in its threads

@@ -144,8 +144,8 @@ def test_a_dry_run_shows_the_tools_the_first_request_and_what_the_turns_may_cost
     assert "# Looking around (agent mode)" in agent["agent"]["instructions"]
     assert "agent" not in scope and scope["estimate"]["agent_turns"] is None
     # the worst case: every turn's output; as input, the first request, agent_tokens, and the
-    # last request (the first again, with every tool answer: 16 calls of 6,000 bytes)
+    # last request (the first again, with every tool answer: 16 calls of 3,000 bytes)
     assert agent["estimate"]["output_tokens"] == (8 + 1) * 32_000
     added = agent["estimate"]["input_tokens"] - scope["estimate"]["input_tokens"]
-    budgets = 24_000 + 16 * 6_000 // 3.2  # agent_tokens, and every tool answer in the last
+    budgets = 10_000 + 16 * 3_000 // 3.2  # agent_tokens, and every tool answer in the last
     assert budgets < added < budgets + 2 * scope["estimate"]["input_tokens"]

@@ -80,8 +80,8 @@ class Budgets:
 
     turns: int = 8
     tool_calls: int = 16
-    result_bytes: int = 6_000
-    tokens: int = 24_000
+    result_bytes: int = 3_000
+    tokens: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ GLOBS_KEPT = 16  # the files of the last globs asked for, kept for the next call
 class Limits:
     """What one tool answer may hold."""
 
-    result_bytes: int = 6_000
+    result_bytes: int = 3_000
     read_lines: int = 400
     grep_hits: int = 80
     list_entries: int = 300
