@@ -258,7 +258,7 @@ class GitHubHttp:
                 return
 
     def download(
-        self, url: str, what: str, into: IO[bytes], max_bytes: int, timeout: float = 300.0
+        self, url: str, what: str, into: IO[bytes], max_bytes: int, timeout: float = 120.0
     ) -> int:
         """A file the API hands out by redirect (a repository archive), written to `into`:
         the API answers 302 with where to fetch it, and that second request goes without the

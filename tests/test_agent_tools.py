@@ -11,6 +11,7 @@ import tarfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -368,6 +369,83 @@ def test_an_archive_too_large_or_broken_is_refused(tmp_path: Path) -> None:
     snap = tar_snapshot(path, workdir=tmp_path)
     assert sorted(snap.entries("head") or {}) == ["a.txt", "b.txt"]
     snap.close()
+
+
+def _bomb(copies: int, size: int) -> bytes:
+    """A small gzipped tar of `copies` members of `size` zero bytes each (many paths on one
+    blob cost a pusher nothing; GitHub's tarball then holds each in full)."""
+    import gzip
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for n in range(copies):
+            info = _member(f"top/data{n}.bin")
+            info.size = size
+
+            class Zeros(io.RawIOBase):
+                left = size
+
+                def readable(self) -> bool:
+                    return True
+
+                def readinto(self, b: Any) -> int:
+                    k = min(len(b), self.left)
+                    b[:k] = bytes(k)
+                    self.left -= k
+                    return k
+
+            tar.addfile(info, io.BufferedReader(Zeros()))
+    return gzip.compress(raw.getvalue(), compresslevel=1)
+
+
+def test_a_small_archive_of_huge_files_is_refused_before_it_is_all_read(tmp_path: Path) -> None:
+    bomb = _bomb(8, 40 * 1024 * 1024)  # 320 MB of files too large to keep, in 1.5 MB
+    assert len(bomb) < 2_000_000
+    started = time.monotonic()
+    with pytest.raises(SnapshotError, match="holds more than 64 MB in all"):
+        tar_snapshot(bomb, max_bytes=32 * 1024 * 1024, workdir=tmp_path)
+    assert time.monotonic() - started < 5
+    assert not any(tmp_path.iterdir())
+
+
+def test_unpacking_stops_at_its_time_limit(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match=r"unpacking the archive took over 0 s"):
+        tar_snapshot(_bomb(2, 8 * 1024 * 1024), workdir=tmp_path, seconds=0.0)
+    assert not any(tmp_path.iterdir())
+
+
+def test_only_gzip_or_plain_tar_is_unpacked(tmp_path: Path) -> None:
+    import bz2
+
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=plain, mode="w") as tar:
+        info = _member("top/a.py")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"x=1"))
+    with pytest.raises(SnapshotError, match="neither gzip nor tar"):
+        tar_snapshot(bz2.compress(plain.getvalue()), workdir=tmp_path)
+    snap = tar_snapshot(plain.getvalue(), workdir=tmp_path)
+    assert snap.read("head", "a.py") == b"x=1"
+    snap.close()
+
+
+def test_a_staged_file_over_the_size_cap_is_not_read(tmp_path: Path) -> None:
+    git = git_repo(tmp_path)
+    (tmp_path / "small.py").write_text("a = 1\n")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    (tmp_path / "big.txt").write_bytes(b"y" * (5 * 1024 * 1024))
+    (tmp_path / "small.py").write_text("a = 2\n")
+    git("add", "-A")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        snap = git_snapshot("HEAD", ":")
+        assert snap.read("head", "big.txt") is None  # the index lists no size: capped anyway
+        assert snap.read("head", "small.py") == b"a = 2\n"  # and the next blob still reads
+        snap.close()
+    finally:
+        os.chdir(cwd)
 
 
 # Searching an archive's pack: in runs of files, in pieces, across threads.

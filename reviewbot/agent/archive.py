@@ -16,9 +16,11 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from reviewbot.agent.snapshot import (
     BINARY_PROBE,
@@ -34,13 +36,17 @@ from reviewbot.agent.snapshot import (
 
 
 def unpack(
-    archive: IO[bytes] | bytes | Path, max_bytes: int, max_files: int, workdir: Path | None
+    archive: IO[bytes] | bytes | Path,
+    max_bytes: int,
+    max_files: int,
+    workdir: Path | None,
+    seconds: float = 60.0,
 ) -> Snapshot:
     """The head side from the archive (see `snapshot.tar_snapshot`). GitHub's single top
     directory (`owner-repo-sha7/`) is dropped."""
     root = Path(tempfile.mkdtemp(prefix="reviewbot-snapshot-", dir=workdir))
     try:
-        files = _unpack(archive, root / "pack", max_bytes, max_files)
+        files = _unpack(archive, root / "pack", max_bytes, max_files, seconds)
         snapshot = Snapshot(PackBackend(root, _in_path_order(root, files)), "archive")
         snapshot.files(HEAD)  # the listing in path order and the directory tree, made now,
         snapshot.children(HEAD, "")  # with the preparation, not in the model's first calls
@@ -84,8 +90,74 @@ class PackBackend:
         shutil.rmtree(self._root, ignore_errors=True)
 
 
+class _Inflated(io.RawIOBase):
+    """The archive's tar bytes, inflated here (gzip, or a plain tar), so that every byte
+    tarfile reads is counted, the bytes of members it skips too, and the time watched: a
+    small archive of one huge or many repeated large files cannot keep a review unpacking."""
+
+    def __init__(self, raw: IO[bytes], limit: int, seconds: float) -> None:
+        self._raw = raw
+        self._limit = limit
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds
+        self._inflate: Any = None  # a zlib decompressor once the stream is known as gzip
+        self._pending = b""
+        self._first = True
+        self._done = False
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            if not self._fill():
+                return 0
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        self.read_bytes += n
+        if self.read_bytes > self._limit:
+            raise SnapshotError(
+                f"the archive holds more than {self._limit // (1024 * 1024)} MB in all"
+            )
+        if time.monotonic() > self._deadline:
+            raise SnapshotError(f"unpacking the archive took over {self._seconds:.0f} s")
+        return n
+
+    def _fill(self) -> bool:
+        """The next inflated piece (1 MB at most, so a bomb is counted as it grows); False at
+        the end of the stream."""
+        if self._done:
+            return False
+        if self._inflate is not None and self._inflate.unconsumed_tail:
+            self._pending = self._inflate.decompress(self._inflate.unconsumed_tail, 1 << 20)
+            return True
+        chunk = self._raw.read(1 << 16)
+        if self._first:
+            self._first = False
+            if chunk[:2] == b"\x1f\x8b":  # gzip, as GitHub sends it
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif chunk[:3] == b"BZh" or chunk[:6] == b"\xfd7zXZ\x00":
+                raise SnapshotError("the archive is neither gzip nor tar")
+        if not chunk:
+            self._done = True
+            self._pending = self._inflate.flush() if self._inflate is not None else b""
+            return bool(self._pending)
+        if self._inflate is None:
+            self._pending = chunk
+        elif not self._inflate.eof:  # past the gzip stream's end: nothing of the tar
+            self._pending = self._inflate.decompress(chunk, 1 << 20)
+        return True
+
+
 def _unpack(
-    archive: IO[bytes] | bytes | Path, pack: Path, max_bytes: int, max_files: int
+    archive: IO[bytes] | bytes | Path,
+    pack: Path,
+    max_bytes: int,
+    max_files: int,
+    seconds: float = 60.0,
 ) -> dict[str, Entry]:
     if isinstance(archive, bytes):
         stream: IO[bytes] = io.BytesIO(archive)
@@ -96,8 +168,9 @@ def _unpack(
     files: dict[str, Entry] = {}
     total = 0
     try:
-        # "r|*": one pass over a stream; the pack is written as the archive is read.
-        with tarfile.open(fileobj=stream, mode="r|*") as tar, open(pack, "xb") as out:
+        # "r|": one pass over the inflated stream; the pack is written as the archive is read.
+        inflated = io.BufferedReader(_Inflated(stream, 2 * max_bytes, seconds), 1 << 16)
+        with tarfile.open(fileobj=inflated, mode="r|") as tar, open(pack, "xb") as out:
             for n, member in enumerate(_members(tar)):
                 if n >= max_files:
                     raise SnapshotError(f"the archive holds more than {max_files:,} entries")
@@ -127,8 +200,10 @@ def _unpack(
                 # Judged once, here: searches skip it without reading it.
                 binary = b"\x00" in head[:BINARY_PROBE]
                 files[path] = Entry(FILE, out.tell() - offset, str(offset), binary)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as exc:
         raise SnapshotError(f"the archive cannot be read ({type(exc).__name__})") from None
+    except MemoryError:  # a header that declares a huge name (GitHub never writes one)
+        raise SnapshotError("the archive cannot be read (a header too large)") from None
     finally:
         if isinstance(archive, bytes | Path):
             stream.close()

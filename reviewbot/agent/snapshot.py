@@ -24,6 +24,7 @@ HEAD, BASE = "head", "base"
 FILE, LINK, SUBMODULE = "file", "link", "submodule"
 MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # unpacked; a larger repository is no snapshot
 MAX_ARCHIVE_FILES = 200_000
+MAX_UNPACK_SECONDS = 60.0  # a review does not wait longer for its snapshot
 MAX_FILE_BYTES = 4 * 1024 * 1024  # larger files are listed but not unpacked (not read)
 BLOB_CACHE_BYTES = 64 * 1024 * 1024  # git blobs kept in memory for repeated greps
 BINARY_PROBE = 8_000  # a NUL byte in a file's first bytes makes it binary
@@ -223,7 +224,13 @@ class GitBackend:
         header = self._proc.stdout.readline().split()
         if len(header) != 3:
             return None
-        data = self._proc.stdout.read(int(header[2]))
+        size = int(header[2])
+        if size > MAX_FILE_BYTES:  # the index lists no sizes (`--staged`): capped here too
+            while size > 0:
+                size -= len(self._proc.stdout.read(min(size, 1 << 20)) or b"\0" * size)
+            self._proc.stdout.read(1)
+            return None
+        data = self._proc.stdout.read(size)
         self._proc.stdout.read(1)
         return data if header[1] == b"blob" else None
 
@@ -275,13 +282,15 @@ def tar_snapshot(
     max_bytes: int = MAX_ARCHIVE_BYTES,
     max_files: int = MAX_ARCHIVE_FILES,
     workdir: Path | None = None,
+    seconds: float = MAX_UNPACK_SECONDS,
 ) -> Snapshot:
     """The head side from a (gzipped) tar archive, read once as a stream (never whole in
     memory) into a new temporary directory (see `archive.py`). Raises SnapshotError when the
-    archive is broken or over `max_bytes` unpacked or `max_files`."""
+    archive is broken, over `max_bytes` unpacked (files kept) or twice that in all (files
+    too large to keep are read through too), over `max_files`, or takes over `seconds`."""
     from reviewbot.agent.archive import unpack  # imported here: it builds on this module
 
-    return unpack(archive, max_bytes, max_files, workdir)
+    return unpack(archive, max_bytes, max_files, workdir, seconds)
 
 
 def _read_no_follow(root: Path, name: str) -> bytes | None:

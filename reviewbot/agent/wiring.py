@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from reviewbot.agent.loop import AgentModel, Budgets, PartReport, first_request
 from reviewbot.agent.snapshot import (
     MAX_ARCHIVE_BYTES,
+    MAX_UNPACK_SECONDS,
     Snapshot,
     SnapshotError,
     git_snapshot,
@@ -110,7 +111,9 @@ def archive_agent(
             "reviewed with scope context",
         )
     try:
-        snapshot = tar_snapshot(archive, max_bytes)
+        # A quarter of the run's time at most: the model needs the rest.
+        seconds = min(MAX_UNPACK_SECONDS, config.timeout_minutes * 15)
+        snapshot = tar_snapshot(archive, max_bytes, seconds=seconds)
     except SnapshotError as exc:
         return None, scope, f"agent mode: {exc}; reviewed with scope context"
     return Agent(snapshot, cache_key(repository, str(number))), config, ""
