@@ -401,7 +401,9 @@ class FakeGitHub:
             entry = {"type": "file", "size": len(text), "encoding": "base64", "content": content}
             return 200, entry | {"name": rest[-1], "path": "/".join(rest[1:])}, js
         if rest[:1] == ["tarball"] and repo in self.archives:
-            return 302, f"{self.url}/_codeload/{repo.replace('/', '+')}/{rest[1]}", ""
+            # another host, as codeload.github.com is: the token must not follow
+            there = self.url.replace("127.0.0.1", "localhost")
+            return 302, f"{there}/_codeload/{repo.replace('/', '+')}/{rest[1]}", ""
         if rest[:1] == ["collaborators"]:
             return 200, {"permission": "write", "role_name": "write"}, js
         return 404, {"message": "Not Found"}, js
