@@ -10,6 +10,7 @@ caller's deadline), raises `ScopeUnavailable` with a reason the review can show.
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 import time
 from bisect import bisect_right
@@ -188,16 +189,61 @@ class ScopeFinder:
         parser = _parser(grammar.module, grammar.language) if grammar else None
         index: _Definitions | _Indented
         if parser is not None and grammar is not None:
-            tree = parser.parse(self._text.encode("utf-8", "replace"))
+            limit = start + FILE_SECONDS
+            if self._deadline is not None:
+                limit = min(limit, self._deadline)
+
+            def late(*_: Any) -> bool:  # tree-sitter asks as it goes: it stops when told
+                return bool(self._clock() > limit)
+
+            data = self._text.encode("utf-8", "replace")
+            if _too_nested(data):
+                raise ScopeUnavailable("brackets nested too deeply to index in time")
+            try:  # read by pieces: only then does the parser call `late`
+                tree = parser.parse(
+                    lambda at, _point: data[at : at + 65536], progress_callback=late
+                )
+            except ValueError:  # stopped by `late`
+                tree = None
+            if tree is None:
+                raise ScopeUnavailable(self._too_slow(start))
             index = _Definitions(tree, self.lines, grammar)
         else:
             index = _Indented(self.lines)
         now = self._clock()
-        if self._deadline is not None and now > self._deadline:
-            raise ScopeUnavailable(OUT_OF_TIME)
-        if now - start > FILE_SECONDS:
-            raise ScopeUnavailable(f"indexing took over {FILE_SECONDS:g} s")
+        if (self._deadline is not None and now > self._deadline) or now - start > FILE_SECONDS:
+            raise ScopeUnavailable(self._too_slow(start))
         return index
+
+    def _too_slow(self, start: float) -> str:
+        if self._deadline is not None and self._clock() > self._deadline:
+            return OUT_OF_TIME
+        return f"indexing took over {FILE_SECONDS:g} s"
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
+_STEP = [1 if b in b"([{" else -1 if b in b")]}" else 0 for b in range(256)]
+# The definitions query walks each node at a cost that grows with its depth: summed over the
+# brackets, their depth (2,000 levels deep once is 2 million) stays far below this in code
+# people write, and a file past it would take over a second (about 1.5 ns a unit measured).
+NESTING_BUDGET = 50_000_000
+
+
+def _too_nested(data: bytes) -> bool:
+    """Whether the brackets' summed depth passes NESTING_BUDGET (at most the square of their
+    number over two, so a file with fewer than 10,000 brackets is not even counted)."""
+    only = data.translate(None, _NOT_BRACKETS)
+    if len(only) * len(only) // 2 <= NESTING_BUDGET:
+        return False
+    depths = itertools.accumulate(
+        map(_STEP.__getitem__, only), lambda depth, step: depth + step if depth + step > 0 else 0
+    )
+    total = 0
+    for d in depths:
+        total += d
+        if total > NESTING_BUDGET:
+            return True
+    return False
 
 
 def enclosing(path: str, text: str, first: int, last: int, header: str = "") -> Scope | None:
@@ -238,6 +284,8 @@ class _Definitions:
         # Deeper definitions could only hold changes that `_check_depth` refuses anyway, and
         # skipping them keeps the query linear on hostile nesting.
         cursor.set_max_start_depth(MAX_DEPTH)
+        # (No progress_callback here: tree-sitter 0.26.1's binding crashes with one. Deep
+        # bracket nesting, which makes this query quadratic, is refused before the parse.)
         nodes = cursor.captures(tree.root_node).get("d", [])
         rows = sorted(
             {

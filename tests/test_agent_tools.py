@@ -232,7 +232,11 @@ def test_pathological_patterns_and_globs_answer_at_once(
         ("src/**/b/*.py", "src/x/b/y/c.py", False),
         ("*a*b", "xaybzb", True),
         ("*a*b", "xay/bzb", False),
-        ("src**.py", "src/a/b.py", True),  # `**` inside a part: simulated by characters
+        ("src**.py", "src/a/b.py", False),  # `**` inside a part is `*`, as in .gitignore
+        ("src**.py", "lib/srcx.py", True),
+        ("**.py", "a/b/c.py", True),
+        ("src/", "src/a/b.py", True),  # a directory: everything under it
+        ("src/", "srcx/a.py", False),
     ],
 )
 def test_globs(glob: str, path: str, matches: bool) -> None:
@@ -429,6 +433,37 @@ def test_only_gzip_or_plain_tar_is_unpacked(tmp_path: Path) -> None:
     snap.close()
 
 
+def test_an_archive_cut_short_is_refused_not_taken_for_fewer_files(tmp_path: Path) -> None:
+    files = {f"f{n:03}.txt": f"line {n}\n".encode() * 2000 for n in range(50)}
+    whole = _archive_of(files)
+    for cut in (len(whole) // 2, len(whole) * 9 // 10, len(whole) - 12):
+        with pytest.raises(SnapshotError, match="cut short"):
+            tar_snapshot(whole[:cut], workdir=tmp_path)
+    assert not any(tmp_path.iterdir())
+    snap = tar_snapshot(whole[:-4], workdir=tmp_path)  # only gzip's size field lost: all there
+    assert len(snap.entries("head") or {}) == 50
+    snap.close()
+
+
+def test_an_archive_that_arrives_a_byte_at_a_time_is_read_whole(tmp_path: Path) -> None:
+    class Trickle(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            if not self.data:
+                return 0
+            b[:1], self.data = self.data[:1], self.data[1:]
+            return 1
+
+    snap = tar_snapshot(Trickle(_archive_of({"a.py": b"x = 1\n"})), workdir=tmp_path)  # type: ignore[arg-type]
+    assert snap.read("head", "a.py") == b"x = 1\n"
+    snap.close()
+
+
 def test_a_staged_file_over_the_size_cap_is_not_read(tmp_path: Path) -> None:
     git = git_repo(tmp_path)
     (tmp_path / "small.py").write_text("a = 1\n")
@@ -618,3 +653,55 @@ def test_a_search_stopped_early_leaves_nothing_running(
         assert rows[3].startswith("[stopped at 3 matches")
     snap.close()
     assert not any(tmp_path.iterdir())
+
+
+# What a model (or an injection steering it) may send must never end the review.
+
+
+def test_arguments_python_cannot_take_are_an_error_line_not_an_exception(tools: Tools) -> None:
+    huge = '{"path": "src/app.py", "start_line": 1' + "0" * 5000 + ', "end_line": 2}'
+    assert tools.call("read_file", huge) == "error: the arguments are not valid JSON"
+    surrogate = tools.call("grep", '{"pattern": "\\ud800", "path_glob": null}')
+    assert surrogate == "error: pattern is not valid text (a lone surrogate)"
+    assert tools.call("find_symbol", '{"name": "\\ud800x"}').startswith("error: ")
+
+
+def test_a_tool_that_fails_inside_is_one_line_for_the_model(
+    tools: Tools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(search, "lines_holding", broken)
+    monkeypatch.setattr("reviewbot.agent.tools.lines_holding", broken)
+    answer = tools.call("grep", json.dumps({"pattern": "load", "path_glob": None}))
+    assert answer == "error: grep failed on these arguments (OSError)"
+
+
+def test_find_symbol_keeps_its_time_on_a_file_of_deep_brackets(tmp_path: Path) -> None:
+    hostile = "function target(){\n" + "(" * 200_000  # the query would take minutes
+    snap = tar_snapshot(_archive_of({"u.js": hostile.encode()}), workdir=tmp_path)
+    tools = Tools(snap, fence=lambda: "N")
+    started = time.monotonic()
+    answer = call(tools, "find_symbol", name="target")
+    assert time.monotonic() - started < 1.0
+    assert "u.js:1:" in answer  # still found, judged by its keyword
+    snap.close()
+
+
+def test_a_large_parsed_file_is_not_kept_between_calls(tmp_path: Path) -> None:
+    big = "".join(f"def f{n}():\n    return {n}\n" for n in range(2_000)).encode()
+    small = b"def f1():\n    return 1\n"
+    snap = tar_snapshot(_archive_of({"big.py": big, "small.py": small}), workdir=tmp_path)
+    tools = Tools(snap, fence=lambda: "N")
+    assert "definitions" in call(tools, "find_symbol", name="f1")
+    assert list(tools._parsed) == ["small.py"]  # big.py's tree (40x its text) is let go
+    snap.close()
+
+
+def test_globs_the_model_gets_wrong_are_said_so(tools: Tools) -> None:
+    answer = call(tools, "grep", pattern="load", path_glob="*.{py,ts}")
+    assert "no file matches the glob" in answer
+    deep = call(tools, "grep", pattern="load", path_glob="/".join(["**", "a"] * 5))
+    assert deep == "error: a glob may hold at most 4 `**`"
+    assert "src/util.py:" in call(tools, "grep", pattern="load", path_glob="src/")

@@ -359,7 +359,7 @@ def test_a_deeply_nested_file_under_a_one_minute_deadline_is_fast_and_says_it_fe
     assert f.hunks[0].before == () and f.hunks[0].after == ()  # plain hunk context
     assert prepared.notes == (
         "Scope context left out for 1 file(s), which keep their plain hunk context: "
-        f"{path} (nested deeper than 256 levels).",
+        f"{path} (brackets nested too deeply to index in time).",
     )
     assert len(prepared.requests) == 1  # and the change is still reviewed
     assert took < 15, took  # measured ~1 s; the quadratic walk took minutes to hours

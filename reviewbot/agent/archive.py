@@ -128,27 +128,38 @@ class _Inflated(io.RawIOBase):
 
     def _fill(self) -> bool:
         """The next inflated piece (1 MB at most, so a bomb is counted as it grows); False at
-        the end of the stream."""
+        the end of the stream. A gzip stream that stops before its end is an error: tarfile
+        would take the cut for the archive's end, and files would be missing unsaid."""
         if self._done:
             return False
+        if time.monotonic() > self._deadline:
+            raise SnapshotError(f"unpacking the archive took over {self._seconds:.0f} s")
         if self._inflate is not None and self._inflate.unconsumed_tail:
             self._pending = self._inflate.decompress(self._inflate.unconsumed_tail, 1 << 20)
             return True
         chunk = self._raw.read(1 << 16)
         if self._first:
             self._first = False
+            while chunk and len(chunk) < 6:  # enough to know the format, however it trickles
+                more = self._raw.read(1 << 16)
+                if not more:
+                    break
+                chunk += more
             if chunk[:2] == b"\x1f\x8b":  # gzip, as GitHub sends it
                 self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
             elif chunk[:3] == b"BZh" or chunk[:6] == b"\xfd7zXZ\x00":
                 raise SnapshotError("the archive is neither gzip nor tar")
-        if not chunk:
-            self._done = True
-            self._pending = self._inflate.flush() if self._inflate is not None else b""
-            return bool(self._pending)
         if self._inflate is None:
             self._pending = chunk
-        elif not self._inflate.eof:  # past the gzip stream's end: nothing of the tar
-            self._pending = self._inflate.decompress(chunk, 1 << 20)
+            self._done = not chunk
+            return bool(chunk)
+        if self._inflate.eof or not chunk:  # what follows the gzip stream is no tar
+            if not self._inflate.eof:
+                raise SnapshotError("the archive is cut short (the download was incomplete)")
+            self._done = True
+            self._pending = self._inflate.flush()
+            return bool(self._pending)
+        self._pending = self._inflate.decompress(chunk, 1 << 20)
         return True
 
 

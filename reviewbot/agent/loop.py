@@ -252,7 +252,7 @@ def _trail(call: FunctionCall) -> str:
 
     try:
         args = json.loads(call.arguments)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not JSON, or a 5,000-digit number
         args = {}
     if not isinstance(args, dict):
         args = {}

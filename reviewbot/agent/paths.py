@@ -57,19 +57,20 @@ def show(text: str, limit: int = 120) -> str:
 # one-part pattern is a regular expression with atomic groups: `a*b*c` looks for the leftmost
 # `b`, commits to it and never backtracks into it (the leftmost is always right, since the `*`
 # after it can take whatever a later one would have skipped), so it is linear too. A glob with
-# `**` inside a part (`src**.py`) falls back to simulating characters.
+# `**` inside a part (`src**.py`) is `*`, as in .gitignore.
 
 STAR, GLOBSTAR, ONE = "\x00*", "\x00**", "\x00?"
+MAX_GLOBSTARS = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Glob:
     """A compiled glob: its tokens, whether it applies to the file name only, and its parts
-    (`None`: a `**` inside a part; each part a pattern, or None for a whole-part `**`)."""
+    (each part a pattern, or None for a whole-part `**`)."""
 
     tokens: tuple[str, ...]
     name_only: bool
-    parts: tuple[re.Pattern[str] | None, ...] | None
+    parts: tuple[re.Pattern[str] | None, ...]
 
     def select(self, paths: Iterable[str]) -> list[str]:
         """The paths the glob matches, in their order."""
@@ -77,8 +78,6 @@ class Glob:
             part = self.parts[0] if self.parts else None
             assert part is not None
             return [p for p in paths if part.match(p.rpartition("/")[2])]
-        if self.parts is None:
-            return [p for p in paths if _simulate(self.tokens, p)]
         last = self.parts[-1]
         at_dir: dict[str, bool | None] = {}  # all of its files / none / by name
         out = []
@@ -104,9 +103,7 @@ class Glob:
             prefix = f"{directory}/" if directory else ""
             kids = children(directory) or {}
             names = [n for n, kind in kids.items() if kind == "file"]
-            if self.parts is None:
-                found.update(p for n in names if _simulate(self.tokens, p := prefix + n))
-            elif self.name_only:
+            if self.name_only:
                 assert last is not None
                 found.update(prefix + n for n in names if last.match(n))
             elif len(self.parts) - 1 in states:
@@ -116,7 +113,7 @@ class Glob:
                     found.update(prefix + n for n in names if last.match(n))
             for name, kind in kids.items():
                 if kind == "dir":
-                    plain = self.name_only or self.parts is None  # every directory
+                    plain = self.name_only  # every directory
                     after = states if plain else self._step(states, name)
                     if after:
                         stack.append((prefix + name, after))
@@ -168,17 +165,23 @@ def compile_glob(glob: str) -> Glob | Refused:
         return Refused(f"the glob is longer than {MAX_GLOB} characters")
     if any(ord(c) < 32 for c in glob) or "\\" in glob:
         return Refused("the glob holds a backslash or a control character")
-    name_only = "/" not in glob.strip("/") and "**" not in glob
+    # `dir/` (a directory) is everything under it, as `dir/**`.
+    text = (glob.strip("/") + "/**") if glob.endswith("/") and glob.strip("/") else glob.strip("/")
+    name_only = "/" not in text and not _whole_globstars(text)
     tokens: list[str] = []
     i = 0
-    text = glob.strip("/")
     while i < len(text):
         if text.startswith("**", i):
-            if not tokens or tokens[-1] != GLOBSTAR:
-                tokens.append(GLOBSTAR)
-            i += 2
-            while i < len(text) and text[i] == "*":
-                i += 1
+            j = i
+            while j < len(text) and text[j] == "*":
+                j += 1
+            whole = (i == 0 or text[i - 1] == "/") and (j == len(text) or text[j] == "/")
+            # Only a whole path part is `**` (any directories); elsewhere it is `*`, as in
+            # .gitignore: a part is then one linear pattern, never a search by characters.
+            star = GLOBSTAR if whole else STAR
+            if not tokens or tokens[-1] not in (STAR, GLOBSTAR):
+                tokens.append(star)
+            i = j
         elif text[i] == "*":
             if not tokens or tokens[-1] not in (STAR, GLOBSTAR):
                 tokens.append(STAR)
@@ -189,10 +192,17 @@ def compile_glob(glob: str) -> Glob | Refused:
         else:
             tokens.append(text[i])
             i += 1
+    if tokens.count(GLOBSTAR) > MAX_GLOBSTARS:  # each one multiplies the directories' states
+        return Refused(f"a glob may hold at most {MAX_GLOBSTARS} `**`")
     return Glob(tuple(tokens), name_only, _parts(tuple(tokens)))
 
 
-def _parts(tokens: tuple[str, ...]) -> tuple[re.Pattern[str] | None, ...] | None:
+def _whole_globstars(text: str) -> bool:
+    """Whether the glob has a `**` that is a whole path part."""
+    return any(part.strip("*") == "" and part.count("*") >= 2 for part in text.split("/"))
+
+
+def _parts(tokens: tuple[str, ...]) -> tuple[re.Pattern[str] | None, ...]:
     parts: list[re.Pattern[str] | None] = []
     part: list[str] = []
     for tok in (*tokens, "/"):
@@ -201,8 +211,6 @@ def _parts(tokens: tuple[str, ...]) -> tuple[re.Pattern[str] | None, ...] | None
         elif part == [GLOBSTAR]:
             parts.append(None)
             part = []
-        elif GLOBSTAR in part:
-            return None
         else:
             parts.append(_part_pattern(part))
             part = []
@@ -227,40 +235,3 @@ def _part_pattern(tokens: list[str]) -> re.Pattern[str]:
 def glob_match(compiled: Glob, path: str) -> bool:
     """Whether the compiled glob matches `path`."""
     return bool(compiled.select([path]))
-
-
-def _simulate(tokens: tuple[str, ...], path: str) -> bool:
-    """The glob's characters as a set of positions, for a glob with `**` inside a part."""
-    n = len(tokens)
-
-    def close(states: set[int], part_start: bool) -> set[int]:
-        # A star may match nothing: its position also stands at the token after it.
-        out = set(states)
-        stack = list(states)
-        while stack:
-            s = stack.pop()
-            if s < n and tokens[s] in (STAR, GLOBSTAR) and s + 1 not in out:
-                out.add(s + 1)
-                stack.append(s + 1)
-            # `**/` at a part's start also matches no directory: `src/**/a.py`, src/a.py.
-            glob_slash = s + 1 < n and tokens[s] == GLOBSTAR and tokens[s + 1] == "/"
-            if glob_slash and part_start and s + 2 not in out:
-                out.add(s + 2)
-                stack.append(s + 2)
-        return out
-
-    states = close({0}, True)
-    for ch in path:
-        nxt: set[int] = set()
-        for s in states:
-            if s >= n:
-                continue
-            tok = tokens[s]
-            if tok == GLOBSTAR or (tok == STAR and ch != "/"):
-                nxt.add(s)
-            elif (tok == ONE and ch != "/") or tok == ch:
-                nxt.add(s + 1)
-        if not nxt:
-            return False
-        states = close(nxt, ch == "/")
-    return n in states

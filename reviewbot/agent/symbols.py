@@ -14,6 +14,10 @@ from pathlib import PurePosixPath
 
 from reviewbot.scopes import ScopeFinder, ScopeUnavailable, language_of
 
+PARSE_GRACE = 0.025  # seconds a parse begun in time may take past find_symbol's deadline
+# A tree is about 40 times its text in memory: only files this short are kept between calls
+# (64 of them: at most some 100 MB), a larger one is parsed again when asked again.
+CACHE_MAX_LINES = 1_000
 IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,199}")  # fullmatch only: linear
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 _DEF_WORDS = frozenset(
@@ -86,7 +90,8 @@ class Definitions:
     others, at most `files` of them, and none is begun after `deadline` (`time.monotonic`):
     parsing is what a call spends most on in a large repository. A file left unparsed is judged
     by definition keywords alone, and `unparsed` counts it for the answer to say. Parsed files
-    are kept in `cache` (the most recent `CACHED`) for the calls after."""
+    of up to `CACHE_MAX_LINES` lines are kept in `cache` (the most recent `CACHED`) for the
+    calls after."""
 
     CACHED = 64
 
@@ -111,13 +116,17 @@ class Definitions:
                 if len(self._finders) >= files or time.monotonic() >= deadline:
                     self.unparsed += 1
                     continue
-                finder = ScopeFinder(path, (read(path) or b"").decode("utf-8", "replace"))
+                text = (read(path) or b"").decode("utf-8", "replace")
+                # Begun before `deadline`, done by PARSE_GRACE after it, or left unparsed.
+                finder = ScopeFinder(path, text, deadline=deadline + PARSE_GRACE)
                 try:
                     finder.chain(1, 1)  # parses it now, in this order
                 except ScopeUnavailable:
                     self.unparsed += 1
                     continue
-            self._finders[path] = cache[path] = finder  # the most recent last
+            self._finders[path] = finder
+            if len(finder.lines) <= CACHE_MAX_LINES:  # a large file's tree is kept no longer
+                cache[path] = finder  # the most recent last
             while len(cache) > self.CACHED:
                 del cache[next(iter(cache))]
 

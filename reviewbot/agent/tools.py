@@ -8,6 +8,7 @@ are written by the change's author, like the diff); a refusal is one short line.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from reviewbot.agent.snapshot import BASE, BINARY_PROBE, FILE, HEAD, LINK, MAX_F
 from reviewbot.agent.symbols import IDENT, Definitions, warm_parsers, word_at
 from reviewbot.model import Tool
 from reviewbot.scopes import ScopeFinder
+
+logger = logging.getLogger(__name__)
 
 MAX_PATTERN = 200
 GLOBS_KEPT = 16  # the files of the last globs asked for, kept for the next call
@@ -123,7 +126,7 @@ class Tools:
         self._started = time.monotonic()  # scope context's clock, for find_symbol's deadline
         try:
             args = json.loads(arguments or "{}")
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # a 5,000-digit number too
             return "error: the arguments are not valid JSON"
         if not isinstance(args, dict):
             return "error: the arguments must be a JSON object"
@@ -137,6 +140,10 @@ class Tools:
             return f"error: no tool named {show(name, 40)} (tools: {', '.join(TOOL_NAMES)})"
         try:
             got = handler(args)
+        except (ValueError, OSError, UnicodeError, RecursionError, MemoryError) as exc:
+            # One odd call must never end the review: the model reads that it failed.
+            logger.warning("agent tool %s failed: %s", name, type(exc).__name__)
+            return f"error: {name} failed on these arguments ({type(exc).__name__})"
         finally:
             self.latencies.append(time.perf_counter() - start)
         if isinstance(got, Refused):
@@ -277,6 +284,10 @@ class Tools:
             return Refused(f"{what} is longer than {MAX_PATTERN} characters")
         if "\n" in raw or "\r" in raw:
             return Refused(f"{what} must be on one line")
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no file holds it
+            return Refused(f"{what} is not valid text (a lone surrogate)")
         return raw
 
     def _grep(self, args: dict[str, Any]) -> str | Refused:
@@ -304,6 +315,11 @@ class Tools:
         if not hits:
             regexy = any(c in pattern for c in ".*+?[](){}|^$\\")
             hint = " (the pattern is literal text, not a regular expression)" if regexy else ""
+            if glob and not tally.searched:  # say it is the glob, not the code, that found none
+                hint = (
+                    " (no file matches the glob: it knows `*`, `?` and `**` for any "
+                    "directories; a directory is `dir/`)"
+                )
             notes.insert(0, f"no line holds {show(pattern)}{where} ({tally.searched} files){hint}")
         return "\n".join([*hits, *(f"[{n}]" for n in notes)])
 
