@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reviewbot.catfile import CatFile
 from reviewbot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -114,7 +115,6 @@ def not_a_diff_hint(data: bytes) -> str | None:
 
 
 MAX_FILE_BYTES = 1_000_000  # larger files keep their plain hunk context
-_OBJECT_HEADER = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})? (?P<type>[a-z]+) (?P<size>\d+)")
 
 
 class GitContents:
@@ -126,7 +126,7 @@ class GitContents:
         runs in the environment `env`."""
         self._revs = {"LEFT": old, "RIGHT": new}
         self._env = dict(env)
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._objects = CatFile(env=self._env)
         self._root: Path | None = None
 
     @classmethod
@@ -171,33 +171,7 @@ class GitContents:
         return data.decode("utf-8", "replace")
 
     def _blob(self, spec: str) -> bytes | None:
-        if "\n" in spec:
-            return None
-        if self._proc is None:
-            try:
-                self._proc = subprocess.Popen(
-                    ["git", "cat-file", "--batch"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    env=self._env,
-                )
-            except OSError:
-                return None
-        proc = self._proc
-        assert proc.stdin is not None and proc.stdout is not None
-        try:
-            proc.stdin.write(spec.encode() + b"\n")
-            proc.stdin.flush()
-        except OSError:  # git is gone (BrokenPipeError): no file from it
-            return None
-        # "<oid> <type> <size>" and the object follow; anything else ("<spec> missing",
-        # "<spec> ambiguous", where the spec may hold spaces) is one line and no object.
-        found = _OBJECT_HEADER.fullmatch(proc.stdout.readline().rstrip(b"\n"))
-        if found is None:
-            return None
-        data = proc.stdout.read(int(found["size"]))
-        proc.stdout.read(1)  # the newline after the object
-        return data if found["type"] == b"blob" else None
+        return self._objects.blob(spec)
 
     def _worktree(self, path: str) -> str | None:
         if self._root is None:
@@ -211,13 +185,7 @@ class GitContents:
         return file.read_bytes().decode("utf-8", "replace")
 
     def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.stdin is not None:
-                self._proc.stdin.close()
-            self._proc.wait(timeout=5)
-            if self._proc.stdout is not None:
-                self._proc.stdout.close()
-            self._proc = None
+        self._objects.close()
 
 
 def _rev(args: list[str], env: Mapping[str, str]) -> str | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
+from reviewbot.catfile import CatFile
 from reviewbot.errors import ReviewbotError
 
 HEAD, BASE = "head", "base"
@@ -131,7 +132,7 @@ class GitBackend:
         self._revs = dict(revs)
         self._cwd = cwd
         self._lists: dict[str, dict[str, Entry] | None] = {}
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._objects = CatFile(cwd)
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached = 0
         self._root: Path | None = None
@@ -207,32 +208,8 @@ class GitBackend:
         return data
 
     def _blob(self, sha: str) -> bytes | None:
-        if self._proc is None:
-            try:
-                self._proc = subprocess.Popen(
-                    ["git", "cat-file", "--batch"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    cwd=self._cwd,
-                )
-            except OSError:
-                return None
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(sha.encode() + b"\n")
-        self._proc.stdin.flush()
-        header = self._proc.stdout.readline().split()
-        if len(header) != 3:
-            return None
-        size = int(header[2])
-        if size > MAX_FILE_BYTES:  # the index lists no sizes (`--staged`): capped here too
-            while size > 0:
-                size -= len(self._proc.stdout.read(min(size, 1 << 20)) or b"\0" * size)
-            self._proc.stdout.read(1)
-            return None
-        data = self._proc.stdout.read(size)
-        self._proc.stdout.read(1)
-        return data if header[1] == b"blob" else None
+        # The index lists no sizes (`--staged`): the cap holds here too.
+        return self._objects.blob(sha, MAX_FILE_BYTES)
 
     def pack(self, side: str) -> Pack | None:
         return None  # blobs come one by one from `git cat-file`
@@ -245,12 +222,7 @@ class GitBackend:
         return proc.stdout if proc.returncode == 0 else None
 
     def close(self) -> None:
-        if self._proc is not None:
-            assert self._proc.stdin is not None and self._proc.stdout is not None
-            self._proc.stdin.close()
-            self._proc.wait(timeout=5)
-            self._proc.stdout.close()
-            self._proc = None
+        self._objects.close()
         self._cache.clear()
 
 
