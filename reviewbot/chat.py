@@ -70,18 +70,7 @@ class ChatCodec:
                 },
             }
         if req.tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": t.name,
-                        "description": t.description,
-                        "parameters": t.parameters,
-                        "strict": True,
-                    },
-                }
-                for t in req.tools
-            ]
+            body["tools"] = [{"type": "function", "function": t.function()} for t in req.tools]
             body["tool_choice"] = req.tool_choice
             body["parallel_tool_calls"] = True
         return body

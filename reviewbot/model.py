@@ -91,6 +91,15 @@ class Tool:
     description: str
     parameters: Mapping[str, Any]
 
+    def function(self) -> dict[str, Any]:
+        """The function as both wire formats describe it (strict: the schema is enforced)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": dict(self.parameters),
+            "strict": True,
+        }
+
 
 # One key for every reviewbot request: requests share their instructions, so the endpoint's
 # prompt cache can route them together.

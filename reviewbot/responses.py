@@ -58,16 +58,7 @@ class ResponsesCodec:
         body["store"] = False
         body["prompt_cache_key"] = req.cache_key
         if req.tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": t.parameters,
-                    "strict": True,
-                }
-                for t in req.tools
-            ]
+            body["tools"] = [{"type": "function", **t.function()} for t in req.tools]
             body["tool_choice"] = req.tool_choice
             body["parallel_tool_calls"] = True
             # Stateless (store: false): reasoning goes back only with its encrypted content.

@@ -215,10 +215,7 @@ def report_json(reports: Sequence[PartReport]) -> list[dict[str, Any]]:
 
 def definitions() -> list[dict[str, Any]]:
     """The tools as the model is offered them (name, description, strict JSON schema)."""
-    return [
-        {"name": t.name, "description": t.description, "parameters": dict(t.parameters)}
-        for t in TOOLS
-    ]
+    return [t.function() for t in TOOLS]
 
 
 def preview(first: ModelRequest) -> str:
