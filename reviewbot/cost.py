@@ -124,21 +124,13 @@ class Meter:
         max_usd: float | None = None,
         price: Price | None = None,
     ) -> None:
-        if max_usd is not None and price is None:
-            raise ConfigError("'max_usd_per_run' needs a price for the model under 'prices'")
         self.max_tokens, self.max_usd, self.price = max_tokens, max_usd, price
         self._lock = threading.Condition()
-        self._spent = Usage()
         self._charged_tokens = 0  # tokens counted against the cap (failed attempts included)
         self._charged_usd = 0.0
         self._held_tokens = 0  # reservations in flight
         self._held_usd = 0.0
         self._stopped = False
-        self.attempts = 0
-
-    @property
-    def capped(self) -> bool:
-        return self.max_tokens is not None or self.max_usd is not None
 
     @property
     def stopped(self) -> bool:
@@ -149,15 +141,6 @@ class Meter:
     def tokens(self) -> int:
         """Tokens counted against the cap so far."""
         return self._charged_tokens
-
-    @property
-    def spent_usd(self) -> float:
-        return self._charged_usd
-
-    @property
-    def usage(self) -> Usage:
-        """What the endpoint reported for the answers it gave."""
-        return self._spent
 
     def reserve(
         self,
@@ -182,7 +165,6 @@ class Meter:
                 raise CostLimitReached(COST_LIMIT)
             self._held_tokens += tokens_in + max_output_tokens
             self._held_usd += money
-            self.attempts += 1
         return Ticket(tokens_in, max_output_tokens, money)
 
     def _fits(self, tokens: int, money: float) -> bool:
@@ -208,8 +190,6 @@ class Meter:
             self._held_usd -= ticket.usd
             self._charged_tokens += spent_tokens
             self._charged_usd += spent_usd
-            if usage is not None:
-                self._spent = self._spent + usage
             self._lock.notify_all()
 
 

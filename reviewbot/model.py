@@ -83,6 +83,15 @@ class OutputSchema:
     check: Callable[[str], str | None] | None = None
 
 
+def answers(items: Sequence[Item]) -> list[Message]:
+    """The model's answer among its output: its messages not labelled as commentary."""
+    return [
+        i
+        for i in items
+        if isinstance(i, Message) and i.role == "assistant" and i.phase in (None, "final_answer")
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Tool:
     """A function the model may call; `parameters` is a strict JSON schema."""

@@ -5,7 +5,6 @@ is not the result) and the errors that stop a run (OpenAI's and the AI/ML API's 
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 
 from reviewbot.model import (
@@ -17,9 +16,17 @@ from reviewbot.model import (
     ModelRequest,
     Reasoning,
     Usage,
+    answers,
 )
 from reviewbot.runner import Verdict
-from reviewbot.wire import REFUSED, ErrorInfo, refused_line, stops_the_run, usage_number
+from reviewbot.wire import (
+    REFUSED,
+    ErrorInfo,
+    plain_word,
+    refused_line,
+    stops_the_run,
+    usage_number,
+)
 
 if TYPE_CHECKING:
     from reviewbot.runner import ClientSettings
@@ -112,13 +119,9 @@ def parse_response(data: dict[str, Any]) -> ModelReply:
     """
     usage = _usage(data.get("usage"))
     items = tuple(i for i in map(_item, data.get("output") or []) if i is not None)
-    answers = [
-        i
-        for i in items
-        if isinstance(i, Message) and i.role == "assistant" and i.phase in (None, "final_answer")
-    ]
-    texts = [m.text for m in answers if m.text]
-    refusals = [m.refusal for m in answers if m.refusal is not None]
+    said = answers(items)
+    texts = [m.text for m in said if m.text]
+    refusals = [m.refusal for m in said if m.refusal is not None]
     status = data.get("status", "completed")
     if refusals and not texts:
         logger.warning("the model refused: %s", refusals[0][:500])
@@ -196,7 +199,5 @@ def _usage(u: object) -> Usage:
 
 
 def _plain(word: object) -> str:
-    """A status or reason the endpoint gave, for a problem text that is published: a plain
-    identifier, or "unknown" (never the server's free text)."""
-    text = str(word) if word is not None else ""
-    return text if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text) else "unknown"
+    """A status or reason the endpoint gave, for a problem text that is published."""
+    return plain_word(word) or "unknown"

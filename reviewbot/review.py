@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -67,7 +68,7 @@ class Prepared:
     instructions: str = ""
     guidance: Guidance = field(default_factory=Guidance)
     earlier: tuple[Earlier, ...] = ()
-    deadline: float | None = None  # time.monotonic() by which the whole run ends
+    deadline: float = math.inf  # time.monotonic() by which the whole run ends (prepare sets it)
     notes: tuple[str, ...] = ()  # run facts for the review's notes (context left out, why)
 
     @property
@@ -261,8 +262,6 @@ def run_review(
 
     minutes = f"{config.timeout_minutes:g} minute{'s' if config.timeout_minutes != 1 else ''}"
     deadline = prepared.deadline
-    if deadline is None:
-        deadline = time.monotonic() + config.timeout_minutes * 60
     answered, usage = _ask(prepared, model, on_done, deadline)
     summaries: list[str] = []
     raw: list[Finding] = []

@@ -14,7 +14,6 @@ import json
 import logging
 import queue
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,12 +25,13 @@ import httpx
 from reviewbot.config import is_loopback
 from reviewbot.cost import COST_LIMIT, CostLimitReached, Meter
 from reviewbot.errors import LLMError
-from reviewbot.model import FunctionCall, Message, ModelReply, ModelRequest, Usage
+from reviewbot.model import FunctionCall, ModelReply, ModelRequest, Usage, answers
 from reviewbot.wire import (
     MAX_RETRY_AFTER,
     REFUSED,
     ErrorInfo,
     error_info,
+    plain_word,
     retry_after,
     should_retry,
     too_long,
@@ -214,7 +214,7 @@ class Runner:
                     continue
                 return ModelReply(None, usage, got.problem, got.split, got.timed_out)
             attempt += 1
-            parsed = self._parse(got)
+            parsed = got
             if not req.tools:
                 parsed = _without_calls(parsed)
             usage = usage + parsed.usage
@@ -254,9 +254,9 @@ class Runner:
         stop: threading.Event,
         deadline: float | None,
         out_tokens: int = 0,
-    ) -> httpx.Response | _Failure:
-        """POST one body, retrying what the official client retries; raise LLMError for what
-        no retry or other request can fix."""
+    ) -> ModelReply | _Failure:
+        """POST one body, retrying what the official client retries, and parse the answer;
+        raise LLMError for what no retry or other request can fix."""
         payload = json.dumps(body).encode()
         last = ""
         attempts = self._s.max_retries + 1
@@ -267,7 +267,7 @@ class Runner:
             read = self._s.timeout if left is None else min(self._s.timeout, left)
             delay: float | None = None
             try:
-                resp = self._post(client, payload, out_tokens, read, stop)
+                resp, parsed = self._post(client, payload, out_tokens, read, stop)
             except CostLimitReached:
                 return _Failure(COST_LIMIT)
             except httpx.ConnectError as exc:
@@ -283,8 +283,8 @@ class Runner:
                     return _Failure("stopped", timed_out=True)
                 last = f"connection to the model endpoint failed ({type(exc).__name__})"
             else:
-                if resp.status_code < 300:
-                    return resp
+                if parsed is not None:
+                    return parsed
                 status = resp.status_code
                 info = error_info(resp)
                 if not should_retry(resp):
@@ -309,22 +309,23 @@ class Runner:
         out_tokens: int,
         read: float,
         stop: threading.Event,
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, ModelReply | None]:
         """One attempt, within the run's cap: its worst case is reserved before it is sent
-        (CostLimitReached when it would not fit) and what it spent is recorded after."""
+        (CostLimitReached when it would not fit) and what it spent is recorded after. A
+        success comes back parsed (once: the meter and the caller read the same reply)."""
         ticket = self.meter.reserve(
             len(payload), out_tokens or self._s.max_output_tokens, stop.is_set
         )
-        spent: Usage | None = None
+        parsed: ModelReply | None = None
         try:
             resp = client.post(
                 self.url, content=payload, timeout=httpx.Timeout(read, connect=min(15.0, read))
             )
             if resp.status_code < 300:
-                spent = self._parse(resp).usage
-            return resp
+                parsed = self._parse(resp)
+            return resp, parsed
         finally:
-            self.meter.settle(ticket, spent)
+            self.meter.settle(ticket, parsed.usage if parsed is not None else None)
 
     def _refused(self, status: int, info: ErrorInfo, headers: httpx.Headers) -> _Failure:
         """A non-retryable answer: ask again without a parameter, split, fail this request,
@@ -344,7 +345,7 @@ class Runner:
         if status == 429 and ra is not None and ra > MAX_RETRY_AFTER:
             return _Failure(f"rate limited by the model endpoint (asked to wait {ra:.0f} s)")
         # The code goes into the published review: only a plain identifier, never free text.
-        code = f" ({info.code})" if info.code and _PLAIN_CODE.fullmatch(info.code) else ""
+        code = f" ({word})" if (word := plain_word(info.code)) else ""
         return _Failure(f"HTTP {status}{code} from the model endpoint")
 
     def _unreachable(self, why: str) -> str:
@@ -388,9 +389,6 @@ def local_http(base_url: str) -> str | None:
     return "http://" + base_url.removeprefix("https://")
 
 
-_PLAIN_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-
-
 def _without_calls(reply: ModelReply) -> ModelReply:
     """A reply to a request that offered no tools: function calls in it are not a turn of a
     conversation. Its answer text, if it gave one, is the answer; otherwise it is unusable output
@@ -399,11 +397,7 @@ def _without_calls(reply: ModelReply) -> ModelReply:
         return reply
     if not any(isinstance(i, FunctionCall) for i in reply.items):
         return reply
-    texts = [
-        i.text
-        for i in reply.items
-        if isinstance(i, Message) and i.role == "assistant" and i.phase in (None, "final_answer")
-    ]
+    texts = [m.text for m in answers(reply.items)]
     if any(texts):
         return replace(reply, text="".join(texts))
     return replace(reply, problem="the model called a tool, but none was offered")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import socket
 import ssl
 import time
@@ -135,9 +136,14 @@ def _line(message: object) -> str:
     return " ".join(str(message).split())[:500]
 
 
-def error_message(resp: httpx.Response) -> str:
-    """The server's own message (for the log and for fatal errors)."""
-    return error_info(resp).message
+def plain_word(word: object) -> str | None:
+    """A code, status or reason the endpoint gave, when it is a plain identifier (the only
+    form of the server's words a published problem text may carry); None otherwise."""
+    text = str(word) if word is not None else ""
+    return text if _PLAIN_WORD.fullmatch(text) else None
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def too_long(info: ErrorInfo) -> bool:

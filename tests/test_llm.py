@@ -19,7 +19,7 @@ from reviewbot.findings import output_problem, parse_output, response_schema
 from reviewbot.llm import CODECS
 from reviewbot.model import ModelRequest, OutputSchema, Usage
 from reviewbot.runner import ClientSettings, Runner
-from reviewbot.wire import error_message, retry_after
+from reviewbot.wire import error_info, retry_after
 from tests.conftest import CASSETTES, FAKE_KEY, cassette_vcr
 from tests.openai_shapes import check_request
 
@@ -333,7 +333,7 @@ def test_retry_after_forms() -> None:
 
 def test_error_message_falls_back_to_text() -> None:
     resp = httpx.Response(502, text="<html>Bad gateway</html>")
-    assert error_message(resp) == "<html>Bad gateway</html>"
+    assert error_info(resp).message == "<html>Bad gateway</html>"
 
 
 def test_concurrency_is_bounded_and_order_kept(wire: str) -> None:
