@@ -133,6 +133,17 @@ def parse_config_file(text: str, source: str) -> dict[str, Any]:
     return out
 
 
+def raw_settings(text: str, source: str) -> dict[str, Any]:
+    """The file's settings as written, keys in their underscore form, after every check
+    parse_config_file makes (ConfigError naming what is wrong): for merging two files into
+    one text before it is parsed."""
+    import yaml
+
+    parse_config_file(text, source)
+    data = yaml.safe_load(text) or {}
+    return {str(key).replace("-", "_"): value for key, value in data.items()}
+
+
 def _check_yaml_shape(text: str, source: str) -> None:
     """Refuse anchors, aliases and deep nesting from the parser's events, before anything is
     built: an alias repeats a value without copying it, so a few hundred bytes can stand for

@@ -337,6 +337,21 @@ def test_the_deployments_defaults_apply_under_the_repositorys_config(
     assert "timeout_minutes: 20" in merged and "max_comments: 3" in merged  # capped
 
 
+def test_a_repository_cannot_lift_the_servers_time_cap_nor_break_the_defaults(
+    world: World, tmp_path: Path
+) -> None:
+    from reviewbot.config import resolve
+
+    defaults = tmp_path / "defaults.yml"
+    defaults.write_text("prices:\n  m: {input: 1, output: 2}\ninclude: ['src/**']\n")
+    runner = world.runner(REVIEWBOT_DEFAULTS_FILE=str(defaults))
+    merged = runner._config_text("timeout-minutes: 600\n")  # the spelling config files allow
+    config = resolve(merged, "merged", {})
+    assert config.timeout_minutes == 20 and config.include == ("src/**",)
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    assert runner._config_text(bomb) == bomb  # left to resolve(), which refuses it by name
+
+
 def _archive(files: dict[str, str]) -> bytes:
     import gzip
     import io

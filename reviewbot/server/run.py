@@ -17,7 +17,7 @@ from typing import Any, cast
 import yaml
 
 from reviewbot import action
-from reviewbot.config import Config, explicit_settings, parse_config_file, resolve
+from reviewbot.config import Config, explicit_settings, parse_config_file, raw_settings, resolve
 from reviewbot.conversation import answer_in_thread, who_may_talk
 from reviewbot.errors import ConfigError, GitHubError, ReviewbotError
 from reviewbot.event import Reply, read_event
@@ -109,7 +109,7 @@ class Runner:
         self._defaults: dict[str, Any] = {}
         if settings.defaults_file:
             text = Path(settings.defaults_file).read_text(encoding="utf-8")
-            self._defaults = parse_config_file(text, settings.defaults_file)
+            self._defaults = raw_settings(text, settings.defaults_file)
 
     def run(self, job: Job) -> Done:
         """Run the job; Busy when it must wait its turn, Transient when worth retrying."""
@@ -246,12 +246,10 @@ class Runner:
         the server's, so that a job's model deadline comes before its hard time limit."""
         if not self._defaults and text is None:
             return None
-        try:
-            own = yaml.safe_load(text) if text is not None else {}
-        except yaml.YAMLError:
+        try:  # checked as resolve() checks it (YAML bombs refused), `timeout-minutes` too
+            own = raw_settings(text, "the config") if text is not None else {}
+        except ConfigError:
             return text  # resolve() reports it, naming the file
-        if not isinstance(own, dict):
-            return text
         merged = {**self._defaults, **own}
         cap = self._s.timeout_minutes
         try:
