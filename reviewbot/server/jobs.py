@@ -106,8 +106,7 @@ class Queue:
             outcome = runner.run(job)
         except Busy as exc:
             # A new message rather than a retry: waiting for a turn is not a failure.
-            deferred = Job.from_message({**message, "deferrals": job.deferrals + 1})
-            self.send(deferred, random.randint(*BUSY_DELAY_MS))
+            self.send(job, random.randint(*BUSY_DELAY_MS))
             logger.info("%s waits: %s", where, exc)
             return
         except TimeLimitExceeded:

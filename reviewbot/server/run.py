@@ -17,7 +17,7 @@ from typing import Any, cast
 import yaml
 
 from reviewbot import action
-from reviewbot.config import Config, explicit_settings, parse_config_file, raw_settings, resolve
+from reviewbot.config import Config, explicit_settings, parse_config_file, raw_settings
 from reviewbot.conversation import answer_in_thread, who_may_talk
 from reviewbot.errors import ConfigError, GitHubError, ReviewbotError
 from reviewbot.event import Reply, read_event
@@ -58,7 +58,6 @@ class Job:
     number: int
     head_sha: str
     payload: dict[str, Any] = field(repr=False)
-    deferrals: int = 0
 
     def message(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -104,7 +103,7 @@ class Runner:
         self._limits = limits
         self._auth = auth
         self._make_github = make_github or _github
-        self._make_model = make_model or _model
+        self._make_model = make_model or action._model
         self._sleep = sleep
         self._defaults: dict[str, Any] = {}
         if settings.defaults_file:
@@ -178,7 +177,6 @@ class Runner:
 
     def _flow(self, job: Job, gh: GitHub, token: str) -> Outcome | Done:
         """The Action's own flows, with this job's token, key and event."""
-        overrides = {k: v for k, v in self._s.overrides.items() if k in _CONFIG_FIELDS}
         inputs = Inputs(
             api_key=self._s.api_key,
             github_token=token,
@@ -186,7 +184,7 @@ class Runner:
             config_path=CONFIG_PATH,
             dry_run=False,
             fail_on_error=True,
-            overrides=explicit_settings(overrides),
+            overrides=explicit_settings(self._s.overrides),
             fork_prs=self._s.fork_prs,
         )
 
@@ -214,9 +212,7 @@ class Runner:
         self, gh: GitHub, inputs: Inputs, reply: Reply, make_model: MakeModel
     ) -> Outcome | Done:
         """A reply in one of the bot's threads (forks too: the App's token may answer there)."""
-        text = gh.config_file(inputs.config_path, reply.base_sha)
-        source = f"{inputs.config_path} ({reply.base_ref})"
-        config = resolve(text, source, {**inputs.overrides, "api_key": inputs.api_key})
+        config = action._config(gh, inputs, reply.base_ref, reply.base_sha)
         if skip := who_may_talk(reply, config, lambda: gh.permission(reply.commenter)):
             return Done("skipped", skip.reason)
         model = make_model(config, "reply")
@@ -258,9 +254,6 @@ class Runner:
         except (TypeError, ValueError):
             pass  # resolve() names the bad value
         return yaml.safe_dump(merged, sort_keys=False)
-
-
-_CONFIG_FIELDS = frozenset(f.name for f in fields(Config))
 
 
 def _superseded(job: Job, current: str | None = None) -> Done:
@@ -348,12 +341,6 @@ class _Tokens:
 
     def token(self) -> str:
         return self._auth.token(self._installation)
-
-
-def _model(config: Config, purpose: str) -> Model:
-    from reviewbot.llm import client_for
-
-    return client_for(config)  # the request carries its schema, whatever the purpose
 
 
 def check_defaults(path: str) -> None:
