@@ -51,14 +51,13 @@ def review_command(args: argparse.Namespace, env: Mapping[str, str], redact: Any
         source = pull_source(args.pr, env, explicit, args.config)
     else:
         source = _local(args, explicit, env)
-    from reviewbot.agent.wiring import cli_agent, pull_agent  # a snapshot, or scope and a note
+    config, agent = source.config, None
+    if source.pull is None:  # local: the repository's objects (a --pr archive: when it is read)
+        from reviewbot.agent.wiring import cli_agent
 
-    if source.pull is not None:  # --pr: the head commit's archive
-        agent, config, agent_note = pull_agent(source.config, *source.pull)
-    else:
-        agent, config, agent_note = cli_agent(source.config, args.git, args.staged)
-    if agent_note:
-        say(f"reviewbot: {agent_note}", redact)
+        agent, config, agent_note = cli_agent(source.config, source.repo, args.git)
+        if agent_note:
+            say(f"reviewbot: {agent_note}", redact)
     try:
         return _review(args, env, redact, source, config, agent)
     finally:
@@ -74,10 +73,9 @@ def _review(
     config: Config,
     agent: Any,
 ) -> int:
-    """The review of `source`, in agent mode when `agent` is its snapshot."""
+    """The review of `source`, in agent mode when `agent` is its snapshot (for a pull
+    request, the archive is read here, once the plan is known to ask the model)."""
     from reviewbot.gather import prepare_from
-    from reviewbot.review import run_review
-    from reviewbot.verdict import gate, raise_failed, settle
 
     if args.sample_response is not None and config.verify:  # a saved answer checks nothing
         from dataclasses import replace
@@ -100,12 +98,37 @@ def _review(
 
         as_json = args.format == "json"
         text = dry_run(prepared, config, as_json)
-        if agent is not None:  # and what agent mode adds: the tools, the first request
+        if config.context == "agent":  # and what agent mode adds: tools, the first request
             from reviewbot.agent.wiring import dry_run_agent
 
             text = dry_run_agent(text, prepared.requests, as_json)
         _write(args.output, text, redact, not as_json and _in_actions(env))
         return 0
+    if source.pull is not None and config.context == "agent" and prepared.requests:
+        from reviewbot.agent.wiring import pull_agent  # downloaded only when it will be read
+
+        agent, config, agent_note = pull_agent(config, *source.pull)
+        if agent_note:
+            say(f"reviewbot: {agent_note}", redact)
+    try:
+        return _answer(args, env, redact, prepared, config, agent)
+    finally:
+        if agent is not None and source.pull is not None:
+            agent.snapshot.close()
+
+
+def _answer(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    redact: Any,
+    prepared: Prepared,
+    config: Config,
+    agent: Any,
+) -> int:
+    """The model's review of `prepared`, printed in the chosen format; its exit code."""
+    from reviewbot.review import run_review
+    from reviewbot.verdict import gate, raise_failed, settle
+
     plain = _model(config, args.sample_response)
     model = agent.wrap(plain, config) if agent else plain
     result = run_review(prepared, config, model, _progress(), verifier=plain)

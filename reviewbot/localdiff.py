@@ -134,18 +134,19 @@ class GitContents:
         cls, git_range: str | None, staged: bool, env: Mapping[str, str]
     ) -> GitContents | None:
         """The two sides `git diff RANGE` (or `--cached`) compares, or None if unclear."""
-        if staged:
-            return cls("HEAD", ":", env)
-        if not git_range:
-            return None
-        if "..." in git_range:
-            a, b = git_range.split("...", 1)
-            base = _rev(["merge-base", a or "HEAD", b or "HEAD"], env)
-            return cls(base, b or "HEAD", env) if base else None
-        if ".." in git_range:
-            a, b = git_range.split("..", 1)
-            return cls(a or "HEAD", b or "HEAD", env)
-        return cls(git_range, None, env)
+        revs = revisions(git_range, staged, env)
+        return cls(*revs, env) if revs else None
+
+    @property
+    def sides(self) -> tuple[str, str | None]:
+        """(old, new) as git names them: a revision, ":" (the index), None (the worktree)."""
+        old = self._revs["LEFT"]
+        assert old is not None
+        return old, self._revs["RIGHT"]
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self._env
 
     def prefetch(self, wanted: object) -> list[str]:
         """Nothing to do: one `git cat-file` process answers file by file."""
@@ -201,18 +202,31 @@ MAX_COMMITS = 50  # commit messages given to the model as the PR text of a `--gi
 MAX_MESSAGES_CHARS = 20_000
 
 
-def commit_messages(git_range: str, *, env: Mapping[str, str]) -> tuple[str, str]:
-    """The commits `git diff RANGE` covers, as a pull request's (title, description): the
-    title is the one commit's subject (several: the first's, and how many more), the
-    description every message, oldest first. ("", "") when there are none."""
+def revisions(
+    git_range: str | None, staged: bool, env: Mapping[str, str]
+) -> tuple[str, str | None] | None:
+    """(old, new) of what `git diff RANGE` (or `--cached`) compares: new is ":" for the index,
+    None for the working tree; None when the range names nothing."""
+    if staged:
+        return "HEAD", ":"
+    if not git_range:
+        return None
+    if "..." in git_range:
+        a, b = git_range.split("...", 1)
+        base = _rev(["merge-base", a or "HEAD", b or "HEAD"], env)
+        return (base, b or "HEAD") if base else None
     if ".." in git_range:
-        a, dots, b = git_range.partition("...") if "..." in git_range else git_range.partition("..")
-        base = _rev(["merge-base", a or "HEAD", b or "HEAD"], env) if dots == "..." else a or "HEAD"
-        if base is None:
-            return "", ""
-        log = f"{base}..{b or 'HEAD'}"
-    else:  # `git diff REV`: REV against the working tree, so the commits since REV
-        log = f"{git_range}..HEAD"
+        a, b = git_range.split("..", 1)
+        return a or "HEAD", b or "HEAD"
+    return git_range, None
+
+
+def commit_messages(old: str, new: str | None, *, env: Mapping[str, str]) -> tuple[str, str]:
+    """The commits between the sides `git diff` compares, as a pull request's (title,
+    description): the title is the one commit's subject (several: the first's, and how many
+    more), the description every message, oldest first. ("", "") when there are none. (The
+    working tree as `new`: the commits since `old`.)"""
+    log = f"{old}..{new or 'HEAD'}"
     args = ["log", "--reverse", "--no-merges", f"-n{MAX_COMMITS}", "--format=%x1e%B", log, "--"]
     out = _rev(args, env)
     messages = [m.strip() for m in (out or "").split("\x1e") if m.strip()]
@@ -247,9 +261,9 @@ def local_source(
     # Decoded here and the bytes let go: a 50 MB diff is not held twice while it is parsed.
     text = data.decode("utf-8", errors="replace")
     del data
-    if git is not None and not (title or body):
-        title, body = commit_messages(git, env=env)
     contents = GitContents.for_range(git, staged, env) if diff is None else None
+    if git is not None and contents is not None and not (title or body):
+        title, body = commit_messages(*contents.sides, env=env)
     return Source(text, config, PullRequestText(title, body), repo=contents)
 
 

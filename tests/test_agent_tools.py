@@ -693,7 +693,7 @@ def test_a_large_parsed_file_is_not_kept_between_calls(tmp_path: Path) -> None:
     big = "".join(f"def f{n}():\n    return {n}\n" for n in range(2_000)).encode()
     small = b"def f1():\n    return 1\n"
     snap = tar_snapshot(_archive_of({"big.py": big, "small.py": small}), workdir=tmp_path)
-    tools = Tools(snap, fence=lambda: "N")
+    tools = Tools(snap, Limits(symbol_seconds=10.0), fence=lambda: "N")  # both parsed, however slow
     assert "definitions" in call(tools, "find_symbol", name="f1")
     assert list(tools._parsed) == ["small.py"]  # big.py's tree (40x its text) is let go
     snap.close()

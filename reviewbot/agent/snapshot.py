@@ -128,11 +128,17 @@ class GitBackend:
     """Sides from a local repository: each a revision, ":" (the index) or None (the working
     tree, listed by `git ls-files`). One `git cat-file --batch` process reads every blob."""
 
-    def __init__(self, revs: Mapping[str, str | None], cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        revs: Mapping[str, str | None],
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self._revs = dict(revs)
         self._cwd = cwd
         self._lists: dict[str, dict[str, Entry] | None] = {}
-        self._objects = CatFile(cwd)
+        self._env = dict(env) if env is not None else None
+        self._objects = CatFile(cwd, self._env)
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cached = 0
         self._root: Path | None = None
@@ -216,7 +222,9 @@ class GitBackend:
 
     def _git(self, args: list[str]) -> bytes | None:
         try:
-            proc = subprocess.run(["git", *args], capture_output=True, check=False, cwd=self._cwd)
+            proc = subprocess.run(
+                ["git", *args], capture_output=True, check=False, cwd=self._cwd, env=self._env
+            )
         except OSError:
             return None
         return proc.stdout if proc.returncode == 0 else None
@@ -234,12 +242,18 @@ def _git_entry(mode: bytes, sha: bytes, size: int | None) -> Entry:
     return Entry(FILE, size or 0, sha.decode())
 
 
-def git_snapshot(base: str | None, head: str | None, cwd: Path | None = None) -> Snapshot:
-    """The repository's files at `head` (None: the working tree; ":": the index) and `base`."""
+def git_snapshot(
+    base: str | None,
+    head: str | None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Snapshot:
+    """The repository's files at `head` (None: the working tree; ":": the index) and `base`;
+    git runs in `cwd` with `env` (None: this process's)."""
     revs: dict[str, str | None] = {HEAD: head}
     if base is not None:
         revs[BASE] = base
-    backend = GitBackend(revs, cwd)
+    backend = GitBackend(revs, cwd, env)
     if backend.entries(HEAD) is None:
         backend.close()
         raise SnapshotError(f"cannot list the files of {head or 'the working tree'} with git")

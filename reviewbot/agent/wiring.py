@@ -30,10 +30,12 @@ from reviewbot.agent.snapshot import (
 )
 from reviewbot.agent.tools import TOOLS, Limits, Tools
 from reviewbot.errors import GitHubError
+from reviewbot.localdiff import GitContents
 from reviewbot.markup import inline_code
 
 if TYPE_CHECKING:
     from reviewbot.config import Config
+    from reviewbot.context import RepoFiles
     from reviewbot.model import Model, ModelRequest
     from reviewbot.pulls import GitHub, PullInfo
 
@@ -68,24 +70,24 @@ def cache_key(*parts: str) -> str:
 
 
 def cli_agent(
-    config: Config, git_range: str | None, staged: bool
+    config: Config, repo: RepoFiles | None, git_range: str | None = None
 ) -> tuple[Agent | None, Config, str]:
-    """The agent for a local review, or None with the config falling back to `scope` and the
-    note that says why (`--diff` has no repository)."""
+    """The agent for a local review over the sides `repo` (the diff's GitContents) compares,
+    or None with the config falling back to `scope` and the note that says why (`--diff` has
+    no repository)."""
     if config.context != "agent":
         return None, config, ""
     scope = replace(config, context="scope")
-    if not staged and not git_range:
+    if not isinstance(repo, GitContents):
+        if git_range:
+            return None, scope, f"agent mode: cannot resolve {git_range!r}: using scope"
         return None, scope, "agent mode needs the repository (--git or --staged): using scope"
-    revs = revisions(git_range, staged)
-    if revs is None:
-        return None, scope, f"agent mode: cannot resolve {git_range!r}: using scope"
+    base, head = repo.sides
     try:
-        snapshot = git_snapshot(*revs)
+        snapshot = git_snapshot(base, head, env=repo.env)
     except SnapshotError as exc:
         return None, scope, f"agent mode: {exc}: using scope"
-    head = revs[1] or "working tree"
-    return Agent(snapshot, cache_key("local", str(revs[0]), head)), config, ""
+    return Agent(snapshot, cache_key("local", base, head or "working tree")), config, ""
 
 
 def archive_agent(
@@ -166,23 +168,6 @@ def _whole(workspace: Path) -> bool:
 
 def _short(exc: GitHubError) -> str:
     return " ".join(str(exc).split())[:200]
-
-
-def revisions(git_range: str | None, staged: bool) -> tuple[str | None, str | None] | None:
-    """(base, head) of what `git diff RANGE` / `--cached` compares; head None: the working
-    tree, ":" the index."""
-    if staged:
-        return "HEAD", ":"
-    if not git_range:
-        return None
-    if "..." in git_range:
-        a, b = git_range.split("...", 1)
-        base = _git("merge-base", a or "HEAD", b or "HEAD")
-        return (base, b or "HEAD") if base else None
-    if ".." in git_range:
-        a, b = git_range.split("..", 1)
-        return a or "HEAD", b or "HEAD"
-    return git_range, None
 
 
 def _git(*args: str) -> str | None:
