@@ -129,9 +129,12 @@ def _answer(
     from reviewbot.review import run_review
     from reviewbot.verdict import gate, raise_failed, settle
 
-    plain = _model(config, args.sample_response)
-    model = agent.wrap(plain, config) if agent else plain
-    result = run_review(prepared, config, model, _progress(), verifier=plain)
+    model = _model(config, args.sample_response)
+    reports: list[Any] = []
+    if agent is None:
+        result = run_review(prepared, config, model, _progress())
+    else:
+        result, reports = agent.review(prepared, config, model, _progress())
     from reviewbot.render import problem_text
 
     for problem in result.problems:  # for the reader of the log, not of the review
@@ -152,7 +155,7 @@ def _answer(
         from reviewbot.agent.wiring import report_json
         from reviewbot.formats import dumps
 
-        text = dumps(json.loads(text) | {"agent": report_json(model.reports)})
+        text = dumps(json.loads(text) | {"agent": report_json(reports)})
     _write(args.output, text, redact, human and _in_actions(env))
     return gate(result, args.fail_on)
 

@@ -264,14 +264,17 @@ class GitHubHttp:
         the API answers 302 with where to fetch it, and that second request goes without the
         token (the token goes only to the API; for a private repository the URL carries a
         short-lived one of its own). Reading stops past `max_bytes` (AnswerTooLarge) or after
-        `timeout` seconds; a 5xx or a lost connection is tried again from the start."""
+        `timeout` seconds, retries included; a 5xx or a lost connection is tried again from the
+        start."""
+        deadline = time.monotonic() + timeout  # for every attempt together
         for attempt in range(self._attempts):
             into.seek(0)
             into.truncate()
             try:
-                return self._download(url, what, into, max_bytes, time.monotonic() + timeout)
+                return self._download(url, what, into, max_bytes, deadline)
             except (requests.RequestException, errors.Unavailable) as exc:
-                if attempt == self._attempts - 1 or isinstance(exc, errors.TooSlow):
+                late = time.monotonic() >= deadline
+                if attempt == self._attempts - 1 or isinstance(exc, errors.TooSlow) or late:
                     if isinstance(exc, GitHubError):
                         raise
                     raise errors.Unavailable(f"could not {what}: {type(exc).__name__}") from exc

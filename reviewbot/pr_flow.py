@@ -152,7 +152,8 @@ def _review(
     """The model's review of `prepared`; in agent mode with the read-only tools over a
     snapshot of the head commit (or with scope context alone, said in `notes`, when there is
     none), each part's coverage gap in `notes` and its tool calls in the details."""
-    from reviewbot.agent.wiring import first_of, gap_notes, preview, pull_agent, trail_lines
+    from reviewbot.agent.loop import first_request
+    from reviewbot.agent.wiring import gap_notes, preview, pull_agent, trail_lines
 
     if not prepared.requests:  # nothing to ask: no archive to download either
         return _Looked(run_review(prepared, config, run.model))
@@ -162,15 +163,14 @@ def _review(
     if agent is None:
         return _Looked(run_review(prepared, config, run.model))
     try:
-        if (first := first_of(prepared.requests, agent.cache_key)) is not None:
-            what = "agent mode: the tools and the first request"
-            run.publisher.preview(what, lambda: run.redact(preview(first)))
-        model = agent.wrap(run.model, config)
-        result = run_review(prepared, config, model, verifier=run.model)
+        first = first_request(prepared.requests[0], agent.cache_key)
+        what = "agent mode: the tools and the first request"
+        run.publisher.preview(what, lambda: run.redact(preview(first)))
+        result, reports = agent.review(prepared, config, run.model)
     finally:
         agent.snapshot.close()
-    notes += gap_notes(model.reports)
-    return _Looked(result, tuple(trail_lines(model.reports)))
+    notes += gap_notes(reports)
+    return _Looked(result, tuple(trail_lines(reports)))
 
 
 def _anchored_files(

@@ -643,7 +643,23 @@ def test_walking_the_tree_with_a_glob_finds_what_matching_each_path_finds(
 def test_a_search_stopped_early_leaves_nothing_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import threading
+
     monkeypatch.setattr(search, "PIECE", 64)  # many pieces, searched two at a time
+    running, lock = [0], threading.Lock()
+    real = search._starts
+
+    def counted(*args: Any) -> Any:  # a worker's piece, slow enough to outlive a careless call
+        with lock:
+            running[0] += 1
+        try:
+            time.sleep(0.002)
+            return real(*args)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(search, "_starts", counted)
     files = {f"f{n:03}.txt": b"".join(b"row %d\n" % i for i in range(20)) for n in range(50)}
     snap = tar_snapshot(_archive_of(files), workdir=tmp_path)
     tools = Tools(snap, Limits(grep_hits=3), fence=lambda: "N")
@@ -651,6 +667,7 @@ def test_a_search_stopped_early_leaves_nothing_running(
         rows = call(tools, "grep", pattern="row", path_glob=None).splitlines()[1:-1]
         assert rows == ["f000.txt:1: row 0", "f000.txt:2: row 1", "f000.txt:3: row 2", rows[3]]
         assert rows[3].startswith("[stopped at 3 matches")
+        assert running[0] == 0  # no worker still reads the pack once the call has answered
     snap.close()
     assert not any(tmp_path.iterdir())
 

@@ -8,7 +8,21 @@ import sys
 
 import pytest
 
-HEAVY = ("httpx", "github", "requests", "jinja2", "unidiff", "yaml", "urllib3")
+HEAVY = (
+    "httpx",
+    "github",
+    "requests",
+    "jinja2",
+    "unidiff",
+    "yaml",
+    "urllib3",
+    "tree_sitter",
+    "starlette",
+    "uvicorn",
+    "dramatiq",
+    "redis",
+    "prometheus_client",
+)
 NETWORK = ("httpx", "github", "requests", "urllib3")
 PURE = (
     "anchor",

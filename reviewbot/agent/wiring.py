@@ -14,7 +14,7 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from reviewbot.context import RepoFiles
     from reviewbot.model import Model, ModelRequest
     from reviewbot.pulls import GitHub, PullInfo
+    from reviewbot.review import Prepared, ReviewResult
 
 # GitHub's gzipped tarball of the head commit; past this the download stops (its unpacked
 # size is capped again by MAX_ARCHIVE_BYTES).
@@ -62,6 +63,20 @@ class Agent:
         tools = Tools(self.snapshot, Limits(result_bytes=budgets.result_bytes))
         return AgentModel(model, tools, budgets, self.cache_key, _progress())
 
+    def review(
+        self,
+        prepared: Prepared,
+        config: Config,
+        model: Model,
+        on_done: Callable[[int, int], None] | None = None,
+    ) -> tuple[ReviewResult, list[PartReport]]:
+        """The review of `prepared` by `model` with the tools, each part's report, and the
+        findings verified by `model` alone (a check against the cited code needs no tools)."""
+        from reviewbot.review import run_review
+
+        wrapped = self.wrap(model, config)
+        return run_review(prepared, config, wrapped, on_done, verifier=model), wrapped.reports
+
 
 def cache_key(*parts: str) -> str:
     """One prompt cache key per pull request (its repository and number, or a local range)."""
@@ -77,17 +92,33 @@ def cli_agent(
     no repository)."""
     if config.context != "agent":
         return None, config, ""
-    scope = replace(config, context="scope")
     if not isinstance(repo, GitContents):
         if git_range:
-            return None, scope, f"agent mode: cannot resolve {git_range!r}: using scope"
-        return None, scope, "agent mode needs the repository (--git or --staged): using scope"
+            why = f"agent mode: cannot resolve {git_range!r}"
+        else:
+            why = "agent mode needs the repository (--git or --staged)"
+        return None, replace(config, context="scope"), f"{why}: using scope"
     base, head = repo.sides
+    key = cache_key("local", base, head or "working tree")
+    agent, config, why = repo_agent(config, base, head, key, env=repo.env)
+    return agent, config, f"{why}: using scope" if why else ""
+
+
+def repo_agent(
+    config: Config,
+    base: str | None,
+    head: str | None,
+    key: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Agent | None, Config, str]:
+    """The agent over a local repository's `base` and `head` (git in `cwd` with `env`), or
+    None, `scope` and why not."""
     try:
-        snapshot = git_snapshot(base, head, env=repo.env)
+        snapshot = git_snapshot(base, head, cwd=cwd, env=env)
     except SnapshotError as exc:
-        return None, scope, f"agent mode: {exc}: using scope"
-    return Agent(snapshot, cache_key("local", base, head or "working tree")), config, ""
+        return None, replace(config, context="scope"), f"agent mode: {exc}"
+    return Agent(snapshot, key), config, ""
 
 
 def archive_agent(
@@ -206,9 +237,7 @@ def definitions() -> list[dict[str, Any]]:
 def preview(first: ModelRequest) -> str:
     """What a dry run shows of agent mode: the tool definitions, then the first request as
     the model gets it (instructions and input), whose later turns add tool answers."""
-    tools = [
-        {"name": t.name, "description": t.description, "parameters": t.parameters} for t in TOOLS
-    ]
+    tools = definitions()
     return "\n".join(
         [
             f"# agent mode: {len(tools)} read-only tools offered (tool_choice: auto)",
@@ -229,23 +258,19 @@ def preview(first: ModelRequest) -> str:
 def dry_run_agent(text: str, requests: Sequence[ModelRequest], as_json: bool) -> str:
     """A dry run's plan and prompts (`text`), with what agent mode adds: the tool definitions
     and the first request's instructions and input as the model gets them (JSON: `agent`)."""
-    first = first_of(requests, "")
-    if first is None:
+    if not requests:
         return text
+    first = first_request(requests[0])
     if not as_json:
         return f"{text.rstrip()}\n\n{preview(first)}\n"
     from reviewbot.formats import dumps
 
-    tools = [
-        {"name": t.name, "description": t.description, "parameters": t.parameters} for t in TOOLS
-    ]
-    extra = {"tools": tools, "instructions": first.instructions, "tool_choice": first.tool_choice}
+    extra = {
+        "tools": definitions(),
+        "instructions": first.instructions,
+        "tool_choice": first.tool_choice,
+    }
     return dumps(json.loads(text) | {"agent": extra})
-
-
-def first_of(requests: Sequence[ModelRequest], key: str) -> ModelRequest | None:
-    """The first request of the review in agent mode, or None when there is none."""
-    return first_request(requests[0], key) if requests else None
 
 
 def gap_notes(reports: Sequence[PartReport]) -> list[str]:

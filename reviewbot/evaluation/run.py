@@ -146,24 +146,20 @@ def _review(
         return run_review(prepared, config, model), []
     from dataclasses import replace
 
-    from reviewbot.agent.snapshot import SnapshotError, git_snapshot
-    from reviewbot.agent.wiring import Agent, cache_key, gap_notes
+    from reviewbot.agent.wiring import cache_key, gap_notes, repo_agent
 
     if case.repo is None or not case.base or not case.head:
         scope = replace(config, context="scope")
         return run_review(prepared, scope, model), ["agent mode needs the case's repository: scope"]
+    key = cache_key("eval", case.id)
+    agent, config, why = repo_agent(config, case.base, case.head, key, cwd=case.repo)
+    if agent is None:
+        return run_review(prepared, config, model), [f"{why}: scope"]
     try:
-        snapshot = git_snapshot(case.base, case.head, cwd=case.repo)
-    except SnapshotError as exc:
-        scope = replace(config, context="scope")
-        return run_review(prepared, scope, model), [f"agent mode: {exc}: scope"]
-    agent = Agent(snapshot, cache_key("eval", case.id))
-    try:
-        wrapped = agent.wrap(model, config)
-        result = run_review(prepared, config, wrapped, verifier=model)
+        result, reports = agent.review(prepared, config, model)
     finally:
-        snapshot.close()
-    return result, gap_notes(wrapped.reports)
+        agent.snapshot.close()
+    return result, gap_notes(reports)
 
 
 def run_all(
