@@ -31,7 +31,12 @@ class Plan:
 
 def estimate_tokens(text: str) -> int:
     """A cheap, deliberately generous token estimate (no tokenizer download at run time)."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+    return tokens_for_chars(len(text))
+
+
+def tokens_for_chars(chars: int) -> int:
+    """The same estimate from a count of characters."""
+    return math.ceil(chars / CHARS_PER_TOKEN)
 
 
 def hunk_tokens(h: Hunk) -> int:

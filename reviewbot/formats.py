@@ -10,6 +10,7 @@ from typing import Any
 
 from reviewbot import __version__, ledger
 from reviewbot.anchor import Placed
+from reviewbot.chunking import CHARS_PER_TOKEN
 from reviewbot.diff import RIGHT, Skipped
 from reviewbot.filters import content_decided
 from reviewbot.findings import SEVERITIES
@@ -276,7 +277,7 @@ def plan_text(prepared: Prepared) -> str:
         out.append(
             f"# Scope context: {stats.with_scope} of {stats.hunks} hunks widened "
             f"({stats.whole_scope} with their whole enclosing scope), {stats.lines:,} lines, "
-            f"~{round(stats.chars / 3.2):,} tokens (counted in the plan)"
+            f"~{round(stats.chars / CHARS_PER_TOKEN):,} tokens (counted in the plan)"
         )
     elif prepared.context_note:
         out.append(f"# {prepared.context_note}")

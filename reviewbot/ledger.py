@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from reviewbot.chunking import estimate_tokens, tokens_for_chars
 from reviewbot.cost import meter_for, price_for, usd
 from reviewbot.findings import response_schema
 from reviewbot.markup import inline_code, sanitize
@@ -21,14 +22,9 @@ if TYPE_CHECKING:
     from reviewbot.findings import Finding
     from reviewbot.review import Prepared, ReviewResult
 
-CHARS_PER_TOKEN = 3.2  # as reviewbot.chunking estimates
 CACHE_MIN, CACHE_STEP = 1024, 128  # the prompt cache holds a shared prefix from 1024 tokens on
 FINDING_TOKENS = 300  # a finding's text as the verifier sees it, about
 CODE_TOKENS = CODE_LINES * 12  # its cited code at most
-
-
-def _tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 # ------------------------------------------------------------------ the dry run's estimate
@@ -73,9 +69,9 @@ def estimate(prepared: Prepared, config: Config) -> Estimate:
     ConfigError: a money cap without the model's price (as the run would say)."""
     meter_for(config.max_tokens_per_run, config.max_usd_per_run, config.prices, config.model)
     n = len(prepared.requests)
-    schema = _tokens(json.dumps(response_schema()))
-    instructions = _tokens(prepared.instructions) + schema
-    inputs = [_tokens(r.input) for r in prepared.requests]
+    schema = estimate_tokens(json.dumps(response_schema()))
+    instructions = estimate_tokens(prepared.instructions) + schema
+    inputs = [estimate_tokens(r.input) for r in prepared.requests]
     total = sum(inputs) + n * instructions
     cached = _cached(instructions) * max(0, n - 1)
     turns = 0
@@ -84,8 +80,8 @@ def estimate(prepared: Prepared, config: Config) -> Estimate:
         from reviewbot.agent.wiring import definitions
 
         turns = config.agent_turns
-        first = instructions + _tokens(AGENT_INSTRUCTIONS + json.dumps(definitions()))
-        answers = math.ceil(config.agent_tool_calls * config.agent_result_bytes / CHARS_PER_TOKEN)
+        first = instructions + estimate_tokens(AGENT_INSTRUCTIONS + json.dumps(definitions()))
+        answers = tokens_for_chars(config.agent_tool_calls * config.agent_result_bytes)
         total += n * (first - instructions + config.agent_tokens)
         total += sum(first + i + answers for i in inputs)  # the final answer's request
         later = [min(turns - 1, config.agent_tokens // max(1, first + i)) for i in inputs]
@@ -95,8 +91,8 @@ def estimate(prepared: Prepared, config: Config) -> Estimate:
         )
     checks = n if config.verify else 0
     if checks:
-        v_instr = _tokens(prepared.renderer.render_template("verify_instructions.j2"))
-        v_instr += _tokens(json.dumps(verify_schema()))
+        v_instr = estimate_tokens(prepared.renderer.render_template("verify_instructions.j2"))
+        v_instr += estimate_tokens(json.dumps(verify_schema()))
         per = [min(i, BATCH * (FINDING_TOKENS + CODE_TOKENS)) for i in inputs]
         total += sum(per) + checks * v_instr
         cached += _cached(v_instr) * (checks - 1)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from reviewbot.agent.paths import show
 from reviewbot.agent.tools import TOOLS, Tools
-from reviewbot.chunking import estimate_tokens
+from reviewbot.chunking import tokens_for_chars
 from reviewbot.errors import LLMError
 from reviewbot.model import (
     FunctionCall,
@@ -150,7 +150,7 @@ class AgentModel:
         on_done: Callable[[int, int], None] | None = None,
         deadline: float | None = None,
     ) -> list[ModelReply]:
-        convs = [_Conversation(self.start(r), list(self.start(r).items)) for r in requests]
+        convs = [_Conversation(s, list(s.items)) for s in map(self.start, requests)]
         done = 0
         while active := [c for c in convs if c.reply is None]:
             if deadline is not None:
@@ -225,7 +225,7 @@ class AgentModel:
             self._stop(c, f"the turn budget ({_count(b.turns, 'turn')}) was spent")
         else:
             # The next turn resends everything; the final answer's turn must fit too.
-            step = c.last_input + estimate_tokens("x" * new)
+            step = c.last_input + tokens_for_chars(new)
             if c.added + 2 * step > b.tokens:
                 self._stop(c, f"the token budget ({b.tokens:,} added input tokens) was spent")
 
@@ -267,4 +267,4 @@ def _estimate(req: ModelRequest) -> int:
         len(getattr(i, "text", "") or getattr(i, "output", "") or getattr(i, "arguments", ""))
         for i in req.items
     )
-    return estimate_tokens("x" * chars)
+    return tokens_for_chars(chars)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 
-from reviewbot.scopes import ScopeFinder, ScopeUnavailable, language_of
+from reviewbot.scopes import Scope, ScopeFinder, ScopeUnavailable, language_of
 
 PARSE_GRACE = 0.025  # seconds a parse begun in time may take past find_symbol's deadline
 # A tree is about 40 times its text in memory: only files this short are kept between calls
@@ -60,9 +60,8 @@ def looks_defined(text: str, name: str) -> bool:
     return any(a in _DEF_WORDS and b == name for a, b in itertools.pairwise(words))
 
 
-def starts_scope(finder: ScopeFinder, line: int, text: str) -> bool:
-    """The line opens the definition tree-sitter finds around it (decorators aside)."""
-    scope = finder.enclosing(line, line)
+def scope_opened(scope: Scope | None, line: int, text: str) -> bool:
+    """The line opens `scope`, the definition tree-sitter finds around it (decorators aside)."""
     return (
         scope is not None
         and scope.start <= line
@@ -134,8 +133,8 @@ class Definitions:
         """None for a use; for a definition, its span (" (lines 4-6)", or "" unknown)."""
         finder = self._finders.get(path)
         try:
-            if looks_defined(text, self.name) or (finder and starts_scope(finder, line, text)):
-                scope = finder.enclosing(line, line) if finder else None
+            scope = finder.enclosing(line, line) if finder else None
+            if looks_defined(text, self.name) or scope_opened(scope, line, text):
                 return f" (lines {scope.start}-{scope.end})" if scope else ""
         except ScopeUnavailable:
             return "" if looks_defined(text, self.name) else None
