@@ -135,10 +135,8 @@ def _answer(
         result = run_review(prepared, config, model, _progress())
     else:
         result, reports = agent.review(prepared, config, model, _progress())
-    from reviewbot.render import problem_text
-
     for problem in result.problems:  # for the reader of the log, not of the review
-        logger.warning("%s", problem_text(problem))
+        logger.warning("%s", problem)
     result = settle(prepared, result, args.fail_on)
     if result.skipped:  # every format, so a gate's log says what it did not see
         from reviewbot.formats import not_reviewed_line

@@ -17,7 +17,7 @@ from reviewbot.findings import SEVERITIES
 from reviewbot.kinds import Status
 from reviewbot.markers import fingerprint
 from reviewbot.redact import inert_line
-from reviewbot.render import comment_body, problem_text
+from reviewbot.render import comment_body
 from reviewbot.review import Prepared, ReviewResult
 
 # Line breaks JSON leaves raw (it escapes only those below U+0020): escaped, every document
@@ -73,7 +73,7 @@ def as_json(result: ReviewResult) -> str:
         ],
         "not_reviewed": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         "file_summaries": [{"path": p, "summary": line} for p, line in result.file_summaries],
-        "problems": [problem_text(p) for p in result.problems],
+        "problems": list(result.problems),
         "usage": {
             "input_tokens": result.usage.input_tokens,
             "output_tokens": result.usage.output_tokens,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -68,20 +67,6 @@ def note_line(n: Placed) -> str:
     head = f"- {ICONS[f.severity]} **{f.severity}** {where} {title}".rstrip()
     reason = sanitize(n.reason or "", 500)
     return f"{head}: {text} _({reason})_" if text else f"{head} _({reason})_"
-
-
-_SPLIT_LABEL = re.compile(r"^(request \d+ of \d+)([ab]+)(?=:)")
-
-
-def problem_text(problem: str) -> str:
-    """A problem line as people read it. A request too large for the model is split in two
-    halves (a, b), again and again; its label "request 1 of 1baab" reads "request 1 of 1,
-    split part 2.1.1.2" (the half taken at each split)."""
-    m = _SPLIT_LABEL.match(problem)
-    if m is None:
-        return problem
-    path = ".".join("1" if c == "a" else "2" for c in m.group(2))
-    return f"{m.group(1)}, split part {path}{problem[m.end() :]}"
 
 
 def _bullets(lines: list[str], limit: int = LIST_LIMIT) -> list[str]:

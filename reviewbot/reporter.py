@@ -12,7 +12,7 @@ from reviewbot import ledger
 from reviewbot.markup import inline_code, sanitize
 from reviewbot.outcome import Outcome
 from reviewbot.redact import Redactor, inert_line, workflow_command
-from reviewbot.render import ICONS, problem_text, severity_counts, skipped_lines
+from reviewbot.render import ICONS, severity_counts, skipped_lines
 from reviewbot.review import ReviewResult
 
 
@@ -75,7 +75,7 @@ def review_summary(
             "</details>",
         ]
     if result.problems:
-        problems = [f"- {sanitize(problem_text(p), 500)}" for p in result.problems[:10]]
+        problems = [f"- {sanitize(p, 500)}" for p in result.problems[:10]]
         lines += ["", "Problems:", *problems]
     return [*lines, "", *ledger.summary_lines(result)]  # phases, money, findings not posted
 

@@ -367,8 +367,10 @@ def _ask(
             if halves is None:
                 out.append((label, chunk, reply))
                 continue
-            for tag, half in zip("ab", halves, strict=True):
-                again.append((f"{label}{tag}", part, half, prepared.request_for(half, part, n)))
+            for k, half in enumerate(halves, 1):
+                # "request 1 of 1, split part 2.1": the half taken at each split, in order
+                sub = f"{label}.{k}" if ", split part " in label else f"{label}, split part {k}"
+                again.append((sub, part, half, prepared.request_for(half, part, n)))
         pending = again
     return out, usage
 
