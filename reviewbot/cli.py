@@ -10,10 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # heavy imports stay out of `reviewbot --help`
-    pass
+from typing import Any
 
 SEVERITY_CHOICES = ("critical", "major", "minor", "nit")  # reviewbot.kinds, without its import
 KEY_ENV = "REVIEWBOT_API_KEY"

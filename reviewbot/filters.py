@@ -276,9 +276,6 @@ def content_decided(reason: str) -> bool:
     return reason in (GENERATED, MINIFIED)
 
 
-_COMMENT_STARTS = ("//", "#", "/*", "*", "<!--", "--", ";", "%", '"""', "'''", "(*")
-
-
 def _looks_generated(f: FileDiff) -> bool:
     """A generated-code marker in a comment among the first lines of the new file. In a file
     that already existed the marker must already be there: a pull request cannot hide an
@@ -301,9 +298,10 @@ def _looks_generated(f: FileDiff) -> bool:
 def _generated_header(line: str) -> bool:
     """Whether one line is a comment that says, in a recognised phrase, the file is generated."""
     text = line.strip()
-    if not text.startswith(_COMMENT_STARTS):
+    opener = _COMMENT_OPENER.match(text)
+    if opener is None:
         return False
-    said = _COMMENT_OPENER.sub("", text).strip()
+    said = text[opener.end() :].strip()
     return any(p.search(said) for p in _GENERATED)
 
 

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from reviewbot.errors import UsageError
+from reviewbot.kinds import SEVERITIES, SIDES
 
-SEVERITIES = ("critical", "major", "minor", "nit")
-SIDES = ("RIGHT", "LEFT")
 CASE_KEYS = frozenset(
     {"id", "diff", "repo", "base", "head", "golden", "title", "description", "source"}
 )

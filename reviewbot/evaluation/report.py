@@ -7,9 +7,10 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reviewbot.evaluation.cases import SEVERITIES, Case
+from reviewbot.evaluation.cases import Case
 from reviewbot.evaluation.run import CaseRun, Outcome
 from reviewbot.evaluation.score import UNRATED, Tally
+from reviewbot.kinds import SEVERITIES
 from reviewbot.model import Usage
 
 FORMAT_VERSION = 1

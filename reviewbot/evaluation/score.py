@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from reviewbot.evaluation.cases import SEVERITIES, Golden
+from reviewbot.evaluation.cases import Golden
+from reviewbot.kinds import SEVERITIES
 
 UNRATED = "unrated"  # goldens with no severity (mined ones)
 
