@@ -14,10 +14,16 @@ from reviewbot.event import WRITE_PERMISSIONS, Reply
 from reviewbot.followthrough import WRITERS
 from reviewbot.gate import Skip
 from reviewbot.kinds import Side, Status
-from reviewbot.markers import REPLY, REPLY_LIMIT, ends_with, read_comment_marker, without_marker
+from reviewbot.markers import (
+    REPLY,
+    REPLY_LIMIT,
+    ends_with,
+    marked,
+    read_comment_marker,
+    without_marker,
+)
 from reviewbot.markup import fence_for, inline_code, sanitize
 from reviewbot.model import ModelRequest, OutputSchema
-from reviewbot.ours import marked
 from reviewbot.outcome import Outcome
 from reviewbot.prompts import PromptRenderer, reply_prompt
 from reviewbot.pulls import ReviewComment

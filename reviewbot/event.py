@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reviewbot.errors import UsageError
+from reviewbot.markers import marked
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 PR_ACTIONS = ("opened", "reopened", "ready_for_review", "synchronize")
@@ -106,7 +107,7 @@ def _reply(payload: dict[str, Any], repo: str) -> Reply | Ignore:
     user = comment.get("user") or {}
     if user.get("type") == "Bot" or comment.get("performed_via_github_app"):
         return Ignore("replies by bots (reviewbot included) are never answered")
-    if "<!-- reviewbot:v1" in str(comment.get("body") or ""):
+    if marked(str(comment.get("body") or "")):
         # With a personal access token the bot's own replies come as a User's: its marker
         # says they are its own, and answering them would loop.
         return Ignore("a comment that carries reviewbot's marker is its own; never answered")

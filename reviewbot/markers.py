@@ -107,7 +107,13 @@ def read_walkthrough_state(body: str) -> bytes | None:
         return None
 
 
-_MARKER_OPEN = "<!-- reviewbot:v1 "
+MARK = "<!-- reviewbot:v1"  # every marker starts so
+_MARKER_OPEN = f"{MARK} "
+
+
+def marked(body: str) -> bool:
+    """Whether the text carries a reviewbot marker (who wrote it is another question)."""
+    return MARK in body
 
 
 def without_marker(body: str) -> str:

@@ -9,10 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from reviewbot.markers import is_walkthrough, read_review_marker
+from reviewbot.markers import is_walkthrough, marked, read_review_marker
 from reviewbot.pulls import History, PostedReview, PriorReview, ReviewComment
-
-MARK = "<!-- reviewbot:v1"  # every marker starts so
 
 
 class WhoWeAre(Protocol):
@@ -25,11 +23,6 @@ class WhoWeAre(Protocol):
     def confirmed_identity(self) -> str | None:
         """The same, asked of GitHub where it was assumed (an installation token)."""
         ...
-
-
-def marked(body: str) -> bool:
-    """Whether a text carries one of our markers (only such a text can be ours)."""
-    return MARK in body
 
 
 def wrote(author: str, body: str, who: WhoWeAre, provisional: bool = False) -> bool:
