@@ -221,3 +221,17 @@ def test_a_bad_key_stops_the_run_with_one_line(
     assert p.returncode == 1
     assert p.stderr.strip().splitlines()[-1].startswith("reviewbot: error: ")
     assert FAKE_KEY not in p.stdout + p.stderr
+
+
+def test_a_file_name_git_quotes_is_read_as_the_file_it_names() -> None:
+    from reviewbot.evaluation.history import diff_files
+
+    diff = (
+        'diff --git "a/\\303\\251.py" "b/\\303\\251.py"\n'
+        '--- "a/\\303\\251.py"\n'
+        '+++ "b/\\303\\251.py"\n'
+        "@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    )
+    [(old, new, hunks)] = list(diff_files(diff))
+    assert old == new == "é.py"  # blamed by this name, not by git's quoting of it
+    assert hunks == [([(1, "x = 1")], [(1, "x = 2")])]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reviewbot.evaluation.gitrepo import git
+from reviewbot.gitpaths import clean_path
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 Lines = list[tuple[int, str]]  # (line number on its side, text)
@@ -59,9 +60,9 @@ def diff_files(
             hunks = []
             started = True
         elif line.startswith("--- ") and not hunks:
-            old = _path(line[4:], "a/")
+            old = _path(line[4:])
         elif line.startswith("+++ ") and not hunks:
-            new = _path(line[4:], "b/")
+            new = _path(line[4:])
         elif m := _HUNK.match(line):
             o, n = int(m.group(1)), int(m.group(3))
             hunks.append(([], []))
@@ -78,13 +79,9 @@ def diff_files(
         yield old, new, hunks
 
 
-def _path(text: str, prefix: str) -> str | None:
-    text = text.rstrip("\t")
-    if text == "/dev/null":
-        return None
-    if text.startswith('"'):  # git quotes unusual names; such files are rare, kept as written
-        text = text.strip('"')
-    return text[len(prefix) :] if text.startswith(prefix) else text
+def _path(text: str) -> str | None:
+    """A `---`/`+++` header's path, unquoted as git quotes odd names (`"b/\\303\\251.py"`)."""
+    return clean_path(text.rstrip("\t"))
 
 
 def blame(repo: Path, rev: str, lines: dict[str, list[int]]) -> Iterator[tuple[str, str, int]]:
