@@ -380,3 +380,17 @@ def test_agent_mode_reads_each_cases_repository_and_says_when_a_case_has_none(
     assert "tools" not in by_title["Inline"]
     problems = {c["id"]: c["runs"][0].get("problems", []) for c in json.loads(p.stdout)["cases"]}
     assert problems == {"in-repo": [], "inline": ["agent mode needs the case's repository: scope"]}
+
+
+def test_the_report_prices_the_run_when_the_config_prices_the_model(
+    tmp_path: Path, fake_responses: FakeResponses
+) -> None:
+    conf = tmp_path / "c.yml"
+    conf.write_text("prices:\n  openai/gpt-5-3-codex: {input: 1000, output: 1000}\n")
+    fake_responses.default = (200, {}, responses_body({"summary": "ok", "findings": []}))
+    common = ("eval", "run", str(CASES), "--format", "json", "--no-verify")
+    env = {"REVIEWBOT_API_KEY": FAKE_KEY, "REVIEWBOT_BASE_URL": fake_responses.base_url}
+    priced = json.loads(run_cli(*common, "--config", str(conf), **env).stdout)
+    tokens = priced["tokens"]["input"] + priced["tokens"]["output"]
+    assert tokens > 0 and priced["money"] == round(tokens * 1000 / 1e6, 4)
+    assert json.loads(run_cli(*common, **env).stdout)["money"] is None  # no price: not guessed

@@ -194,6 +194,7 @@ def run_config(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
 
 def run_command(args: argparse.Namespace, redact: Any, env: Mapping[str, str]) -> int:
     from reviewbot import cli, cli_review
+    from reviewbot.cost import price_for
     from reviewbot.evaluation import judge as judging
     from reviewbot.evaluation import report
     from reviewbot.evaluation.cases import load_cases
@@ -221,7 +222,8 @@ def run_command(args: argparse.Namespace, redact: Any, env: Mapping[str, str]) -
 
     outcome = run_all(cases, args.runs, args.jobs or config.concurrency, review, _progress())
     settings = _settings(config, args, judge_name, sample)
-    doc = report.build(outcome, cases, settings, args.runs)
+    prices = (price_for(config.prices, config.model), price_for(config.prices, judge_name or ""))
+    doc = report.build(outcome, cases, settings, args.runs, prices)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else ""
     _write(args.output, text or report.table(doc), redact)
     if args.markdown is not None:

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reviewbot.cost import Price, usd
 from reviewbot.evaluation.cases import Case
 from reviewbot.evaluation.run import CaseRun, Outcome
 from reviewbot.evaluation.score import UNRATED, Tally
@@ -19,10 +20,15 @@ FAILED = ("failed", "error")
 
 
 def build(
-    outcome: Outcome, cases: Sequence[Case], settings: Mapping[str, Any], runs: int
+    outcome: Outcome,
+    cases: Sequence[Case],
+    settings: Mapping[str, Any],
+    runs: int,
+    prices: tuple[Price | None, Price | None] = (None, None),
 ) -> dict[str, Any]:
     """The report: overall figures pooled over every finished case run, per severity, per run
-    (with the spread when `runs` > 1) and per case."""
+    (with the spread when `runs` > 1) and per case; `prices`: the reviewing model's and the
+    judge's (US$, when the config's `prices` has them)."""
     pooled: dict[str, Tally] = {}
     usage, judge_usage = Usage(), Usage()
     for r in outcome.runs:
@@ -66,7 +72,7 @@ def build(
         "failed": sorted({r.case_id for r in outcome.runs if r.status in FAILED}),
         "tokens": _usage(usage),
         "judge_tokens": _usage(judge_usage),
-        "money": None,  # prices per model are not a setting yet
+        "money": _money(usage, judge_usage, prices),
         "seconds": round(outcome.seconds, 2),
         "runs": per_run,
         "cases": [
@@ -110,6 +116,17 @@ def _case_run(r: CaseRun) -> dict[str, Any]:
     if r.judge_problem:
         out["judge_problem"] = r.judge_problem
     return out
+
+
+def _money(
+    usage: Usage, judge_usage: Usage, prices: tuple[Price | None, Price | None]
+) -> float | None:
+    """What the run cost, when every model it asked has a price (None otherwise)."""
+    price, judge = prices
+    if price is None or (judge_usage.requests and judge is None):
+        return None
+    spent = price.of(usage) + (judge.of(judge_usage) if judge is not None else 0.0)
+    return round(spent, 4)
 
 
 def _usage(u: Usage) -> dict[str, int]:
@@ -200,7 +217,9 @@ def _footer(report: Mapping[str, Any]) -> list[str]:
         f"tokens: {t['input']:,} in ({t['cached']:,} cached), {t['output']:,} out, "
         f"{t['requests']} requests"
         + (f"; judge: {j['input']:,} in, {j['output']:,} out" if j["requests"] else ""),
-        "money: not estimated (no prices are configured)",
+        f"money: {usd(report['money'])}"
+        if report.get("money") is not None
+        else "money: not estimated (no price for the model under `prices`)",
         f"wall time: {report['seconds']:.1f} s",
     ]
     if report["failed"]:
