@@ -11,7 +11,8 @@ For each of the last N commits, the diff is prepared twice, with `context: diff`
 "Function" here is the bench's own reading of the syntax tree (function and method nodes,
 lambdas and closures included; classes are not functions), independent of reviewbot.scopes.
 
-Run: `.venv/bin/python bench/context.py [REPO] [--commits N] [--all-languages] [--code DIR]`
+Run: `.venv/bin/python bench/context.py [REPO] [--commits N] [--rev REV] [--all-languages]
+[--code DIR]`
 (REPO defaults to this repository; any local clone works; `--code` measures the reviewbot
 checkout in DIR instead of this one, for before/after figures).
 """
@@ -154,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("repo", nargs="?", default=str(ROOT))
     parser.add_argument("--commits", type=int, default=80)
+    parser.add_argument("--rev", default="HEAD", help="the newest commit (pin it to compare)")
     parser.add_argument("--all-languages", action="store_true")
     parser.add_argument("--code", default=str(ROOT), help="the reviewbot checkout to measure")
     args = parser.parse_args()
@@ -167,7 +169,7 @@ def main() -> None:
     context_lines = Config().context_lines
     os.chdir(args.repo)
     log = subprocess.run(
-        ["git", "log", "--no-merges", "--format=%H", f"-{args.commits}"],
+        ["git", "log", "--no-merges", "--format=%H", f"-{args.commits}", args.rev, "--"],
         capture_output=True,
         text=True,
         check=True,

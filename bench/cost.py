@@ -14,7 +14,7 @@ three (reasoning included), for reviews and verification alike.
    everything it was sent and answered (failed attempts included). Goal: total <= cap + one
    request's worst case.
 
-Run: `.venv/bin/python bench/cost.py [--commits N] [--findings K]`
+Run: `.venv/bin/python bench/cost.py [--commits N] [--rev REV] [--findings K]`
 """
 
 from __future__ import annotations
@@ -133,10 +133,10 @@ def runner(config: Config, endpoint: Scripted) -> Runner:
     return Runner(settings, ResponsesCodec(), httpx.MockTransport(endpoint), meter)
 
 
-def diffs(commits: int) -> list[str]:
+def diffs(commits: int, rev: str = "HEAD") -> list[str]:
     out = [json.loads(line)["diff"] for line in CASES.read_text().splitlines() if line.strip()]
     log = subprocess.run(
-        ["git", "-C", str(ROOT), "log", "--no-merges", "--format=%H", f"-{commits}"],
+        ["git", "-C", str(ROOT), "log", "--no-merges", "--format=%H", f"-{commits}", rev, "--"],
         capture_output=True,
         text=True,
     ).stdout.split()
@@ -156,9 +156,10 @@ def review(diff: str, config: Config, endpoint: Scripted) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--commits", type=int, default=20)
+    parser.add_argument("--rev", default="HEAD", help="the newest commit (pin it to compare)")
     parser.add_argument("--findings", type=int, default=3, help="per review request")
     args = parser.parse_args()
-    prs = diffs(args.commits)
+    prs = diffs(args.commits, args.rev)
     base = Config(context="diff", include=("**/*.py",), timeout_minutes=5)
     plain, checked = Scripted(args.findings), Scripted(args.findings)
     worst_ratio, findings = 0.0, 0
