@@ -55,9 +55,10 @@ class Comments:
         return str(data.get("html_url", "")) if isinstance(data, dict) else ""
 
     def post_comment(self, number: int, body: str) -> IssueComment:
-        """A new comment on the pull request's conversation: only ever the walkthrough, of
-        which there is one, so after a failed POST any comment of ours that ends with the same
-        line means it landed."""
+        """A new comment on the pull request's conversation (the walkthrough, an App server's
+        notice): after a failed POST, a comment of ours that ends with the same line means it
+        landed, so each kind ends with a line of its own (the walkthrough's marker, of which
+        there is one; a notice's delivery)."""
         url = f"{self._url}/issues/{number}/comments"
         tail = body.rstrip().rsplit("\n", 1)[-1]
         data = self._http.request(

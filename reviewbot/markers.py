@@ -111,6 +111,12 @@ MARK = "<!-- reviewbot:v1"  # every marker starts so
 _MARKER_OPEN = f"{MARK} "
 
 
+def notice_marker(delivery: str) -> str:
+    """The last line of an App server notice: which webhook delivery it answers."""
+    word = "".join(c for c in delivery if c.isalnum() or c in "-_")[:64]
+    return f"{MARK} notice delivery={word} -->"
+
+
 def marked(body: str) -> bool:
     """Whether the text carries a reviewbot marker (who wrote it is another question)."""
     return MARK in body

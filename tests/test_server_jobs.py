@@ -322,6 +322,9 @@ def test_a_job_that_fails_for_good_says_so_on_the_pr_once(world: World) -> None:
     [notice] = world.github.comments[(REPO, 16)]
     assert "could not finish" in notice["body"] and "max_comments" in notice["body"]
     assert world.github.posted(REPO, 16) == [] and world.model.seen == []
+    # its last line is its own delivery's: after a failed POST, only this notice counts as
+    # landed, never the same words posted on an earlier day
+    assert notice["body"].rstrip().endswith("notice delivery=d-" + "d1" * 20 + " -->")
 
 
 def test_the_deployments_defaults_apply_under_the_repositorys_config(

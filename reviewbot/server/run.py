@@ -22,6 +22,7 @@ from reviewbot.conversation import answer_in_thread, who_may_talk
 from reviewbot.errors import ConfigError, GitHubError, ReviewbotError
 from reviewbot.event import Reply, read_event
 from reviewbot.inputs import Inputs
+from reviewbot.markers import notice_marker
 from reviewbot.model import Model, ModelReply, ModelRequest, Usage
 from reviewbot.outcome import Outcome
 from reviewbot.pulls import GitHub
@@ -171,7 +172,9 @@ class Runner:
             return
         text = redact(" ".join(why.split()))[:1000]
         try:
-            gh.post_comment(job.number, f"reviewbot could not finish its work here: {text}")
+            gh.post_comment(
+                job.number, _notice(job, f"reviewbot could not finish its work here: {text}")
+            )
         except ReviewbotError as exc:
             logger.warning("could not tell #%s about the failure: %s", job.number, exc)
 
@@ -228,7 +231,9 @@ class Runner:
             "(max_daily_tokens); reviews resume after 00:00 UTC"
         )
         if self._limits.first_notice(f"{job.repo}#{job.number}"):
-            gh.post_comment(job.number, f"reviewbot did not review this pull request: {why}.")
+            gh.post_comment(
+                job.number, _notice(job, f"reviewbot did not review this pull request: {why}.")
+            )
         return Done("skipped", why)
 
     def _pace(self, job: Job) -> Callable[[], None]:
@@ -254,6 +259,13 @@ class Runner:
         except (TypeError, ValueError):
             pass  # resolve() names the bad value
         return yaml.safe_dump(merged, sort_keys=False)
+
+
+def _notice(job: Job, text: str) -> str:
+    """A notice on the PR, ending with a line of its own job: after a POST that failed,
+    GitHub is asked whether a comment of ours ends so (github_writes.post_comment), and the
+    same notice from an earlier day must not pass for this one."""
+    return f"{text}\n\n{notice_marker(job.delivery)}"
 
 
 def _superseded(job: Job, current: str | None = None) -> Done:
