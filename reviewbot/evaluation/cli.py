@@ -143,12 +143,13 @@ def review_setting_actions() -> list[argparse.Action]:
 def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
     """`reviewbot eval ARGS` in the environment `env` (all it reads of one); returns the exit
     code."""
+    from reviewbot import cli
     from reviewbot.redact import Redactor, url_secrets
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    key = env.get("REVIEWBOT_API_KEY", "").strip()
-    base_url = getattr(args, "base_url", None) or env.get("REVIEWBOT_BASE_URL", "")
+    key = env.get(cli.KEY_ENV, "").strip()
+    base_url = getattr(args, "base_url", None) or env.get(cli.BASE_URL_ENV, "")
     redact = Redactor([key, *url_secrets(base_url)])
     redact.install()
     try:
@@ -294,19 +295,16 @@ def _progress() -> Callable[[int, int], None] | None:
 
 
 def write_text(output: Path | None, text: str) -> None:
-    """To `output`, or stdout."""
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    """To `output`, or stdout (the review command's writer, nothing to hide)."""
+    from reviewbot.cli import _write
+
+    _write(output, text, str)
 
 
 def _write(output: Path | None, text: str, redact: Any) -> None:
-    write_text(output, redact(text))
+    from reviewbot import cli
+
+    cli._write(output, text, redact)
 
 
 def _whole(text: str) -> int:
