@@ -93,15 +93,11 @@ def _attach(logger: logging.Logger) -> None:
 
 
 class _LogFilter(logging.Filter):
-    """Redacts a record (and keeps it inert for the runner); with no redactor given, with
-    the redactors active when the record is logged."""
-
-    def __init__(self, redact: Redactor | None = None) -> None:
-        super().__init__()
-        self._redact = redact
+    """Redacts a record with the redactors active when it is logged (and keeps it inert for
+    the runner)."""
 
     def _hide(self, text: str) -> str:
-        for redact in [self._redact] if self._redact is not None else _current():
+        for redact in _current():
             text = redact(text)
         return text
 

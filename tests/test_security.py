@@ -223,7 +223,7 @@ def test_log_lines_cannot_start_workflow_commands() -> None:
     record = logging.LogRecord(
         "x", logging.WARNING, "f", 1, "model said %s", ("ok\n  ::add-mask::x ##[error]e",), None
     )
-    assert _LogFilter(Redactor()).filter(record)
+    assert _LogFilter().filter(record)
     assert record.getMessage() == "model said ok\\n  ::add-mask::x ##\u200b[error]e"
     assert runner_commands(record.getMessage()) == []
     try:
@@ -232,7 +232,7 @@ def test_log_lines_cannot_start_workflow_commands() -> None:
         import sys
 
         record = logging.LogRecord("x", logging.ERROR, "f", 1, "boom", None, sys.exc_info())
-    assert _LogFilter(Redactor()).filter(record)
+    assert _LogFilter().filter(record)
     text = logging.Formatter("reviewbot: %(message)s").format(record)
     assert "Traceback" in text and runner_commands(text) == []
 
