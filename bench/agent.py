@@ -29,15 +29,14 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reviewbot.agent.loop import AgentModel, Budgets  # noqa: E402
 from reviewbot.agent.snapshot import git_snapshot  # noqa: E402
-from reviewbot.agent.tools import Limits, Tools  # noqa: E402
-from reviewbot.agent.wiring import cache_key  # noqa: E402
+from reviewbot.agent.wiring import Agent, cache_key  # noqa: E402
 from reviewbot.chunking import estimate_tokens  # noqa: E402
 from reviewbot.config import Config  # noqa: E402
 from reviewbot.gather import prepare_from  # noqa: E402
@@ -147,28 +146,17 @@ def cost_bench(repo: str, commits: int, config: Config, rev: str = "HEAD") -> No
             [*GIT_DIFF, f"{sha}~1", sha, "--"], capture_output=True, check=True
         ).stdout.decode("utf-8", "replace")
         contents = GitContents(f"{sha}~1", sha, os.environ)
-        scoped = prepare_from(contents, diff, Config())
-        plain = prepare_from(contents, diff, config)  # agent: scope's context, and the tools
+        # One plan for both: agent mode sends scope's prompts, and adds its tools.
+        scoped = prepare_from(contents, diff, replace(config, context="scope"))
         contents.close()
         if not scoped.plan.chunks:
             continue
         reviews += 1
         scope_tokens += sum(estimate_tokens(prompt_text(r)) for r in scoped.requests)
         snap = git_snapshot(f"{sha}~1", sha)
-        budgets = Budgets(
-            config.agent_turns,
-            config.agent_tool_calls,
-            config.agent_result_bytes,
-            config.agent_tokens,
-        )
-        model = Greedy([f.path for f in plain.files], words_of(diff), PrefixCache())
-        agent = AgentModel(
-            model,
-            Tools(snap, Limits(result_bytes=budgets.result_bytes)),
-            budgets,
-            cache_key("bench", sha),
-        )
-        agent.run(plain.requests)
+        model = Greedy([f.path for f in scoped.files], words_of(diff), PrefixCache())
+        agent = Agent(snap, cache_key("bench", sha)).wrap(model, config)
+        agent.run(scoped.requests)
         snap.close()
         agent_tokens += sum(t for _, t, _ in model.turns)
         later = [(t, c) for turn, t, c in model.turns if turn > 1]
