@@ -4,7 +4,7 @@ linear time. Every refusal is a short line the model reads."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -72,25 +72,6 @@ class Glob:
     name_only: bool
     parts: tuple[re.Pattern[str] | None, ...]
 
-    def select(self, paths: Iterable[str]) -> list[str]:
-        """The paths the glob matches, in their order."""
-        if self.name_only:
-            part = self.parts[0] if self.parts else None
-            assert part is not None
-            return [p for p in paths if part.match(p.rpartition("/")[2])]
-        last = self.parts[-1]
-        at_dir: dict[str, bool | None] = {}  # all of its files / none / by name
-        out = []
-        for path in paths:
-            directory, _, name = path.rpartition("/")
-            if directory in at_dir:
-                verdict = at_dir[directory]
-            else:
-                verdict = at_dir[directory] = self._dir_verdict(directory)
-            if verdict or (verdict is None and last is not None and last.match(name)):
-                out.append(path)
-        return out
-
     def walk(self, children: Callable[[str], Mapping[str, str] | None]) -> set[str]:
         """The files the glob matches, found by walking the directory tree from the root
         (`children(dir)`: its entries by name → kind): a directory under which nothing can
@@ -118,17 +99,6 @@ class Glob:
                     if after:
                         stack.append((prefix + name, after))
         return found
-
-    def _dir_verdict(self, directory: str) -> bool | None:
-        """After the directory's parts: True (any name matches: a final `**`), None (the
-        name decides), False (no file here matches)."""
-        assert self.parts is not None
-        states = _skip({0}, self.parts)
-        for name in directory.split("/") if directory else []:
-            states = self._step(states, name)
-        if len(self.parts) - 1 not in states:
-            return False
-        return True if self.parts[-1] is None else None
 
     def _step(self, states: set[int], name: str) -> set[int]:
         """The positions after one more path part (a directory's name)."""
@@ -233,5 +203,13 @@ def _part_pattern(tokens: list[str]) -> re.Pattern[str]:
 
 
 def glob_match(compiled: Glob, path: str) -> bool:
-    """Whether the compiled glob matches `path`."""
-    return bool(compiled.select([path]))
+    """Whether the compiled glob matches `path`: `walk` over a tree holding only that path."""
+    parts = path.split("/")
+
+    def children(directory: str) -> dict[str, str] | None:
+        depth = len(directory.split("/")) if directory else 0
+        if depth >= len(parts) or directory != "/".join(parts[:depth]):
+            return None
+        return {parts[depth]: "file" if depth == len(parts) - 1 else "dir"}
+
+    return path in compiled.walk(children)
