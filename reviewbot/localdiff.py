@@ -121,12 +121,15 @@ class GitContents:
     """File texts on each side of a local diff, read from the repository (`git cat-file
     --batch`: one process for all files); the working tree when the new side is it."""
 
-    def __init__(self, old: str, new: str | None, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, old: str, new: str | None, env: Mapping[str, str], cwd: Path | None = None
+    ) -> None:
         """`old`/`new` are revisions (":" for the index); `new` None is the working tree; git
-        runs in the environment `env`."""
+        runs in the environment `env`, in `cwd` (None: here)."""
         self._revs = {"LEFT": old, "RIGHT": new}
         self._env = dict(env)
-        self._objects = CatFile(env=self._env)
+        self._cwd = cwd
+        self._objects = CatFile(cwd, self._env)
         self._root: Path | None = None
 
     @classmethod
@@ -157,7 +160,8 @@ class GitContents:
         from reviewbot.guidance import GENERAL_FILES, INSTRUCTIONS_DIR, instruction_file_names
 
         base = self._revs["LEFT"] or "HEAD"
-        listing = _rev(["ls-tree", "--name-only", f"{base}:{INSTRUCTIONS_DIR}"], self._env) or ""
+        args = ["ls-tree", "--name-only", f"{base}:{INSTRUCTIONS_DIR}"]
+        listing = _rev(args, self._env, self._cwd) or ""
         names = [*GENERAL_FILES, *instruction_file_names(listing.splitlines())]
         return {name: self.text(name, "LEFT") for name in names}
 
@@ -176,7 +180,7 @@ class GitContents:
 
     def _worktree(self, path: str) -> str | None:
         if self._root is None:
-            top = _rev(["rev-parse", "--show-toplevel"], self._env)
+            top = _rev(["rev-parse", "--show-toplevel"], self._env, self._cwd)
             self._root = Path(top) if top else Path.cwd()
         file = (self._root / path).resolve()
         if not file.is_relative_to(self._root.resolve()) or not file.is_file():
@@ -189,9 +193,11 @@ class GitContents:
         self._objects.close()
 
 
-def _rev(args: list[str], env: Mapping[str, str]) -> str | None:
+def _rev(args: list[str], env: Mapping[str, str], cwd: Path | None = None) -> str | None:
     try:
-        proc = subprocess.run(["git", *args], capture_output=True, check=False, env=dict(env))
+        proc = subprocess.run(
+            ["git", *args], capture_output=True, check=False, env=dict(env), cwd=cwd
+        )
     except OSError:
         return None
     out = proc.stdout.decode(errors="replace").strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -13,8 +14,9 @@ from reviewbot.config import Config
 from reviewbot.errors import DiffError, ReviewbotError
 from reviewbot.evaluation import judge as judging
 from reviewbot.evaluation.cases import Case
-from reviewbot.evaluation.gitrepo import RepoSnapshot, commit_diff
+from reviewbot.evaluation.gitrepo import commit_diff
 from reviewbot.evaluation.score import Found, Tally, judge_candidates, match, tally
+from reviewbot.localdiff import GitContents
 from reviewbot.model import Model, ModelReply, ModelRequest, Usage
 
 if TYPE_CHECKING:
@@ -86,16 +88,19 @@ def review_case(
     from reviewbot.prompts import PullRequestText
 
     start = time.monotonic()
-    snapshot = None
+    files = None  # the repository's texts on each side, as `review --git base..head` reads
     if case.repo is not None and case.base and case.head:
-        snapshot = RepoSnapshot(case.repo, case.base, case.head)
+        files = GitContents(case.base, case.head, os.environ, cwd=case.repo)
     try:
         prepared = prepare_from(
-            snapshot, case_diff(case), config, PullRequestText(case.title, case.description)
+            files, case_diff(case), config, PullRequestText(case.title, case.description)
         )
     except (DiffError, ReviewbotError) as exc:
         empty = tally((), case.golden, ())
         return CaseRun(case.id, number, "error", (), (), empty, Usage(), 0.0, (str(exc),))
+    finally:
+        if files is not None:
+            files.close()
     result, notes = _review(case, prepared, config, model)
     found = tuple(
         Found(
