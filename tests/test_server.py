@@ -20,12 +20,7 @@ from reviewbot.server.run import Job
 from reviewbot.server.settings import Settings, read_settings
 from tests import server_fakes as sf
 
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[sf.RedisServer]:
-    server = sf.RedisServer()
-    yield server
-    server.close()
+redis_server = sf.redis_server  # one of this module's own
 
 
 @pytest.fixture(scope="module")

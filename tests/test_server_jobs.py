@@ -40,11 +40,7 @@ FINDING = {
 }
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[sf.RedisServer]:
-    server = sf.RedisServer()
-    yield server
-    server.close()
+redis_server = sf.redis_server  # one of this module's own
 
 
 @pytest.fixture(scope="module")
